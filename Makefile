@@ -1,0 +1,37 @@
+# The two commands of the README's quick start: `make demo` and `make test`.
+# Everything they need is installed here, into .venv and from the system's packages.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test test-sqlite test-postgresql system-deps bench clean
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+system-deps:
+	@bash scripts/system-deps.sh
+
+demo: $(STAMP)
+	$(BIN)/bridge --config demo/config.yaml db upgrade
+	$(BIN)/bridge --config demo/config.yaml serve --with-worker
+
+test: $(STAMP) system-deps
+	$(MAKE) test-sqlite
+	$(MAKE) test-postgresql
+
+test-sqlite: $(STAMP)
+	BRIDGE_TEST_DB=sqlite $(BIN)/pytest
+
+test-postgresql: $(STAMP)
+	BRIDGE_TEST_DB=postgresql $(BIN)/pytest
+
+bench: $(STAMP)
+	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -1,0 +1,3 @@
+"""bridge: a referral and social-buying engine for small e-commerce shops."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,192 @@
+"""Frozen configuration objects: what the rest of bridge sees instead of YAML dicts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from bridge.money import Money
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    tls: str  # none | starttls | ssl
+    username: str | None
+    password: str | None = field(repr=False)
+    sender: str
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    lease: timedelta
+    close_groups_every: timedelta
+    payouts_every: timedelta
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    public_url: str
+    secret_key: str = field(repr=False)
+    database_url: str = field(repr=False)
+    log_level: str
+    smtp: SmtpSettings | None
+    worker: WorkerSettings
+
+
+@dataclass(frozen=True)
+class SyncSettings:
+    poll_every: timedelta
+    overlap: timedelta
+    backfill_from: date | None
+    timeout: timedelta
+
+
+@dataclass(frozen=True)
+class WooCommerceSettings:
+    consumer_key: str = field(repr=False)
+    consumer_secret: str = field(repr=False)
+    auth: str  # basic | query_string | oauth
+    api_refund: bool
+    extra_paid_statuses: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PrestaShopSettings:
+    webservice_key: str = field(repr=False)
+    id_shop: int | None
+
+
+@dataclass(frozen=True)
+class Shop:
+    id: str
+    name: str
+    platform: str
+    url: str
+    currency: str
+    timezone: str
+    locale: str
+    tone: str
+    sync: SyncSettings
+    woocommerce: WooCommerceSettings | None = None
+    prestashop: PrestaShopSettings | None = None
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """Return the shop's time zone."""
+        return ZoneInfo(self.timezone)
+
+    def secrets(self) -> tuple[str, ...]:
+        """Return the secret values this shop holds, so that logs can hide them."""
+        found = []
+        if self.woocommerce:
+            found += [self.woocommerce.consumer_key, self.woocommerce.consumer_secret]
+        if self.prestashop:
+            found.append(self.prestashop.webservice_key)
+        return tuple(s for s in found if s)
+
+
+@dataclass(frozen=True)
+class Cashback:
+    """A tier's reward: a rate of the eligible amount, or a fixed amount per member."""
+
+    kind: str  # percent | fixed
+    value: Decimal  # 0.08 for 8%, or the fixed amount
+
+    def describe(self, currency: str) -> str:
+        """Say the cashback as a person reads it."""
+        if self.kind == "percent":
+            return f"{(self.value * 100).normalize():f}%"
+        return str(Money(self.value, currency))
+
+
+@dataclass(frozen=True)
+class Tier:
+    buyers: int
+    cashback: Cashback
+
+
+@dataclass(frozen=True)
+class SocialBuyingCampaign:
+    id: str
+    shop: str
+    currency: str
+    name: str
+    starts: date | None
+    ends: date | None
+    window: timedelta
+    hold: timedelta
+    eligible_products: str | tuple[str, ...]  # "same", "any", or product ids
+    minimum_order: Money | None
+    eligible_base: str  # paid_incl_tax | paid_excl_tax
+    tiers: tuple[Tier, ...]
+    member_cap: Money | None
+    budget: Money | None
+    payout: str  # refund | sepa | coupon
+    approval: str  # automatic | manual
+    clawback: str  # deduct | write_off
+    attribution_window: timedelta
+    type: str = "social_buying"
+
+
+@dataclass(frozen=True)
+class RewardSpec:
+    """A reward given to someone: a coupon or cashback, as a percentage or an amount."""
+
+    kind: str  # coupon | cashback
+    amount: Money | None
+    percent: Decimal | None
+    minimum_order: Money | None
+    valid_for: timedelta | None
+
+
+@dataclass(frozen=True)
+class ReferralCampaign:
+    id: str
+    shop: str
+    currency: str
+    name: str
+    starts: date | None
+    ends: date | None
+    friend_reward: RewardSpec
+    referrer_reward: RewardSpec
+    new_customers_only: bool
+    minimum_order: Money | None
+    hold: timedelta
+    attribution_window: timedelta
+    max_rewards_per_referrer: int | None
+    max_rewards_per_period: int | None
+    period: timedelta | None
+    payout: str  # for cashback rewards: refund | sepa | coupon
+    type: str = "referral"
+
+
+@dataclass(frozen=True)
+class Config:
+    path: str
+    server: ServerSettings
+    shops: tuple[Shop, ...]
+    campaigns: tuple[SocialBuyingCampaign | ReferralCampaign, ...]
+
+    def shop(self, shop_id: str) -> Shop:
+        """Return the shop with this id, or raise KeyError naming the known ones."""
+        for shop in self.shops:
+            if shop.id == shop_id:
+                return shop
+        raise KeyError(f"no shop {shop_id!r}; known shops: {', '.join(s.id for s in self.shops) or 'none'}")
+
+    def campaigns_of(self, shop_id: str) -> tuple:
+        """Return the campaigns that run on one shop."""
+        return tuple(c for c in self.campaigns if c.shop == shop_id)
+
+    def secrets(self) -> tuple[str, ...]:
+        """Return every secret value in the configuration (for log redaction)."""
+        found = [self.server.secret_key]
+        if self.server.smtp and self.server.smtp.password:
+            found.append(self.server.smtp.password)
+        for shop in self.shops:
+            found += shop.secrets()
+        return tuple(s for s in found if s and len(s) >= 4)

@@ -1,0 +1,33 @@
+"""The running bridge: configuration, database binding and the subsystems' jobs, built once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from bridge.config import Config
+from bridge.jobs import Job, build_jobs, new_owner
+from bridge.logs import setup_logging, url_password
+from bridge.storage import bind
+
+
+@dataclass
+class Runtime:
+    """What a CLI command, the web app and the worker share."""
+
+    config: Config
+    owner: str = field(default_factory=new_owner)
+    job_factories: list[Callable[["Runtime"], list[Job]]] = field(default_factory=list)
+
+    def jobs(self) -> list[Job]:
+        """Return every job this bridge runs."""
+        return build_jobs(self)
+
+
+def start(config: Config, log: bool = True) -> Runtime:
+    """Bind the database and logging for `config` and return the runtime."""
+    if log:
+        secrets = config.secrets() + tuple(filter(None, [url_password(config.server.database_url)]))
+        setup_logging(config.server.log_level, secrets)
+    bind(config.server.database_url)
+    return Runtime(config)

@@ -1,0 +1,44 @@
+"""Column types that keep bridge's invariants: exact amounts and UTC instants."""
+
+from datetime import datetime, timezone
+from decimal import Decimal
+
+import peewee
+
+# Registered per database in storage.db: TEXT on SQLite (its NUMERIC affinity would turn amounts
+# into floats), NUMERIC(20, 6) on PostgreSQL.
+AMOUNT = "AMOUNT"
+COLUMN_TYPES = {"sqlite": {AMOUNT: "TEXT"}, "postgresql": {AMOUNT: "NUMERIC(20, 6)"}}
+
+
+class AmountField(peewee.Field):
+    """An exact Decimal amount (its currency lives in a sibling column)."""
+
+    field_type = AMOUNT
+
+    def db_value(self, value):
+        if value is None:
+            return None
+        if not isinstance(value, Decimal):
+            raise TypeError(f"{self.name}: amounts are Decimal, got {type(value).__name__}")
+        return str(value)
+
+    def python_value(self, value):
+        return None if value is None else Decimal(str(value))
+
+
+class UTCDateTimeField(peewee.DateTimeField):
+    """An aware datetime, stored as naive UTC and read back as aware UTC."""
+
+    def db_value(self, value):
+        if value is None:
+            return None
+        if not isinstance(value, datetime) or value.tzinfo is None:
+            raise TypeError(f"{self.name}: instants must be timezone-aware datetimes, got {value!r}")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def python_value(self, value):
+        value = super().python_value(value)
+        if isinstance(value, datetime):
+            return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        return value

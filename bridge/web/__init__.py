@@ -1,0 +1,37 @@
+"""The Flask application factory: blueprints, per-request database connections, JSON errors."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from bridge.config import Config
+from bridge.runtime import Runtime, start
+from bridge.storage.db import db
+from bridge.web import errors, health
+
+
+def create_app(config: Config, runtime: Runtime | None = None) -> Flask:
+    """Build the web app for `config` (binds the database; connects per request)."""
+    runtime = runtime or start(config)
+    app = Flask("bridge")
+    app.config.update(SECRET_KEY=config.server.secret_key, JSON_SORT_KEYS=False,
+                      MAX_CONTENT_LENGTH=1024 * 1024)
+    app.extensions["bridge"] = runtime
+
+    @app.before_request
+    def connect():
+        db.connect(reuse_if_open=True)
+
+    @app.teardown_request
+    def disconnect(exc):
+        if not db.is_closed():
+            db.close()
+
+    errors.init_app(app)
+    app.register_blueprint(health.bp)
+    return app
+
+
+def runtime_of(app: Flask) -> Runtime:
+    """Return the runtime an app was built with."""
+    return app.extensions["bridge"]
