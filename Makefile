@@ -17,6 +17,7 @@ system-deps:
 	@bash scripts/system-deps.sh
 
 demo: $(STAMP)
+	mkdir -p demo/var
 	$(BIN)/bridge --config demo/config.yaml db upgrade
 	$(BIN)/bridge --config demo/config.yaml serve --with-worker
 

@@ -1,0 +1,1 @@
+"""Connectors: one module per shop platform, each one class behind one small interface."""

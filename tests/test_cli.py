@@ -1,0 +1,110 @@
+"""The bridge command: check, db, serve (production server), tick."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+from click.testing import CliRunner
+
+from bridge.cli import main
+
+BRIDGE = os.path.join(os.path.dirname(sys.executable), "bridge")
+
+
+def run(*args, env=None):
+    return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+
+
+def test_check_summarises_a_good_config(config_file):
+    result = run("--config", str(config_file), "check")
+    assert result.exit_code == 0, result.output
+    assert "shop shop1: Shop One (woocommerce, https://shop1.example, EUR, Europe/Paris, fr/tu)" in result.output
+    assert "campaign group1 on shop1: social buying, window 2d, hold 2w, tiers 2 buyers 5%, 3 buyers 10%" in result.output
+
+
+def test_check_reports_every_problem_and_exits_1(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text("server:\n  public_url: nowhere\n  secret_key: ${NOPE}\nshops: []\nextra: 1\n")
+    result = CliRunner().invoke(main, ["--config", str(path), "check"])
+    assert result.exit_code == 1
+    assert "config.yaml:2: server.public_url: expected an http:// or https:// URL" in result.output
+    assert "config.yaml:3: server.secret_key: environment variable NOPE is not set" in result.output
+    assert "config.yaml:5: extra: unknown key" in result.output
+    assert "3 problem(s)" in result.output
+
+
+def test_config_from_environment_variable(config_file):
+    result = run("check", env={"BRIDGE_CONFIG": str(config_file)})
+    assert result.exit_code == 0 and "OK" in result.output
+
+
+def test_db_upgrade_then_status(config_file):
+    assert run("--config", str(config_file), "db", "status").exit_code == 1
+    result = run("--config", str(config_file), "db", "upgrade")
+    assert "applied 1: base" in result.output and result.exit_code == 0
+    result = run("--config", str(config_file), "db", "status")
+    assert result.exit_code == 0 and "schema at version 1 (latest 1)" in result.output
+
+
+def test_tick_runs_due_jobs_as_of_the_given_time(config_file):
+    run("--config", str(config_file), "db", "upgrade")
+    first = run("--config", str(config_file), "tick", "--now", "2026-07-01T12:00:00Z")
+    assert "prune_job_runs: removed 0 old job runs" in first.output
+    again = run("--config", str(config_file), "tick", "--now", "2026-07-01T12:30:00Z")
+    assert "no job due at 2026-07-01T12:30:00+00:00" in again.output
+    later = run("--config", str(config_file), "tick", "--now", "2026-07-01T13:00:00")
+    assert "prune_job_runs" in later.output
+
+
+def test_tick_refuses_a_bad_instant(config_file):
+    result = CliRunner().invoke(main, ["--config", str(config_file), "tick", "--now", "yesterday"])
+    assert result.exit_code == 2 and "expected an ISO time" in result.output
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_refuses_an_outdated_schema(config_file):
+    done = subprocess.run([BRIDGE, "--config", str(config_file), "serve"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert "run `bridge db upgrade`" in done.stderr
+
+
+def test_worker_refuses_an_outdated_schema(config_file):
+    done = subprocess.run([BRIDGE, "--config", str(config_file), "worker"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "run `bridge db upgrade`" in done.stderr
+
+
+def test_serve_answers_healthz_from_the_production_server(config_file):
+    run("--config", str(config_file), "db", "upgrade")
+    port = _free_port()
+    server = subprocess.Popen([BRIDGE, "--config", str(config_file), "serve", "--port", str(port), "--with-worker"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        body = _get_when_up(f"http://127.0.0.1:{port}/healthz")
+        assert json.loads(body[1]) == {"status": "ok", "database": "ok", "schema": 1}
+        assert body[0].get("Server") == "bridge"  # waitress, with our ident, not Werkzeug's dev server
+    finally:
+        server.terminate()
+        out, err = server.communicate(timeout=30)
+    assert "Serving on" in err and "WARNING: This is a development server" not in err
+    assert '"job": "prune_job_runs"' in err  # --with-worker ran the jobs in the same process
+
+
+def _get_when_up(url, seconds=20):
+    deadline = time.time() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                return response.headers, response.read().decode()
+        except OSError:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.2)

@@ -1,0 +1,47 @@
+"""The web app: /healthz, and JSON errors (never an HTML traceback, never a 500 for bad input)."""
+
+import pytest
+
+from bridge.storage.db import db
+from bridge.web import create_app
+
+
+@pytest.fixture
+def client(config, migrated):
+    app = create_app(config)
+    app.config["TESTING"] = True
+    return app.test_client()
+
+
+def test_healthz_ok(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "database": "ok", "schema": 1}
+
+
+def test_healthz_reports_an_outdated_schema(client):
+    db.execute_sql("DELETE FROM schema_version")
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["database"] == "out_of_date"
+
+
+def test_unknown_route_and_method_are_json(client):
+    response = client.get("/no/such/thing")
+    assert response.status_code == 404 and response.get_json()["error"]["code"] == "not_found"
+    response = client.post("/healthz", data=b"\xff\xfe garbage")
+    assert response.status_code == 405 and response.get_json()["error"]["code"] == "method_not_allowed"
+    assert "GET" in response.headers["Allow"]
+
+
+def test_unexpected_error_is_json_500_without_traceback(config, migrated):
+    app = create_app(config)
+
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("secret detail")
+
+    response = app.test_client().get("/boom")
+    assert response.status_code == 500
+    assert "secret detail" not in response.get_data(as_text=True)
+    assert response.get_json()["error"]["code"] == "internal_error"
