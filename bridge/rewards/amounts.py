@@ -1,0 +1,70 @@
+"""Money rules: eligible amounts, tier choice, rounding to the minor unit, caps and budgets."""
+
+from __future__ import annotations
+
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+
+from bridge.config.model import SocialBuyingCampaign, Tier
+from bridge.money import quantum
+from bridge.rewards.model import Order
+
+ZERO = Decimal(0)
+
+
+def eligible_products(campaign: SocialBuyingCampaign, founder: Order) -> frozenset[str] | None:
+    """Return the product ids a group rewards (None: any product)."""
+    if campaign.eligible_products == "any":
+        return None
+    if campaign.eligible_products == "same":
+        return frozenset(line.product_id for line in founder.lines)
+    return frozenset(campaign.eligible_products)
+
+
+def has_eligible_line(order: Order, products: frozenset[str] | None) -> bool:
+    """Tell whether at least one line of the order is for an eligible product."""
+    return products is None or any(line.product_id in products for line in order.lines)
+
+
+def eligible_amount(order: Order, products: frozenset[str] | None, base: str) -> Decimal:
+    """Paid amount of the eligible lines (tax per `base`, shipping never), reduced pro rata by refunds."""
+    lines = [line for line in order.lines if products is None or line.product_id in products]
+    gross = sum((line.total + (line.tax if base == "paid_incl_tax" else ZERO) for line in lines), ZERO)
+    if order.total <= 0 or order.refunded <= 0:
+        return max(gross, ZERO)
+    kept = max(order.total - order.refunded, ZERO) / order.total
+    return max(gross * kept, ZERO)
+
+
+def tier_for(tiers: tuple[Tier, ...], size: int) -> Tier | None:
+    """Return the highest tier the group's size reaches (None below the first tier)."""
+    reached = [tier for tier in tiers if tier.buyers <= size]
+    return reached[-1] if reached else None
+
+
+def next_tier(tiers: tuple[Tier, ...], size: int) -> Tier | None:
+    """Return the first tier above the group's size (None at the top)."""
+    return next((tier for tier in tiers if tier.buyers > size), None)
+
+
+def round_half_up(amount: Decimal, currency: str) -> Decimal:
+    """Round to the currency's minor unit, half up (0.005 EUR -> 0.01)."""
+    return amount.quantize(quantum(currency), rounding=ROUND_HALF_UP)
+
+
+def round_down(amount: Decimal, currency: str) -> Decimal:
+    """Round towards zero to the minor unit (used when shrinking to fit a budget)."""
+    return amount.quantize(quantum(currency), rounding=ROUND_DOWN)
+
+
+def capped(amount: Decimal, cap: Decimal | None) -> Decimal:
+    """Apply a per-member cap."""
+    return amount if cap is None else min(amount, cap)
+
+
+def fit_budget(amounts: list[Decimal], budget_left: Decimal | None, currency: str) -> tuple[list[Decimal], Decimal]:
+    """Scale amounts by one factor (rounded down) so their sum fits the budget; return them and the factor."""
+    total = sum(amounts, ZERO)
+    if budget_left is None or total <= budget_left:
+        return amounts, Decimal(1)
+    factor = max(budget_left, ZERO) / total if total else ZERO
+    return [round_down(a * factor, currency) for a in amounts], factor

@@ -1,0 +1,200 @@
+"""Social buying: which order founds or joins which group, and what each member earns.
+
+Both steps are functions of the facts (current order snapshots, claims, overrides) and `now`, so
+webhooks that arrive twice, late or out of order lead to the same groups and the same amounts.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from bridge.config.model import SocialBuyingCampaign
+from bridge.rewards import amounts as am
+from bridge.rewards.identity import is_disposable, self_referral_checks
+from bridge.rewards.model import Check, Claim, MemberAmount, Membership, Order, Override, Settlement
+
+BURST_WINDOW = timedelta(hours=1)
+BURST_SAME_IP = 3  # joins from one IP address within an hour, in one group
+BURST_SAME_LINK = 10  # joins through one link within an hour
+
+
+def best_claims(claims: list[Claim]) -> dict[str, Claim]:
+    """Keep, for each order, the strongest claim (coupon > widget > meta, then earliest)."""
+    best: dict[str, Claim] = {}
+    for claim in claims:
+        if claim.order_id not in best or claim.strength() < best[claim.order_id].strength():
+            best[claim.order_id] = claim
+    return best
+
+
+def _order_checks(campaign: SocialBuyingCampaign, order: Order) -> list[Check]:
+    """Checks every order goes through before it can found or join a group."""
+    checks = [Check("paid", order.paid_at is not None,
+                    f"paid at {order.paid_at.isoformat()}" if order.paid_at else "never paid")]
+    checks.append(Check("currency", order.currency == campaign.currency,
+                        f"in {order.currency}" + ("" if order.currency == campaign.currency
+                                                  else f", but the campaign pays in {campaign.currency}")))
+    if campaign.minimum_order is not None:
+        ok = order.total >= campaign.minimum_order.amount
+        checks.append(Check("minimum_order", ok, f"order total {order.total} {order.currency} "
+                            + ("reaches" if ok else "is below") + f" the minimum of {campaign.minimum_order}"))
+    return checks
+
+
+def _in_dates(campaign: SocialBuyingCampaign, instant: datetime) -> Check:
+    day = instant.date()
+    ok = (campaign.starts is None or day >= campaign.starts) and (campaign.ends is None or day <= campaign.ends)
+    return Check("campaign_dates", ok, "within the campaign's dates" if ok else
+                 f"outside the campaign's dates ({campaign.starts or '…'} to {campaign.ends or '…'})")
+
+
+class _Group:
+    def __init__(self, founder: Order, products, closes_at):
+        self.founder, self.products, self.closes_at = founder, products, closes_at
+        self.members: list[Order] = [founder]
+
+
+def assign_orders(campaign: SocialBuyingCampaign, orders: list[Order], claims: list[Claim],
+                  overrides: list[Override] = ()) -> dict[str, Membership]:
+    """Decide, for every order of the campaign's shop, whether it founds a group, joins one, or neither."""
+    latest = {o.id: o for o in orders if o.shop == campaign.shop}
+    best = best_claims([c for c in claims if c.shop == campaign.shop])
+    decided = {o.order_id: o for o in overrides if o.shop == campaign.shop}
+    groups: dict[str, _Group] = {}
+    result: dict[str, Membership] = {}
+    paid = sorted((o for o in latest.values() if o.paid_at is not None), key=lambda o: (o.paid_at, o.id))
+    for order in [o for o in latest.values() if o.paid_at is None]:
+        result[order.id] = Membership(order.id, "none", None, None, tuple(_order_checks(campaign, order)))
+    for order in paid:
+        checks = _order_checks(campaign, order)
+        override = decided.get(order.id)
+        claim = best.get(order.id)
+        refused: list[Check] = []
+        if claim is not None and all(c.passed for c in checks):
+            joined, refused = _try_join(campaign, order, claim, groups, checks, override)
+            if joined:
+                result[order.id] = joined
+                continue
+        founding = checks + [_in_dates(campaign, order.paid_at)]
+        products = am.eligible_products(campaign, order)
+        founding.append(Check("eligible_product", am.has_eligible_line(order, products),
+                              "has an eligible product" if am.has_eligible_line(order, products)
+                              else "has no eligible product"))
+        if all(c.passed for c in founding):
+            groups[order.id] = _Group(order, products, order.paid_at + campaign.window)
+            founding.append(Check("founds_group", True, f"opens a group until {(order.paid_at + campaign.window).isoformat()}"))
+            result[order.id] = Membership(order.id, "founder", order.id, None, tuple(refused + founding))
+        else:
+            result[order.id] = Membership(order.id, "none", None, None, tuple(refused + founding))
+    return _with_flags(result, latest, groups)
+
+
+def _try_join(campaign, order: Order, claim: Claim, groups: dict, checks: list[Check],
+              override: Override | None) -> tuple[Membership | None, list[Check]]:
+    """Join the claimed group if every join rule passes (or an admin allowed it); else return why not."""
+    group = groups.get(claim.founder_id)
+    attribution = Check("attributed", True, f"came through group {claim.founder_id}'s link ({claim.source})")
+    if group is None:
+        return None, [attribution, Check("group_exists", False,
+                                         f"the link's group ({claim.founder_id}) was never opened, or opened after this order")]
+    join = [attribution, Check("group_open", order.paid_at < group.closes_at,
+                               f"paid before the group closed at {group.closes_at.isoformat()}"
+                               if order.paid_at < group.closes_at
+                               else f"paid after the group closed at {group.closes_at.isoformat()}")]
+    join.append(Check("currency_of_group", order.currency == group.founder.currency,
+                      f"same currency as the group ({order.currency})" if order.currency == group.founder.currency
+                      else f"in {order.currency}, the group is in {group.founder.currency}"))
+    has_product = am.has_eligible_line(order, group.products)
+    join.append(Check("eligible_product", has_product,
+                      "has a product the group rewards" if has_product else "has none of the group's products"))
+    member_ids = {m.id for m in group.members}
+    sponsor_id = claim.sponsor_id if claim.sponsor_id in member_ids else group.founder.id
+    sponsor = next(m for m in group.members if m.id == sponsor_id)
+    join += [c for c in self_referral_checks(order, sponsor)]
+    for member in group.members:
+        if member.id != sponsor_id and not all(c.passed for c in self_referral_checks(order, member)):
+            join.append(Check("already_member", False, f"the same person already belongs to this group (order {member.id})"))
+            break
+    if override is not None:
+        join.append(Check("admin_override", override.action == "allow", f"admin {override.action}ed: {override.note}"))
+        allowed = override.action == "allow" and all(c.passed for c in join[:4])
+    else:
+        allowed = all(c.passed for c in join)
+    if not allowed:
+        return None, join
+    group.members.append(order)
+    return Membership(order.id, "member", group.founder.id, sponsor_id, tuple(
+        checks + join + [Check("joins_group", True, f"joins group {group.founder.id}, brought by {sponsor_id}")])), join
+
+
+def _with_flags(result: dict[str, Membership], orders: dict[str, Order], groups: dict[str, _Group]) -> dict[str, Membership]:
+    """Add review flags: disposable e-mails, bursts from one IP, bursts through one link."""
+    flagged: dict[str, list[Check]] = defaultdict(list)
+    for order_id, membership in result.items():
+        if membership.role != "none" and is_disposable(orders[order_id].email):
+            flagged[order_id].append(Check("disposable_email", False, "the e-mail is from a disposable-mail provider"))
+    for group in groups.values():
+        joins = group.members[1:]
+        for member in joins:
+            near = [m for m in joins if abs(m.paid_at - member.paid_at) <= BURST_WINDOW]
+            if member.ip and sum(1 for m in near if m.ip == member.ip) >= BURST_SAME_IP:
+                flagged[member.id].append(Check("burst_ip", False, f"{BURST_SAME_IP} or more joins from one IP within an hour"))
+            if len(near) >= BURST_SAME_LINK:
+                flagged[member.id].append(Check("burst_link", False, f"{BURST_SAME_LINK} or more joins through one link within an hour"))
+    return {oid: (Membership(m.order_id, m.role, m.founder_id, m.sponsor_id, m.checks, tuple(flagged[oid]))
+                  if flagged.get(oid) else m) for oid, m in result.items()}
+
+
+def settle_group(campaign: SocialBuyingCampaign, founder: Order, members: list[Order], now: datetime,
+                 budget_left: Decimal | None = None) -> Settlement:
+    """Compute a group's state, tier and every member's amount at `now` (members include the founder)."""
+    closes_at = founder.paid_at + campaign.window
+    due_at = closes_at + campaign.hold
+    state = "open" if now < closes_at else ("closed" if now < due_at else "due")
+    products = am.eligible_products(campaign, founder)
+    counted = [m for m in members if m.counts]
+    tier = am.tier_for(campaign.tiers, len(counted))
+    upcoming = am.next_tier(campaign.tiers, len(counted))
+    cap = campaign.member_cap.amount if campaign.member_cap else None
+    raw, reasons = [], []
+    for member in members:
+        if not member.counts:
+            raw.append(am.ZERO)
+            reasons.append("left the group: order " + ("cancelled" if member.cancelled else
+                                                       "fully refunded" if member.fully_refunded else "no longer paid"))
+        elif tier is None:
+            raw.append(am.ZERO)
+            reasons.append(f"the group has {len(counted)} buyer(s), below the first tier ({campaign.tiers[0].buyers})")
+        elif tier.cashback.kind == "percent":
+            base = am.eligible_amount(member, products, campaign.eligible_base)
+            raw.append(am.capped(am.round_half_up(base * tier.cashback.value, campaign.currency), cap))
+            reasons.append(f"{tier.cashback.describe(campaign.currency)} of {am.round_half_up(base, campaign.currency)}")
+        else:
+            raw.append(am.capped(tier.cashback.value, cap))
+            reasons.append(f"fixed {tier.cashback.describe(campaign.currency)}")
+    fitted, factor = am.fit_budget(raw, budget_left, campaign.currency)
+    notes = () if factor == 1 else (f"scaled by {factor:.4f} to fit the campaign budget",)
+    rows = tuple(MemberAmount(m.id, m.counts, am.eligible_amount(m, products, campaign.eligible_base) if m.counts else am.ZERO,
+                              amount, reason + (f", capped at {campaign.member_cap}" if cap is not None and raw_amount == cap else ""))
+                 for m, amount, raw_amount, reason in zip(members, fitted, raw, reasons))
+    percent = tier is not None and tier.cashback.kind == "percent"
+    return Settlement(
+        founder_id=founder.id, currency=campaign.currency, opened_at=founder.paid_at, closes_at=closes_at, due_at=due_at,
+        state=state, size=len(counted), rate=(tier.cashback.value * factor if percent else None),
+        fixed=(tier.cashback.value if tier is not None and not percent else None),
+        tier_buyers=tier.buyers if tier else None, next_tier_buyers=upcoming.buyers if upcoming else None,
+        members=rows, notes=notes)
+
+
+def group_members(memberships: dict[str, Membership], orders: dict[str, Order]) -> dict[str, list[Order]]:
+    """Collect each group's orders, founder first then members in joining order."""
+    out: dict[str, list[Order]] = defaultdict(list)
+    for membership in memberships.values():
+        if membership.role == "founder":
+            out[membership.order_id].insert(0, orders[membership.order_id])
+    for membership in sorted((m for m in memberships.values() if m.role == "member"),
+                             key=lambda m: (orders[m.order_id].paid_at, m.order_id)):
+        out[membership.founder_id].append(orders[membership.order_id])
+    return dict(out)
