@@ -30,4 +30,6 @@ def start(config: Config, log: bool = True) -> Runtime:
         secrets = config.secrets() + tuple(filter(None, [url_password(config.server.database_url)]))
         setup_logging(config.server.log_level, secrets)
     bind(config.server.database_url)
-    return Runtime(config)
+    from bridge.ledger import ledger_jobs
+
+    return Runtime(config, job_factories=[ledger_jobs])

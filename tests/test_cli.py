@@ -11,6 +11,9 @@ import urllib.request
 from click.testing import CliRunner
 
 from bridge.cli import main
+from bridge.storage import latest_version
+
+LATEST = latest_version()
 
 BRIDGE = os.path.join(os.path.dirname(sys.executable), "bridge")
 
@@ -45,17 +48,18 @@ def test_config_from_environment_variable(config_file):
 def test_db_upgrade_then_status(config_file):
     assert run("--config", str(config_file), "db", "status").exit_code == 1
     result = run("--config", str(config_file), "db", "upgrade")
-    assert "applied 1: base" in result.output and result.exit_code == 0
+    assert "applied 1: base" in result.output and "applied 2: ledger" in result.output and result.exit_code == 0
     result = run("--config", str(config_file), "db", "status")
-    assert result.exit_code == 0 and "schema at version 1 (latest 1)" in result.output
+    assert result.exit_code == 0 and f"schema at version {LATEST} (latest {LATEST})" in result.output
 
 
 def test_tick_runs_due_jobs_as_of_the_given_time(config_file):
     run("--config", str(config_file), "db", "upgrade")
     first = run("--config", str(config_file), "tick", "--now", "2026-07-01T12:00:00Z")
     assert "prune_job_runs: removed 0 old job runs" in first.output
+    assert "settle_groups: settled 0 groups, granted 0 rewards" in first.output
     again = run("--config", str(config_file), "tick", "--now", "2026-07-01T12:30:00Z")
-    assert "no job due at 2026-07-01T12:30:00+00:00" in again.output
+    assert "prune_job_runs" not in again.output and "settle_groups" in again.output  # every 1m vs hourly
     later = run("--config", str(config_file), "tick", "--now", "2026-07-01T13:00:00")
     assert "prune_job_runs" in later.output
 
@@ -89,7 +93,7 @@ def test_serve_answers_healthz_from_the_production_server(config_file):
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         body = _get_when_up(f"http://127.0.0.1:{port}/healthz")
-        assert json.loads(body[1]) == {"status": "ok", "database": "ok", "schema": 1}
+        assert json.loads(body[1]) == {"status": "ok", "database": "ok", "schema": LATEST}
         assert body[0].get("Server") == "bridge"  # waitress, with our ident, not Werkzeug's dev server
     finally:
         server.terminate()

@@ -2,6 +2,7 @@
 
 import pytest
 
+from bridge.storage import latest_version
 from bridge.storage.db import db
 from bridge.web import create_app
 
@@ -16,7 +17,7 @@ def client(config, migrated):
 def test_healthz_ok(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "database": "ok", "schema": 1}
+    assert response.get_json() == {"status": "ok", "database": "ok", "schema": latest_version()}
 
 
 def test_healthz_reports_an_outdated_schema(client):

@@ -7,6 +7,7 @@ webhooks that arrive twice, late or out of order lead to the same groups and the
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -50,10 +51,45 @@ def _in_dates(campaign: SocialBuyingCampaign, instant: datetime) -> Check:
                  f"outside the campaign's dates ({campaign.starts or '…'} to {campaign.ends or '…'})")
 
 
-class _Group:
-    def __init__(self, founder: Order, products, closes_at):
-        self.founder, self.products, self.closes_at = founder, products, closes_at
-        self.members: list[Order] = [founder]
+@dataclass
+class GroupView:
+    """What deciding one order needs to know of a group: its founder and the members before that order."""
+
+    founder: Order
+    products: frozenset[str] | None
+    closes_at: datetime
+    members: list[Order] = field(default_factory=list)  # founder first, then earlier members
+
+
+def open_view(campaign: SocialBuyingCampaign, founder: Order) -> GroupView:
+    """Build the view of the group an order founds."""
+    return GroupView(founder, am.eligible_products(campaign, founder), founder.paid_at + campaign.window, [founder])
+
+
+def decide_order(campaign: SocialBuyingCampaign, order: Order, claim: Claim | None,
+                 group: GroupView | None, override: Override | None = None) -> Membership:
+    """Decide one paid order: join the claimed group (seen as it was before this order), found one, or neither."""
+    checks = _order_checks(campaign, order)
+    if order.paid_at is None:
+        return Membership(order.id, "none", None, None, tuple(checks))
+    refused: list[Check] = []
+    if claim is not None and all(c.passed for c in checks):
+        joined, refused = _try_join(order, claim, group, checks, override)
+        if joined:
+            return joined
+    products = am.eligible_products(campaign, order)
+    has_product = am.has_eligible_line(order, products)
+    founding = checks + [_in_dates(campaign, order.paid_at), Check(
+        "eligible_product", has_product, "has an eligible product" if has_product else "has no eligible product")]
+    if all(c.passed for c in founding):
+        founding.append(Check("founds_group", True, f"opens a group until {(order.paid_at + campaign.window).isoformat()}"))
+        return Membership(order.id, "founder", order.id, None, tuple(refused + founding))
+    return Membership(order.id, "none", None, None, tuple(refused + founding))
+
+
+def decision_order(order: Order) -> tuple:
+    """The order in which orders are decided: by payment time, then id."""
+    return (order.paid_at, order.id)
 
 
 def assign_orders(campaign: SocialBuyingCampaign, orders: list[Order], claims: list[Claim],
@@ -62,39 +98,26 @@ def assign_orders(campaign: SocialBuyingCampaign, orders: list[Order], claims: l
     latest = {o.id: o for o in orders if o.shop == campaign.shop}
     best = best_claims([c for c in claims if c.shop == campaign.shop])
     decided = {o.order_id: o for o in overrides if o.shop == campaign.shop}
-    groups: dict[str, _Group] = {}
+    groups: dict[str, GroupView] = {}
     result: dict[str, Membership] = {}
-    paid = sorted((o for o in latest.values() if o.paid_at is not None), key=lambda o: (o.paid_at, o.id))
     for order in [o for o in latest.values() if o.paid_at is None]:
-        result[order.id] = Membership(order.id, "none", None, None, tuple(_order_checks(campaign, order)))
-    for order in paid:
-        checks = _order_checks(campaign, order)
-        override = decided.get(order.id)
+        result[order.id] = decide_order(campaign, order, None, None)
+    for order in sorted((o for o in latest.values() if o.paid_at is not None), key=decision_order):
         claim = best.get(order.id)
-        refused: list[Check] = []
-        if claim is not None and all(c.passed for c in checks):
-            joined, refused = _try_join(campaign, order, claim, groups, checks, override)
-            if joined:
-                result[order.id] = joined
-                continue
-        founding = checks + [_in_dates(campaign, order.paid_at)]
-        products = am.eligible_products(campaign, order)
-        founding.append(Check("eligible_product", am.has_eligible_line(order, products),
-                              "has an eligible product" if am.has_eligible_line(order, products)
-                              else "has no eligible product"))
-        if all(c.passed for c in founding):
-            groups[order.id] = _Group(order, products, order.paid_at + campaign.window)
-            founding.append(Check("founds_group", True, f"opens a group until {(order.paid_at + campaign.window).isoformat()}"))
-            result[order.id] = Membership(order.id, "founder", order.id, None, tuple(refused + founding))
-        else:
-            result[order.id] = Membership(order.id, "none", None, None, tuple(refused + founding))
-    return _with_flags(result, latest, groups)
+        membership = decide_order(campaign, order, claim, groups.get(claim.founder_id) if claim else None,
+                                  decided.get(order.id))
+        if membership.role == "founder":
+            groups[order.id] = open_view(campaign, order)
+        elif membership.role == "member":
+            groups[membership.founder_id].members.append(order)
+        result[order.id] = membership
+    flags = group_flags({fid: g.members for fid, g in groups.items()}, latest)
+    return {oid: replace(m, flags=flags[oid]) if oid in flags else m for oid, m in result.items()}
 
 
-def _try_join(campaign, order: Order, claim: Claim, groups: dict, checks: list[Check],
+def _try_join(order: Order, claim: Claim, group: GroupView | None, checks: list[Check],
               override: Override | None) -> tuple[Membership | None, list[Check]]:
     """Join the claimed group if every join rule passes (or an admin allowed it); else return why not."""
-    group = groups.get(claim.founder_id)
     attribution = Check("attributed", True, f"came through group {claim.founder_id}'s link ({claim.source})")
     if group is None:
         return None, [attribution, Check("group_exists", False,
@@ -124,27 +147,25 @@ def _try_join(campaign, order: Order, claim: Claim, groups: dict, checks: list[C
         allowed = all(c.passed for c in join)
     if not allowed:
         return None, join
-    group.members.append(order)
     return Membership(order.id, "member", group.founder.id, sponsor_id, tuple(
         checks + join + [Check("joins_group", True, f"joins group {group.founder.id}, brought by {sponsor_id}")])), join
 
 
-def _with_flags(result: dict[str, Membership], orders: dict[str, Order], groups: dict[str, _Group]) -> dict[str, Membership]:
-    """Add review flags: disposable e-mails, bursts from one IP, bursts through one link."""
+def group_flags(groups: dict[str, list[Order]], orders: dict[str, Order]) -> dict[str, tuple[Check, ...]]:
+    """Review flags per order: disposable e-mails, bursts from one IP, bursts through one link."""
     flagged: dict[str, list[Check]] = defaultdict(list)
-    for order_id, membership in result.items():
-        if membership.role != "none" and is_disposable(orders[order_id].email):
-            flagged[order_id].append(Check("disposable_email", False, "the e-mail is from a disposable-mail provider"))
-    for group in groups.values():
-        joins = group.members[1:]
+    for members in groups.values():
+        for member in members:
+            if is_disposable(member.email):
+                flagged[member.id].append(Check("disposable_email", False, "the e-mail is from a disposable-mail provider"))
+        joins = members[1:]
         for member in joins:
             near = [m for m in joins if abs(m.paid_at - member.paid_at) <= BURST_WINDOW]
             if member.ip and sum(1 for m in near if m.ip == member.ip) >= BURST_SAME_IP:
                 flagged[member.id].append(Check("burst_ip", False, f"{BURST_SAME_IP} or more joins from one IP within an hour"))
             if len(near) >= BURST_SAME_LINK:
                 flagged[member.id].append(Check("burst_link", False, f"{BURST_SAME_LINK} or more joins through one link within an hour"))
-    return {oid: (Membership(m.order_id, m.role, m.founder_id, m.sponsor_id, m.checks, tuple(flagged[oid]))
-                  if flagged.get(oid) else m) for oid, m in result.items()}
+    return {oid: tuple(checks) for oid, checks in flagged.items()}
 
 
 def settle_group(campaign: SocialBuyingCampaign, founder: Order, members: list[Order], now: datetime,

@@ -48,8 +48,19 @@ def _v1_base(database: peewee.Database) -> None:
     database.create_tables(tables)
 
 
+def _v2_ledger(database: peewee.Database) -> None:
+    from bridge.storage import models as m
+
+    # Built from the live models while they are unchanged since version 2. The first change to any of
+    # them must first copy their version-2 definitions here (as _v1_base does), then add version 3.
+    database.create_tables([m.OrderFact, m.ClaimFact, m.OverrideFact, m.MembershipRow, m.GroupRow, m.MemberTag,
+                            m.Reward, m.Payout, m.Clawback])
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "base: schema versions, job leases and runs", _v1_base),
+    Migration(2, "ledger: order facts, claims, overrides, memberships, groups, tags, rewards, payouts, clawbacks",
+              _v2_ledger),
 ]
 
 

@@ -3,7 +3,7 @@
 import peewee
 
 from bridge.storage.db import db
-from bridge.storage.fields import UTCDateTimeField
+from bridge.storage.fields import AmountField, UTCDateTimeField
 
 
 class BaseModel(peewee.Model):
@@ -40,3 +40,158 @@ class JobRun(BaseModel):
     finished_at = UTCDateTimeField(null=True)
     outcome = peewee.CharField(max_length=20, default="running")
     detail = peewee.TextField(null=True)
+
+
+class OrderFact(BaseModel):
+    """The newest snapshot of a shop order, as its connector normalised it."""
+
+    shop = peewee.CharField(max_length=64)
+    order_id = peewee.CharField(max_length=64)
+    currency = peewee.CharField(max_length=3)
+    paid = peewee.BooleanField()
+    paid_at = UTCDateTimeField(null=True)
+    created_at = UTCDateTimeField()
+    modified_at = UTCDateTimeField(null=True)
+    total = AmountField()
+    refunded = AmountField()
+    cancelled = peewee.BooleanField()
+    lines = peewee.TextField()  # JSON: [[product_id, quantity, total, tax], ...]
+    customer_id = peewee.CharField(max_length=64, null=True)
+    email = peewee.CharField(max_length=254, null=True)
+    email_norm = peewee.CharField(max_length=254, null=True, index=True)
+    billing_address = peewee.TextField(null=True)
+    ip = peewee.CharField(max_length=64, null=True)
+    user_agent = peewee.TextField(null=True)
+
+    class Meta:
+        table_name = "order_fact"
+        indexes = ((("shop", "order_id"), True),)
+
+
+class ClaimFact(BaseModel):
+    """An attribution claim: this order came through that group's link (and that member's tag)."""
+
+    shop = peewee.CharField(max_length=64)
+    order_id = peewee.CharField(max_length=64)
+    founder_id = peewee.CharField(max_length=64)
+    sponsor_id = peewee.CharField(max_length=64, default="")  # "" for the group's plain link
+    source = peewee.CharField(max_length=16)
+    at = UTCDateTimeField()
+
+    class Meta:
+        table_name = "claim_fact"
+        indexes = ((("shop", "order_id", "source", "founder_id", "sponsor_id"), True), (("shop", "founder_id"), False))
+
+
+class OverrideFact(BaseModel):
+    """An admin's allow/refuse on one order of one campaign, with a note."""
+
+    campaign = peewee.CharField(max_length=64)
+    shop = peewee.CharField(max_length=64)
+    order_id = peewee.CharField(max_length=64)
+    action = peewee.CharField(max_length=8)
+    note = peewee.TextField()
+    created_at = UTCDateTimeField()
+
+    class Meta:
+        table_name = "override_fact"
+        indexes = ((("campaign", "order_id"), True),)
+
+
+class MembershipRow(BaseModel):
+    """The engine's decision for one order in one campaign, with every check as JSON."""
+
+    campaign = peewee.CharField(max_length=64)
+    order_id = peewee.CharField(max_length=64)
+    role = peewee.CharField(max_length=8)
+    founder_id = peewee.CharField(max_length=64, null=True)
+    sponsor_id = peewee.CharField(max_length=64, null=True)
+    paid_at = UTCDateTimeField(null=True)
+    checks = peewee.TextField()
+    flags = peewee.TextField(default="[]")
+    decided_at = UTCDateTimeField()
+
+    class Meta:
+        table_name = "membership"
+        indexes = ((("campaign", "order_id"), True), (("campaign", "founder_id", "role"), False))
+
+
+class GroupRow(BaseModel):
+    """A group and its share code; created once, when an order first founds it."""
+
+    campaign = peewee.CharField(max_length=64)
+    shop = peewee.CharField(max_length=64)
+    founder_id = peewee.CharField(max_length=64)
+    code = peewee.CharField(max_length=32, unique=True)
+    currency = peewee.CharField(max_length=3)
+    opened_at = UTCDateTimeField()
+    closes_at = UTCDateTimeField()
+    due_at = UTCDateTimeField(index=True)
+    settled_at = UTCDateTimeField(null=True)
+    size = peewee.IntegerField(null=True)
+    rate = AmountField(null=True)
+    fixed = AmountField(null=True)
+
+    class Meta:
+        table_name = "group"
+        indexes = ((("campaign", "founder_id"), True),)
+
+
+class MemberTag(BaseModel):
+    """A member's personal tag, added to the group's link so that we know who brought whom."""
+
+    campaign = peewee.CharField(max_length=64)
+    order_id = peewee.CharField(max_length=64)
+    tag = peewee.CharField(max_length=32, unique=True)
+
+    class Meta:
+        table_name = "member_tag"
+        indexes = ((("campaign", "order_id"), True),)
+
+
+class Reward(BaseModel):
+    """Money (or a coupon) granted to someone, once: `key` is its idempotency key."""
+
+    key = peewee.CharField(max_length=200, unique=True)
+    campaign = peewee.CharField(max_length=64)
+    shop = peewee.CharField(max_length=64)
+    order_id = peewee.CharField(max_length=64)
+    email_norm = peewee.CharField(max_length=254, null=True)
+    kind = peewee.CharField(max_length=32)
+    currency = peewee.CharField(max_length=3)
+    amount = AmountField()
+    state = peewee.CharField(max_length=16)  # granted | cancelled
+    reason = peewee.TextField()
+    created_at = UTCDateTimeField()
+
+
+class Payout(BaseModel):
+    """Delivering a reward: pending -> approved -> paid | failed | cancelled."""
+
+    key = peewee.CharField(max_length=200, unique=True)
+    reward = peewee.ForeignKeyField(Reward, backref="payouts")
+    method = peewee.CharField(max_length=16)
+    currency = peewee.CharField(max_length=3)
+    amount = AmountField()
+    deducted = AmountField()
+    state = peewee.CharField(max_length=16, index=True)
+    review = peewee.TextField(null=True)  # why it waits for an admin
+    attempts = peewee.IntegerField(default=0)
+    last_error = peewee.TextField(null=True)
+    external_ref = peewee.CharField(max_length=200, null=True)
+    created_at = UTCDateTimeField()
+    updated_at = UTCDateTimeField()
+
+
+class Clawback(BaseModel):
+    """Money to take back after a paid-out order was refunded: recovered from later rewards, or written off."""
+
+    key = peewee.CharField(max_length=200, unique=True)
+    reward = peewee.ForeignKeyField(Reward, backref="clawbacks")
+    shop = peewee.CharField(max_length=64)
+    email_norm = peewee.CharField(max_length=254, null=True, index=True)
+    currency = peewee.CharField(max_length=3)
+    amount = AmountField()
+    recovered = AmountField()
+    state = peewee.CharField(max_length=16)  # open | recovered | written_off
+    created_at = UTCDateTimeField()

@@ -1,0 +1,219 @@
+"""The ledger: due groups become rewards and payouts (once), refunds after that become clawbacks.
+
+Identity, per currency, that `bridge ledger check` proves:
+    rewards granted = payouts paid + payouts pending (pending, approved, failed) + clawbacks recovered
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+
+from bridge.decisions import _Facts
+from bridge.rewards.amounts import capped, eligible_amount, eligible_products, round_half_up
+from bridge.rewards.groups import settle_group
+from bridge.rewards.identity import normalise_email
+from bridge.storage.db import db, is_postgresql
+from bridge.storage.models import Clawback, GroupRow, MembershipRow, OrderFact, Payout, Reward
+
+ZERO = Decimal(0)
+OPEN_PAYOUT_STATES = ("pending", "approved", "failed")
+
+
+def reward_key(campaign_id: str, founder_id: str, order_id: str) -> str:
+    return f"{campaign_id}:group:{founder_id}:{order_id}"
+
+
+def granted_in(campaign_id: str) -> Decimal:
+    """Sum what a campaign has granted so far (its budget is spent by grants)."""
+    rows = Reward.select(Reward.amount).where((Reward.campaign == campaign_id) & (Reward.state == "granted"))
+    return sum((r.amount for r in rows), ZERO)
+
+
+def settle_due_groups(config, now: datetime) -> str:
+    """Grant the rewards of every group whose hold has ended, oldest first; return a summary."""
+    settled = granted = 0
+    for campaign in (c for c in config.campaigns if c.type == "social_buying"):
+        due = (GroupRow.select(GroupRow.id).where((GroupRow.campaign == campaign.id) & GroupRow.settled_at.is_null()
+                                                  & (GroupRow.due_at <= now))
+               .order_by(GroupRow.due_at, GroupRow.founder_id))
+        for row in list(due):
+            with db.atomic():
+                count = settle_group_row(campaign, row.id, now)
+            if count is not None:
+                settled, granted = settled + 1, granted + count
+    return f"settled {settled} groups, granted {granted} rewards"
+
+
+def settle_group_row(campaign, group_id: int, now: datetime) -> int | None:
+    """Settle one group inside the caller's transaction; None if another process already did."""
+    query = GroupRow.select().where((GroupRow.id == group_id) & GroupRow.settled_at.is_null())
+    group = (query.for_update() if is_postgresql() else query).first()
+    if group is None:
+        return None
+    facts = _Facts(campaign)
+    founder_row = facts.decision(group.founder_id)
+    if founder_row is None or founder_row.role != "founder":  # the founder later turned out to be a member elsewhere
+        GroupRow.update(settled_at=now, size=0).where(GroupRow.id == group.id).execute()
+        return 0
+    view = facts.view(group.founder_id, (datetime.max.replace(tzinfo=now.tzinfo), ""))
+    budget_left = campaign.budget.amount - granted_in(campaign.id) if campaign.budget else None
+    settlement = settle_group(campaign, view.founder, view.members, now, budget_left)
+    flags = {r.order_id: json.loads(r.flags) for r in MembershipRow.select().where(
+        (MembershipRow.campaign == campaign.id) & (MembershipRow.founder_id == group.founder_id))}
+    count = 0
+    for member in settlement.members:
+        if member.amount > 0:
+            order = facts.order(member.order_id)
+            review = "; ".join(text for _, _, text in flags.get(member.order_id, []))
+            grant(campaign, reward_key(campaign.id, group.founder_id, member.order_id), order, "group_cashback",
+                  member.amount, member.reason, now, review=review or None)
+            count += 1
+    GroupRow.update(settled_at=now, size=settlement.size, rate=settlement.rate, fixed=settlement.fixed).where(
+        GroupRow.id == group.id).execute()
+    return count
+
+
+def grant(campaign, key: str, order, kind: str, amount: Decimal, reason: str, now: datetime,
+          review: str | None = None) -> Reward:
+    """Create a reward and its payout once (by key), recovering open clawbacks of the same person first."""
+    existing = Reward.get_or_none(Reward.key == key)
+    if existing is not None:
+        return existing
+    email = normalise_email(order.email)
+    reward = Reward.create(key=key, campaign=campaign.id, shop=campaign.shop, order_id=order.id, email_norm=email,
+                           kind=kind, currency=campaign.currency, amount=amount, state="granted", reason=reason,
+                           created_at=now)
+    deducted = _recover_clawbacks(campaign.shop, email, campaign.currency, amount)
+    left = amount - deducted
+    if left == 0:
+        state = "paid"  # everything went to settle earlier clawbacks: nothing to send
+    elif review or campaign.approval == "manual":
+        state = "pending"
+    else:
+        state = "approved"
+    Payout.create(key=f"payout:{key}", reward=reward, method=campaign.payout, currency=campaign.currency, amount=left,
+                  deducted=deducted, state=state, review=review, created_at=now, updated_at=now,
+                  external_ref="settled by clawback deduction" if left == 0 else None)
+    return reward
+
+
+def _recover_clawbacks(shop: str, email: str | None, currency: str, amount: Decimal) -> Decimal:
+    """Take what this person owes from a new reward, oldest clawback first; return the amount taken."""
+    if not email:
+        return ZERO
+    taken = ZERO
+    for clawback in (Clawback.select().where((Clawback.shop == shop) & (Clawback.email_norm == email)
+                                             & (Clawback.currency == currency) & (Clawback.state == "open"))
+                     .order_by(Clawback.created_at, Clawback.id)):
+        part = min(clawback.amount - clawback.recovered, amount - taken)
+        if part <= 0:
+            break
+        recovered = clawback.recovered + part
+        Clawback.update(recovered=recovered, state="recovered" if recovered == clawback.amount else "open").where(
+            Clawback.id == clawback.id).execute()
+        taken += part
+    return taken
+
+
+def record_clawbacks(config, changed: set[tuple[str, str]], now: datetime) -> int:
+    """For orders refunded or cancelled after their group was settled, record what must come back."""
+    created = 0
+    for shop, order_id in changed:
+        for reward in Reward.select().where((Reward.shop == shop) & (Reward.order_id == order_id)
+                                            & (Reward.kind == "group_cashback") & (Reward.state == "granted")):
+            campaign = next(c for c in config.campaigns if c.id == reward.campaign)
+            founder_id = reward.key.split(":")[2]
+            group = GroupRow.get((GroupRow.campaign == campaign.id) & (GroupRow.founder_id == founder_id))
+            row = OrderFact.get((OrderFact.shop == shop) & (OrderFact.order_id == order_id))
+            due_now = _amount_now(campaign, group, _Facts(campaign), row.order_id, reward.amount)
+            owed = reward.amount - due_now
+            already = sum((c.amount for c in reward.clawbacks), ZERO)
+            if owed > already:
+                Clawback.create(key=f"clawback:{reward.key}:{owed}", reward=reward, shop=shop,
+                                email_norm=reward.email_norm, currency=reward.currency, amount=owed - already,
+                                recovered=ZERO, state="open" if campaign.clawback == "deduct" else "written_off",
+                                created_at=now)
+                created += 1
+    return created
+
+
+def _amount_now(campaign, group: GroupRow, facts: _Facts, order_id: str, granted: Decimal) -> Decimal:
+    """What the member would be granted now, at the group's settled rate (never more than before)."""
+    order = facts.order(order_id)
+    if not order.counts:
+        return ZERO
+    if group.rate is None:
+        return granted
+    products = eligible_products(campaign, facts.order(group.founder_id))
+    amount = round_half_up(eligible_amount(order, products, campaign.eligible_base) * group.rate, campaign.currency)
+    return min(granted, capped(amount, campaign.member_cap.amount if campaign.member_cap else None))
+
+
+@dataclass
+class Balance:
+    currency: str
+    granted: Decimal = ZERO
+    paid: Decimal = ZERO
+    pending: Decimal = ZERO
+    recovered: Decimal = ZERO
+
+    @property
+    def reconciles(self) -> bool:
+        return self.granted == self.paid + self.pending + self.recovered
+
+
+def ledger_balances() -> tuple[dict[str, Balance], list[str]]:
+    """Sum the ledger per currency and list every inconsistency found."""
+    balances: dict[str, Balance] = defaultdict(lambda: Balance(""))
+    problems = []
+    for reward in Reward.select().where(Reward.state == "granted"):
+        balance = balances[reward.currency]
+        balance.currency = reward.currency
+        balance.granted += reward.amount
+        live = [p for p in reward.payouts if p.state != "cancelled"]
+        if len(live) != 1:
+            problems.append(f"reward {reward.key} has {len(live)} live payouts (expected 1)")
+        for payout in live:
+            if payout.amount + payout.deducted != reward.amount:
+                problems.append(f"payout {payout.key}: {payout.amount} + {payout.deducted} deducted != {reward.amount}")
+    for payout in Payout.select().where(Payout.state != "cancelled"):
+        balance = balances[payout.currency]
+        if payout.amount < 0:
+            problems.append(f"payout {payout.key} is negative")
+        if payout.state == "paid":
+            balance.paid += payout.amount
+        elif payout.state in OPEN_PAYOUT_STATES:
+            balance.pending += payout.amount
+    for clawback in Clawback.select():
+        balances[clawback.currency].recovered += clawback.recovered
+    for currency, balance in balances.items():
+        balance.currency = currency
+        if not balance.reconciles:
+            problems.append(f"{currency}: granted {balance.granted} != paid {balance.paid} + pending {balance.pending}"
+                            f" + recovered {balance.recovered}")
+    return dict(balances), problems
+
+
+def budget_problems(config) -> list[str]:
+    """List campaigns whose grants exceed their budget."""
+    out = []
+    for campaign in config.campaigns:
+        budget = getattr(campaign, "budget", None)
+        if budget is not None and granted_in(campaign.id) > budget.amount:
+            out.append(f"campaign {campaign.id} granted {granted_in(campaign.id)} over its budget {budget}")
+    return out
+
+
+def ledger_jobs(runtime):
+    """The worker's ledger job: settle due groups."""
+    from bridge.jobs import Job
+
+    config = runtime.config
+    return [Job("settle_groups", config.server.worker.close_groups_every, lambda now: settle_due_groups(config, now))]
+
+

@@ -1,0 +1,76 @@
+"""Stored decisions: facts arriving one by one, in any order and twice, end where a full recompute does."""
+
+from dataclasses import replace
+from datetime import timedelta
+from types import SimpleNamespace
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bridge.decisions import load_membership
+from bridge.ingest import ingest
+from bridge.rewards.facts import keep_latest
+from bridge.rewards.groups import assign_orders
+from bridge.storage.db import db
+from bridge.storage.models import ClaimFact, GroupRow, MemberTag, MembershipRow, OrderFact
+from tests.engine_data import T0, campaign, claim, order
+from tests.test_engine_properties import scenario
+
+NOW = T0 + timedelta(days=1)
+
+
+def _clear():
+    for model in (OrderFact, ClaimFact, MembershipRow, GroupRow, MemberTag):
+        model.delete().execute()
+
+
+def _stored():
+    return {r.order_id: (r.role, r.founder_id, r.sponsor_id) for r in MembershipRow.select()}
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(scenario(), st.randoms(use_true_random=False))
+def test_incremental_decisions_equal_a_full_recompute(migrated, data, rnd):
+    orders, versions, claims = data
+    config = SimpleNamespace(campaigns=[campaign()])
+    events = [("order", o) for o in orders + versions] + [("claim", c) for c in claims]
+    events += rnd.sample(events, min(3, len(events)))
+    rnd.shuffle(events)
+    with db.atomic() as transaction:
+        _clear()
+        for kind, fact in events:
+            ingest(config, orders=[fact] if kind == "order" else [], claims=[fact] if kind == "claim" else [], now=NOW)
+        latest = [o for o in keep_latest(orders + versions).values()]
+        expected = {oid: (m.role, m.founder_id, m.sponsor_id) for oid, m in assign_orders(campaign(), latest, claims).items()}
+        assert _stored() == expected
+        transaction.rollback()
+
+
+def test_founder_gets_a_group_code_and_members_get_tags(migrated):
+    config = SimpleNamespace(campaigns=[campaign()])
+    ingest(config, orders=[order(1), order(2, minutes=5)], claims=[claim(2, 1)], now=NOW)
+    group = GroupRow.get()
+    assert group.founder_id == "1" and len(group.code) == 14
+    assert group.closes_at == T0 + timedelta(hours=48) and group.due_at == T0 + timedelta(hours=48, days=14)
+    assert MemberTag.select().count() == 2
+    member = load_membership(MembershipRow.get(MembershipRow.order_id == "2"))
+    assert member.role == "member" and any(c.rule == "joins_group" for c in member.checks)
+
+
+def test_a_late_claim_moves_an_order_from_founder_to_member(migrated):
+    config = SimpleNamespace(campaigns=[campaign()])
+    ingest(config, orders=[order(1), order(2, minutes=5), order(3, minutes=6)], claims=[claim(3, 2)], now=NOW)
+    assert _stored()["3"] == ("member", "2", "2")
+    ingest(config, claims=[claim(2, 1, source="coupon")], now=NOW)  # order 2 came through order 1's link after all
+    stored = _stored()
+    assert stored["2"] == ("member", "1", "1")
+    assert stored["3"][0] == "founder"  # its group (2's) no longer exists, so 3 founds its own
+
+
+def test_an_older_snapshot_never_overwrites_a_newer_one(migrated):
+    config = SimpleNamespace(campaigns=[campaign()])
+    newer = order(1, modified_at=T0 + timedelta(hours=2), cancelled=True, paid=False)
+    older = order(1, modified_at=T0)
+    assert ingest(config, orders=[newer], now=NOW) == {("s", "1")}
+    assert ingest(config, orders=[older], now=NOW) == set()
+    assert OrderFact.get().cancelled is True
