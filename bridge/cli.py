@@ -174,3 +174,157 @@ def tick(ctx: Context, now_text):
     if not results:
         click.echo(f"no job due at {now.isoformat()}")
     sys.exit(1 if any(s.startswith("error:") for s in results.values()) else 0)
+
+
+def _now_option(f):
+    return click.option("--now", "now_text", default=None, help="Act as of this instant (default: now).")(f)
+
+
+def _instant_or_now(text: str | None) -> datetime:
+    return _parse_instant(text) if text else datetime.now(timezone.utc)
+
+
+@main.group()
+def ledger():
+    """The money ledger."""
+
+
+@ledger.command("check")
+@pass_context
+def ledger_check(ctx: Context):
+    """Prove, per currency, granted = paid + pending + recovered clawbacks; exit 1 otherwise."""
+    from bridge.ledger import budget_problems, ledger_balances
+
+    runtime = ctx.runtime()
+    _require_schema()
+    with db.connection_context():
+        balances, problems = ledger_balances()
+        problems += budget_problems(runtime.config)
+    from bridge.money import format_amount
+
+    for b in balances.values():
+        def money(amount, currency=b.currency):
+            return format_amount(amount, currency).rsplit(" ", 1)[0]
+        click.echo(f"{b.currency}: granted {money(b.granted)} = paid {money(b.paid)} + pending {money(b.pending)}"
+                   f" + recovered {money(b.recovered)}" + ("" if b.reconciles else "  MISMATCH"))
+    if not balances:
+        click.echo("the ledger is empty")
+    for problem in problems:
+        click.echo(f"problem: {problem}", err=True)
+    sys.exit(1 if problems else 0)
+
+
+@main.group()
+def explain():
+    """Why an order or a group got what it got."""
+
+
+@explain.command("order")
+@click.argument("shop")
+@click.argument("order_id")
+@pass_context
+def explain_order_command(ctx: Context, shop, order_id):
+    """Explain every decision on one order."""
+    from bridge.explain import explain_order
+
+    runtime = ctx.runtime()
+    _check_shop(runtime.config, shop)
+    with db.connection_context():
+        click.echo("\n".join(explain_order(runtime.config, shop, order_id)))
+
+
+@explain.command("group")
+@click.argument("code")
+@_now_option
+@pass_context
+def explain_group_command(ctx: Context, code, now_text):
+    """Explain a group: window, size, tier, and each member's amount."""
+    from bridge.explain import explain_group
+
+    runtime = ctx.runtime()
+    with db.connection_context():
+        lines = explain_group(runtime.config, code.upper(), _instant_or_now(now_text))
+    click.echo("\n".join(lines))
+    sys.exit(1 if lines[0].startswith("no group") else 0)
+
+
+def _check_shop(config, shop: str) -> None:
+    try:
+        config.shop(shop)
+    except KeyError as exc:
+        raise click.BadParameter(exc.args[0], param_hint="SHOP") from None
+
+
+@main.command()
+@click.argument("campaign")
+@click.argument("order_id")
+@click.option("--allow", "action", flag_value="allow", help="Let the order join despite a refusal or flag.")
+@click.option("--refuse", "action", flag_value="refuse", help="Keep the order out of the group.")
+@click.option("--note", required=True, help="Why (kept with the decision).")
+@_now_option
+@pass_context
+def override(ctx: Context, campaign, order_id, action, note, now_text):
+    """Override the engine's decision on one order of one campaign, with a note."""
+    from bridge.decisions import refresh
+    from bridge.storage.models import OrderFact, OverrideFact
+
+    if action is None:
+        raise click.UsageError("say --allow or --refuse")
+    runtime = ctx.runtime()
+    found = next((c for c in runtime.config.campaigns if c.id == campaign), None)
+    if found is None:
+        raise click.BadParameter(f"no campaign {campaign!r}", param_hint="CAMPAIGN")
+    now = _instant_or_now(now_text)
+    with db.connection_context(), db.atomic():
+        if not OrderFact.select().where((OrderFact.shop == found.shop) & (OrderFact.order_id == order_id)).exists():
+            raise click.BadParameter(f"order {order_id} of shop {found.shop} is unknown", param_hint="ORDER_ID")
+        OverrideFact.delete().where((OverrideFact.campaign == campaign) & (OverrideFact.order_id == order_id)).execute()
+        OverrideFact.create(campaign=campaign, shop=found.shop, order_id=order_id, action=action, note=note, created_at=now)
+        refresh(runtime.config, {(found.shop, order_id)}, now)
+    click.echo(f"order {order_id}: {action} ({note})")
+
+
+@main.group()
+def payouts():
+    """Payouts: list and approve."""
+
+
+@payouts.command("list")
+@click.option("--state", type=click.Choice(["pending", "approved", "paid", "failed", "cancelled"]))
+@pass_context
+def payouts_list(ctx: Context, state):
+    """List payouts, newest first."""
+    from bridge.explain import payout_rows
+    from bridge.money import format_amount
+
+    ctx.runtime()
+    with db.connection_context():
+        rows = list(payout_rows(state))
+        for p in rows:
+            click.echo(f"{p.key}  {format_amount(p.amount, p.currency)}  {p.method}  {p.state}"
+                       + (f"  review: {p.review}" if p.review else ""))
+    if not rows:
+        click.echo("no payouts")
+
+
+@payouts.command("approve")
+@click.argument("keys", nargs=-1)
+@click.option("--campaign", help="Approve every pending payout of this campaign.")
+@pass_context
+def payouts_approve(ctx: Context, keys, campaign):
+    """Approve pending payouts (by key, or all of a campaign)."""
+    from bridge.storage.models import Payout, Reward
+
+    if not keys and not campaign:
+        raise click.UsageError("name payout keys or --campaign")
+    ctx.runtime()
+    now = datetime.now(timezone.utc)
+    with db.connection_context(), db.atomic():
+        query = Payout.select().join(Reward).where(Payout.state == "pending")
+        query = query.where(Payout.key.in_(keys)) if keys else query.where(Reward.campaign == campaign)
+        chosen = [p.id for p in query]
+        missing = set(keys) - {p.key for p in Payout.select().where(Payout.id.in_(chosen))}
+        if missing:
+            raise click.BadParameter(f"not pending or unknown: {', '.join(sorted(missing))}", param_hint="KEYS")
+        Payout.update(state="approved", updated_at=now).where(Payout.id.in_(chosen)).execute()
+    click.echo(f"approved {len(chosen)} payout(s)")

@@ -101,3 +101,8 @@ class Money:
 
     def __str__(self) -> str:
         return f"{self.rounded().amount} {self.currency}"
+
+
+def format_amount(amount: Decimal, currency: str) -> str:
+    """Write an amount with exactly the currency's decimals: 5 EUR -> '5.00 EUR', 500 JPY -> '500 JPY'."""
+    return str(Money(amount, currency))

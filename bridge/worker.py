@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 import signal
+import threading
 from datetime import timezone
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.schedulers.blocking import BlockingScheduler
 
 from bridge.jobs import Job, run_job, utcnow
 from bridge.runtime import Runtime
@@ -43,15 +43,19 @@ def background_worker(runtime: Runtime, jobs: list[Job] | None = None) -> Backgr
 
 
 def run_worker(runtime: Runtime, jobs: list[Job] | None = None) -> None:
-    """Run the jobs until SIGTERM or SIGINT (`bridge worker`)."""
-    scheduler = schedule(BlockingScheduler(timezone=timezone.utc), runtime, jobs or runtime.jobs())
+    """Run the jobs until SIGTERM or SIGINT (`bridge worker`), then let running jobs finish."""
+    stopping = threading.Event()
 
     def stop(signum, frame):
-        log.info("worker stopping", extra={"owner": runtime.owner, "signal": signum})
-        scheduler.shutdown(wait=False)
+        # Only flag it: shutting the scheduler down inside a signal handler races with its own loop.
+        stopping.set()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    log.info("worker started", extra={"owner": runtime.owner, "jobs": [j.name for j in scheduler.get_jobs()]})
+    scheduler = schedule(BackgroundScheduler(timezone=timezone.utc), runtime, jobs or runtime.jobs())
     scheduler.start()
+    log.info("worker started", extra={"owner": runtime.owner, "jobs": [j.id for j in scheduler.get_jobs()]})
+    stopping.wait()
+    log.info("worker stopping", extra={"owner": runtime.owner})
+    scheduler.shutdown(wait=True)
     log.info("worker stopped", extra={"owner": runtime.owner})

@@ -24,7 +24,11 @@ class AmountField(peewee.Field):
         return str(value)
 
     def python_value(self, value):
-        return None if value is None else Decimal(str(value))
+        # PostgreSQL answers NUMERIC(20, 6) as 5.000000, SQLite as stored: read both as the shortest form.
+        if value is None:
+            return None
+        number = Decimal(str(value))
+        return number.quantize(Decimal(1)) if number == number.to_integral_value() else number.normalize()
 
 
 class UTCDateTimeField(peewee.DateTimeField):

@@ -1,0 +1,80 @@
+"""Plain-words explanations of decisions: why an order did or did not open, join or earn."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from bridge.decisions import _Facts, load_membership
+from bridge.money import format_amount
+from bridge.rewards.groups import settle_group
+from bridge.storage.models import GroupRow, MembershipRow, OrderFact, Payout, Reward
+
+
+def _mark(passed: bool) -> str:
+    return "ok " if passed else "NO "
+
+
+def explain_order(config, shop_id: str, order_id: str) -> list[str]:
+    """Describe every campaign's decision on one order, rule by rule."""
+    row = OrderFact.get_or_none((OrderFact.shop == shop_id) & (OrderFact.order_id == order_id))
+    if row is None:
+        return [f"order {order_id} of shop {shop_id} is unknown to bridge (not synced yet?)"]
+    lines = [f"order {order_id} of shop {shop_id}: {format_amount(row.total, row.currency)}, "
+             + ("paid" if row.paid else "not paid") + (", cancelled" if row.cancelled else "")
+             + (f", refunded {format_amount(row.refunded, row.currency)}" if row.refunded else "")]
+    for campaign in config.campaigns_of(shop_id):
+        decision = MembershipRow.get_or_none((MembershipRow.campaign == campaign.id) & (MembershipRow.order_id == order_id))
+        if decision is None:
+            lines.append(f"campaign {campaign.id}: not decided")
+            continue
+        membership = load_membership(decision)
+        outcome = {"founder": "opened its own group", "member": f"joined group {membership.founder_id}"
+                   f" (brought by order {membership.sponsor_id})", "none": "neither opened nor joined a group"}
+        lines.append(f"campaign {campaign.id}: {outcome[membership.role]}")
+        lines += [f"  {_mark(c.passed)} {c.rule}: {c.text}" for c in membership.checks]
+        lines += [f"  FLAG {f.rule}: {f.text} (held for review)" for f in membership.flags]
+        for reward in Reward.select().where((Reward.campaign == campaign.id) & (Reward.order_id == order_id)):
+            lines.append(f"  reward {format_amount(reward.amount, reward.currency)}: {reward.reason}")
+            for payout in reward.payouts:
+                lines.append(f"  payout by {payout.method}: {format_amount(payout.amount, payout.currency)}, {payout.state}"
+                             + (f" ({format_amount(payout.deducted, payout.currency)} deducted for earlier clawbacks)"
+                                if payout.deducted else "")
+                             + (f"; review: {payout.review}" if payout.review else ""))
+            for clawback in reward.clawbacks:
+                lines.append(f"  clawback {format_amount(clawback.amount, clawback.currency)}: {clawback.state}")
+    return lines
+
+
+def explain_group(config, code: str, now: datetime) -> list[str]:
+    """Describe a group: its window, size, tier and each member's amount with the reason."""
+    group = GroupRow.get_or_none(GroupRow.code == code)
+    if group is None:
+        return [f"no group with code {code}"]
+    campaign = next(c for c in config.campaigns if c.id == group.campaign)
+    facts = _Facts(campaign)
+    view = facts.view(group.founder_id, (datetime.max.replace(tzinfo=now.tzinfo), ""))
+    lines = [f"group {code} of campaign {campaign.id}, founded by order {group.founder_id}",
+             f"  open from {group.opened_at.isoformat()} to {group.closes_at.isoformat()}, payable from {group.due_at.isoformat()}"]
+    if view is None:
+        return lines + ["  void: its founding order later turned out to belong to another group"]
+    settlement = settle_group(campaign, view.founder, view.members, now)
+    tier = (f"{settlement.tier_buyers}-buyer tier" if settlement.tier_buyers else "below the first tier")
+    lines.append(f"  {settlement.state}: {settlement.size} buyer(s), {tier}"
+                 + (f", next tier at {settlement.next_tier_buyers}" if settlement.next_tier_buyers else ", top tier"))
+    if group.settled_at:
+        rate = f"rate {(group.rate * 100).normalize():f}%" if group.rate is not None else "no rate"
+        lines.append(f"  settled at {group.settled_at.isoformat()}: {group.size} buyer(s), {rate}")
+    for member in settlement.members:
+        decision = facts.decision(member.order_id)
+        via = "" if decision.role == "founder" else f", brought by {decision.sponsor_id}"
+        lines.append(f"  order {member.order_id}{via}: {format_amount(member.amount, campaign.currency)} ({member.reason})")
+        for _, _, text in json.loads(decision.flags):
+            lines.append(f"    FLAG {text}")
+    return lines + [f"  note: {n}" for n in settlement.notes]
+
+
+def payout_rows(state: str | None = None):
+    """Payouts, newest first, optionally of one state."""
+    query = Payout.select().order_by(Payout.created_at.desc(), Payout.id.desc())
+    return query.where(Payout.state == state) if state else query
