@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from bridge.decisions import _Facts, load_membership
+from bridge.decisions import Facts as _Facts, load_membership
 from bridge.money import format_amount
 from bridge.rewards.groups import settle_group
 from bridge.storage.models import GroupRow, MembershipRow, OrderFact, Payout, Reward
@@ -53,7 +53,7 @@ def explain_group(config, code: str, now: datetime) -> list[str]:
         return [f"no group with code {code}"]
     campaign = next(c for c in config.campaigns if c.id == group.campaign)
     facts = _Facts(campaign)
-    view = facts.view(group.founder_id, (datetime.max.replace(tzinfo=now.tzinfo), ""))
+    view = facts.view(group.founder_id)
     lines = [f"group {code} of campaign {campaign.id}, founded by order {group.founder_id}",
              f"  open from {group.opened_at.isoformat()} to {group.closes_at.isoformat()}, payable from {group.due_at.isoformat()}"]
     if view is None:
@@ -66,7 +66,7 @@ def explain_group(config, code: str, now: datetime) -> list[str]:
         rate = f"rate {(group.rate * 100).normalize():f}%" if group.rate is not None else "no rate"
         lines.append(f"  settled at {group.settled_at.isoformat()}: {group.size} buyer(s), {rate}")
     for member in settlement.members:
-        decision = facts.decision(member.order_id)
+        decision = facts.decided[member.order_id]
         via = "" if decision.role == "founder" else f", brought by {decision.sponsor_id}"
         lines.append(f"  order {member.order_id}{via}: {format_amount(member.amount, campaign.currency)} ({member.reason})")
         for _, _, text in json.loads(decision.flags):

@@ -6,7 +6,7 @@ import json
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from bridge.rewards.facts import is_newer
+from bridge.rewards.facts import is_newer, keep_latest
 from bridge.rewards.identity import normalise_email
 from bridge.rewards.model import Claim, Line, Order
 from bridge.storage.db import db
@@ -33,31 +33,61 @@ def row_to_order(row: OrderFact) -> Order:
                  user_agent=row.user_agent)
 
 
+def store_orders(orders) -> set[tuple[str, str]]:
+    """Upsert each order whose snapshot is newer than the stored one; return the keys that changed."""
+    newest = keep_latest(orders)
+    changed = []
+    by_shop: dict[str, list[str]] = {}
+    for shop, order_id in newest:
+        by_shop.setdefault(shop, []).append(order_id)
+    for shop, ids in by_shop.items():
+        for start in range(0, len(ids), 500):
+            part = ids[start:start + 500]
+            stored = {row.order_id: row_to_order(row) for row in
+                      OrderFact.select().where((OrderFact.shop == shop) & OrderFact.order_id.in_(part))}
+            changed += [newest[(shop, i)] for i in part if is_newer(newest[(shop, i)], stored.get(i))]
+    columns = [getattr(OrderFact, name) for name in order_to_row(changed[0]) if name not in ("shop", "order_id")] \
+        if changed else []
+    for start in range(0, len(changed), 200):
+        OrderFact.insert_many([order_to_row(o) for o in changed[start:start + 200]]).on_conflict(
+            conflict_target=[OrderFact.shop, OrderFact.order_id], preserve=columns).execute()
+    return {o.key for o in changed}
+
+
 def store_order(order: Order) -> bool:
-    """Upsert the order if this snapshot is newer than the stored one; return whether anything changed."""
-    current = OrderFact.get_or_none((OrderFact.shop == order.shop) & (OrderFact.order_id == order.id))
-    if current is None:
-        OrderFact.insert(**order_to_row(order)).on_conflict_ignore().execute()
-        return True
-    if not is_newer(order, row_to_order(current)):
-        return False
-    OrderFact.update(**order_to_row(order)).where(OrderFact.id == current.id).execute()
-    return True
+    """Upsert one order if this snapshot is newer than the stored one."""
+    return bool(store_orders([order]))
+
+
+def store_claims(claims) -> set[tuple[str, str]]:
+    """Record claims once; a duplicate keeps the earliest instant, so arrival order never matters."""
+    earliest: dict[tuple, Claim] = {}
+    for claim in claims:
+        key = (claim.shop, claim.order_id, claim.source, claim.founder_id, claim.sponsor_id or "")
+        if key not in earliest or claim.at < earliest[key].at:
+            earliest[key] = claim
+    stored: dict[tuple, ClaimFact] = {}
+    for shop in {k[0] for k in earliest}:
+        ids = sorted({k[1] for k in earliest if k[0] == shop})
+        for start in range(0, len(ids), 500):
+            for row in ClaimFact.select().where((ClaimFact.shop == shop) & ClaimFact.order_id.in_(ids[start:start + 500])):
+                stored[(row.shop, row.order_id, row.source, row.founder_id, row.sponsor_id)] = row
+    fresh = [c for k, c in earliest.items() if k not in stored]
+    for key, claim in earliest.items():
+        if key in stored and claim.at < stored[key].at:
+            ClaimFact.update(at=claim.at).where(ClaimFact.id == stored[key].id).execute()
+            fresh.append(claim)
+    rows = [dict(shop=c.shop, order_id=c.order_id, founder_id=c.founder_id, sponsor_id=c.sponsor_id or "",
+                 source=c.source, at=c.at) for c in fresh if (c.shop, c.order_id, c.source, c.founder_id,
+                                                               c.sponsor_id or "") not in stored]
+    for start in range(0, len(rows), 200):
+        ClaimFact.insert_many(rows[start:start + 200]).on_conflict_ignore().execute()
+    return {(c.shop, c.order_id) for c in fresh}
 
 
 def store_claim(claim: Claim) -> bool:
-    """Record a claim once; a duplicate keeps the earliest instant, so arrival order never matters."""
-    same = ((ClaimFact.shop == claim.shop) & (ClaimFact.order_id == claim.order_id) & (ClaimFact.source == claim.source)
-            & (ClaimFact.founder_id == claim.founder_id) & (ClaimFact.sponsor_id == (claim.sponsor_id or "")))
-    current = ClaimFact.get_or_none(same)
-    if current is None:
-        ClaimFact.insert(shop=claim.shop, order_id=claim.order_id, founder_id=claim.founder_id,
-                         sponsor_id=claim.sponsor_id or "", source=claim.source, at=claim.at).on_conflict_ignore().execute()
-        return True
-    if claim.at < current.at:
-        ClaimFact.update(at=claim.at).where(ClaimFact.id == current.id).execute()
-        return True
-    return False
+    """Record one claim (see store_claims)."""
+    return bool(store_claims([claim]))
 
 
 def row_to_claim(row: ClaimFact) -> Claim:
@@ -71,8 +101,7 @@ def ingest(config, orders=(), claims=(), now=None) -> set[tuple[str, str]]:
 
     now = now or datetime.now(timezone.utc)
     with db.atomic():
-        changed = {o.key for o in orders if store_order(o)}
-        changed |= {(c.shop, c.order_id) for c in claims if store_claim(c)}
+        changed = store_orders(orders) | store_claims(claims)
         refresh(config, changed, now)
         record_clawbacks(config, changed, now)
     return changed

@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 
 
-from bridge.decisions import _Facts
+from bridge.decisions import Facts as _Facts
 from bridge.rewards.amounts import capped, eligible_amount, eligible_products, round_half_up
 from bridge.rewards.groups import settle_group
 from bridge.rewards.identity import normalise_email
@@ -38,68 +38,101 @@ def settle_due_groups(config, now: datetime) -> str:
     """Grant the rewards of every group whose hold has ended, oldest first; return a summary."""
     settled = granted = 0
     for campaign in (c for c in config.campaigns if c.type == "social_buying"):
-        due = (GroupRow.select(GroupRow.id).where((GroupRow.campaign == campaign.id) & GroupRow.settled_at.is_null()
-                                                  & (GroupRow.due_at <= now))
-               .order_by(GroupRow.due_at, GroupRow.founder_id))
-        for row in list(due):
+        due = [r.id for r in GroupRow.select(GroupRow.id).where(
+            (GroupRow.campaign == campaign.id) & GroupRow.settled_at.is_null() & (GroupRow.due_at <= now))
+            .order_by(GroupRow.due_at, GroupRow.founder_id)]
+        facts = _Facts(campaign)
+        for part in _chunks(due, 200):
             with db.atomic():
-                count = settle_group_row(campaign, row.id, now)
-            if count is not None:
-                settled, granted = settled + 1, granted + count
+                groups, rewards = settle_groups(campaign, facts, part, now)
+            settled, granted = settled + groups, granted + rewards
     return f"settled {settled} groups, granted {granted} rewards"
 
 
-def settle_group_row(campaign, group_id: int, now: datetime) -> int | None:
-    """Settle one group inside the caller's transaction; None if another process already did."""
-    query = GroupRow.select().where((GroupRow.id == group_id) & GroupRow.settled_at.is_null())
-    group = (query.for_update() if is_postgresql() else query).first()
-    if group is None:
-        return None
-    facts = _Facts(campaign)
-    founder_row = facts.decision(group.founder_id)
-    if founder_row is None or founder_row.role != "founder":  # the founder later turned out to be a member elsewhere
-        GroupRow.update(settled_at=now, size=0).where(GroupRow.id == group.id).execute()
-        return 0
-    view = facts.view(group.founder_id, (datetime.max.replace(tzinfo=now.tzinfo), ""))
+def settle_groups(campaign, facts: _Facts, group_ids: list[int], now: datetime) -> tuple[int, int]:
+    """Settle some groups inside the caller's transaction (skipping any another process settled)."""
+    query = GroupRow.select().where(GroupRow.id.in_(group_ids) & GroupRow.settled_at.is_null()).order_by(
+        GroupRow.due_at, GroupRow.founder_id)
+    groups = list(query.for_update() if is_postgresql() else query)
+    founders = [g.founder_id for g in groups]
+    facts.load(founders)
+    facts.load_groups(founders)
     budget_left = campaign.budget.amount - granted_in(campaign.id) if campaign.budget else None
-    settlement = settle_group(campaign, view.founder, view.members, now, budget_left)
-    flags = {r.order_id: json.loads(r.flags) for r in MembershipRow.select().where(
-        (MembershipRow.campaign == campaign.id) & (MembershipRow.founder_id == group.founder_id))}
-    count = 0
-    for member in settlement.members:
-        if member.amount > 0:
-            order = facts.order(member.order_id)
-            review = "; ".join(text for _, _, text in flags.get(member.order_id, []))
-            grant(campaign, reward_key(campaign.id, group.founder_id, member.order_id), order, "group_cashback",
-                  member.amount, member.reason, now, review=review or None)
-            count += 1
-    GroupRow.update(settled_at=now, size=settlement.size, rate=settlement.rate, fixed=settlement.fixed).where(
-        GroupRow.id == group.id).execute()
-    return count
+    grants, updates = [], []
+    for group in groups:
+        view = facts.view(group.founder_id)
+        if view is None:  # the founder later turned out to be a member elsewhere: a void group
+            updates.append((group.id, 0, None, None))
+            continue
+        settlement = settle_group(campaign, view.founder, view.members, now, budget_left)
+        for member in settlement.members:
+            if member.amount > 0:
+                flags = json.loads(facts.decided[member.order_id].flags)
+                grants.append((reward_key(campaign.id, group.founder_id, member.order_id), facts.orders[member.order_id],
+                               member.amount, member.reason, "; ".join(text for _, _, text in flags) or None))
+        if budget_left is not None:
+            budget_left -= settlement.total
+        updates.append((group.id, settlement.size, settlement.rate, settlement.fixed))
+    created = grant_many(campaign, "group_cashback", grants, now)
+    _update_groups(updates, now)
+    return len(groups), created
 
 
-def grant(campaign, key: str, order, kind: str, amount: Decimal, reason: str, now: datetime,
-          review: str | None = None) -> Reward:
-    """Create a reward and its payout once (by key), recovering open clawbacks of the same person first."""
-    existing = Reward.get_or_none(Reward.key == key)
-    if existing is not None:
-        return existing
-    email = normalise_email(order.email)
-    reward = Reward.create(key=key, campaign=campaign.id, shop=campaign.shop, order_id=order.id, email_norm=email,
-                           kind=kind, currency=campaign.currency, amount=amount, state="granted", reason=reason,
-                           created_at=now)
-    deducted = _recover_clawbacks(campaign.shop, email, campaign.currency, amount)
-    left = amount - deducted
-    if left == 0:
-        state = "paid"  # everything went to settle earlier clawbacks: nothing to send
-    elif review or campaign.approval == "manual":
-        state = "pending"
-    else:
-        state = "approved"
-    Payout.create(key=f"payout:{key}", reward=reward, method=campaign.payout, currency=campaign.currency, amount=left,
-                  deducted=deducted, state=state, review=review, created_at=now, updated_at=now,
-                  external_ref="settled by clawback deduction" if left == 0 else None)
-    return reward
+def _update_groups(updates: list[tuple], now: datetime) -> None:
+    """Mark groups settled with their size and rate, in one executemany."""
+    if not updates:
+        return
+    sql, _ = GroupRow.update(settled_at=now, size=0, rate=ZERO, fixed=ZERO).where(GroupRow.id == 0).sql()
+    at = GroupRow.settled_at.db_value(now)
+    params = [(at, size, GroupRow.rate.db_value(rate), GroupRow.fixed.db_value(fixed), gid)
+              for gid, size, rate, fixed in updates]
+    db.cursor().executemany(sql, params)
+
+
+def grant_many(campaign, kind: str, grants: list[tuple], now: datetime) -> int:
+    """Create rewards and their payouts once (by key); recover open clawbacks of the same person first.
+
+    `grants` holds (key, order, amount, reason, review) tuples; returns how many rewards were new.
+    """
+    keys = [g[0] for g in grants]
+    existing = set()
+    for part in _chunks(keys):
+        existing |= {r.key for r in Reward.select(Reward.key).where(Reward.key.in_(part))}
+    fresh = [g for g in grants if g[0] not in existing]
+    if not fresh:
+        return 0
+    Reward.insert_many([dict(key=key, campaign=campaign.id, shop=campaign.shop, order_id=order.id,
+                             email_norm=normalise_email(order.email), kind=kind, currency=campaign.currency,
+                             amount=amount, state="granted", reason=reason, created_at=now)
+                        for key, order, amount, reason, _ in fresh]).execute()
+    ids = {}
+    for part in _chunks([g[0] for g in fresh]):
+        ids.update({r.key: r.id for r in Reward.select(Reward.id, Reward.key).where(Reward.key.in_(part))})
+    owing = _emails_owing(campaign)
+    payouts = []
+    for key, order, amount, reason, review in fresh:
+        email = normalise_email(order.email)
+        deducted = _recover_clawbacks(campaign.shop, email, campaign.currency, amount) if email in owing else ZERO
+        left = amount - deducted
+        state = "paid" if left == 0 else ("pending" if review or campaign.approval == "manual" else "approved")
+        payouts.append(dict(key=f"payout:{key}", reward=ids[key], method=campaign.payout, currency=campaign.currency,
+                            amount=left, deducted=deducted, state=state, review=review, created_at=now, updated_at=now,
+                            # everything went to settle earlier clawbacks: nothing to send
+                            external_ref="settled by clawback deduction" if left == 0 else None))
+    for part in _chunks(payouts, 200):
+        Payout.insert_many(part).execute()
+    return len(fresh)
+
+
+def _emails_owing(campaign) -> set[str]:
+    """The people of this shop who still owe a clawback in this currency."""
+    return {c.email_norm for c in Clawback.select(Clawback.email_norm).where(
+        (Clawback.shop == campaign.shop) & (Clawback.currency == campaign.currency) & (Clawback.state == "open"))}
+
+
+def _chunks(items: list, size: int = 500):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
 
 
 def _recover_clawbacks(shop: str, email: str | None, currency: str, amount: Decimal) -> Decimal:
@@ -130,7 +163,9 @@ def record_clawbacks(config, changed: set[tuple[str, str]], now: datetime) -> in
             founder_id = reward.key.split(":")[2]
             group = GroupRow.get((GroupRow.campaign == campaign.id) & (GroupRow.founder_id == founder_id))
             row = OrderFact.get((OrderFact.shop == shop) & (OrderFact.order_id == order_id))
-            due_now = _amount_now(campaign, group, _Facts(campaign), row.order_id, reward.amount)
+            facts = _Facts(campaign)
+            facts.load([row.order_id, founder_id])
+            due_now = _amount_now(campaign, group, facts, row.order_id, reward.amount)
             owed = reward.amount - due_now
             already = sum((c.amount for c in reward.clawbacks), ZERO)
             if owed > already:
@@ -144,12 +179,12 @@ def record_clawbacks(config, changed: set[tuple[str, str]], now: datetime) -> in
 
 def _amount_now(campaign, group: GroupRow, facts: _Facts, order_id: str, granted: Decimal) -> Decimal:
     """What the member would be granted now, at the group's settled rate (never more than before)."""
-    order = facts.order(order_id)
+    order = facts.orders[order_id]
     if not order.counts:
         return ZERO
     if group.rate is None:
         return granted
-    products = eligible_products(campaign, facts.order(group.founder_id))
+    products = eligible_products(campaign, facts.orders[group.founder_id])
     amount = round_half_up(eligible_amount(order, products, campaign.eligible_base) * group.rate, campaign.currency)
     return min(granted, capped(amount, campaign.member_cap.amount if campaign.member_cap else None))
 
