@@ -16,7 +16,6 @@ import random
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 

@@ -18,6 +18,7 @@ from bridge.config.model import SocialBuyingCampaign
 from bridge.ingest import row_to_claim, row_to_order
 from bridge.rewards.groups import GroupView, best_claims, decide_order, group_flags, open_view
 from bridge.rewards.model import Check, Membership, Order, Override
+from bridge.storage.bulk import upsert_many
 from bridge.storage.models import ClaimFact, GroupRow, MemberTag, MembershipRow, OrderFact, OverrideFact
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -78,6 +79,8 @@ class Facts:
     def load_groups(self, founders) -> None:
         """Load the members of these groups (and their facts)."""
         missing = sorted({f for f in founders if f and f not in self.members})
+        if not missing:
+            return
         ids = set(missing)
         for part in _chunks(missing):
             for f in part:
@@ -87,11 +90,8 @@ class Facts:
                                & (MembershipRow.role == "member"))):
                 self.members[row.founder_id][row.order_id] = (row.paid_at, row.order_id)
                 ids.add(row.order_id)
+        # (members decided in this refresh are added by record(), which loads their group first)
         self.load(ids)
-        # members decided in this refresh but not yet written count too
-        for order_id, decided in self.decided.items():
-            if decided and decided.role == "member" and decided.founder_id in self.members:
-                self.members[decided.founder_id][order_id] = (decided.paid_at, order_id)
 
     def load_claimants(self, founders) -> None:
         """Load which orders claim each of these groups."""
@@ -210,11 +210,7 @@ def _write(campaign: SocialBuyingCampaign, facts: Facts, changed: dict[str, Deci
     """Upsert the changed decisions; give founders a group (and code) once, and members a tag once."""
     rows = [dict(campaign=campaign.id, order_id=i, role=d.role, founder_id=d.founder_id, sponsor_id=d.sponsor_id,
                  paid_at=d.paid_at, checks=d.checks, flags=d.flags, decided_at=now) for i, d in sorted(changed.items())]
-    for part in _chunks(rows, 200):
-        MembershipRow.insert_many(part).on_conflict(
-            conflict_target=[MembershipRow.campaign, MembershipRow.order_id],
-            preserve=[MembershipRow.role, MembershipRow.founder_id, MembershipRow.sponsor_id, MembershipRow.paid_at,
-                      MembershipRow.checks, MembershipRow.flags, MembershipRow.decided_at]).execute()
+    upsert_many(MembershipRow, rows, [MembershipRow.campaign, MembershipRow.order_id])
     groups = [dict(campaign=campaign.id, shop=campaign.shop, founder_id=i, code=new_code(), currency=campaign.currency,
                    opened_at=d.paid_at, closes_at=d.paid_at + campaign.window,
                    due_at=d.paid_at + campaign.window + campaign.hold)

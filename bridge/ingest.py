@@ -9,6 +9,7 @@ from decimal import Decimal
 from bridge.rewards.facts import is_newer, keep_latest
 from bridge.rewards.identity import normalise_email
 from bridge.rewards.model import Claim, Line, Order
+from bridge.storage.bulk import upsert_many
 from bridge.storage.db import db
 from bridge.storage.models import ClaimFact, OrderFact
 
@@ -46,11 +47,7 @@ def store_orders(orders) -> set[tuple[str, str]]:
             stored = {row.order_id: row_to_order(row) for row in
                       OrderFact.select().where((OrderFact.shop == shop) & OrderFact.order_id.in_(part))}
             changed += [newest[(shop, i)] for i in part if is_newer(newest[(shop, i)], stored.get(i))]
-    columns = [getattr(OrderFact, name) for name in order_to_row(changed[0]) if name not in ("shop", "order_id")] \
-        if changed else []
-    for start in range(0, len(changed), 200):
-        OrderFact.insert_many([order_to_row(o) for o in changed[start:start + 200]]).on_conflict(
-            conflict_target=[OrderFact.shop, OrderFact.order_id], preserve=columns).execute()
+    upsert_many(OrderFact, [order_to_row(o) for o in changed], [OrderFact.shop, OrderFact.order_id])
     return {o.key for o in changed}
 
 

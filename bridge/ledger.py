@@ -18,7 +18,7 @@ from bridge.rewards.amounts import capped, eligible_amount, eligible_products, r
 from bridge.rewards.groups import settle_group
 from bridge.rewards.identity import normalise_email
 from bridge.storage.db import db, is_postgresql
-from bridge.storage.models import Clawback, GroupRow, MembershipRow, OrderFact, Payout, Reward
+from bridge.storage.models import Clawback, GroupRow, Payout, Reward
 
 ZERO = Decimal(0)
 OPEN_PAYOUT_STATES = ("pending", "approved", "failed")
@@ -156,24 +156,26 @@ def _recover_clawbacks(shop: str, email: str | None, currency: str, amount: Deci
 def record_clawbacks(config, changed: set[tuple[str, str]], now: datetime) -> int:
     """For orders refunded or cancelled after their group was settled, record what must come back."""
     created = 0
-    for shop, order_id in changed:
-        for reward in Reward.select().where((Reward.shop == shop) & (Reward.order_id == order_id)
-                                            & (Reward.kind == "group_cashback") & (Reward.state == "granted")):
-            campaign = next(c for c in config.campaigns if c.id == reward.campaign)
-            founder_id = reward.key.split(":")[2]
-            group = GroupRow.get((GroupRow.campaign == campaign.id) & (GroupRow.founder_id == founder_id))
-            row = OrderFact.get((OrderFact.shop == shop) & (OrderFact.order_id == order_id))
-            facts = _Facts(campaign)
-            facts.load([row.order_id, founder_id])
-            due_now = _amount_now(campaign, group, facts, row.order_id, reward.amount)
-            owed = reward.amount - due_now
-            already = sum((c.amount for c in reward.clawbacks), ZERO)
-            if owed > already:
-                Clawback.create(key=f"clawback:{reward.key}:{owed}", reward=reward, shop=shop,
-                                email_norm=reward.email_norm, currency=reward.currency, amount=owed - already,
-                                recovered=ZERO, state="open" if campaign.clawback == "deduct" else "written_off",
-                                created_at=now)
-                created += 1
+    rewards = []
+    for shop in {s for s, _ in changed}:
+        ids = sorted(o for s, o in changed if s == shop)
+        for part in _chunks(ids):
+            rewards += list(Reward.select().where((Reward.shop == shop) & Reward.order_id.in_(part)
+                                                  & (Reward.kind == "group_cashback") & (Reward.state == "granted")))
+    for reward in rewards:
+        campaign = next(c for c in config.campaigns if c.id == reward.campaign)
+        founder_id = reward.key.split(":")[2]
+        group = GroupRow.get((GroupRow.campaign == campaign.id) & (GroupRow.founder_id == founder_id))
+        facts = _Facts(campaign)
+        facts.load([reward.order_id, founder_id])
+        owed = reward.amount - _amount_now(campaign, group, facts, reward.order_id, reward.amount)
+        already = sum((c.amount for c in reward.clawbacks), ZERO)
+        if owed > already:
+            Clawback.create(key=f"clawback:{reward.key}:{owed}", reward=reward, shop=reward.shop,
+                            email_norm=reward.email_norm, currency=reward.currency, amount=owed - already,
+                            recovered=ZERO, state="open" if campaign.clawback == "deduct" else "written_off",
+                            created_at=now)
+            created += 1
     return created
 
 

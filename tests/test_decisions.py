@@ -1,6 +1,5 @@
 """Stored decisions: facts arriving one by one, in any order and twice, end where a full recompute does."""
 
-from dataclasses import replace
 from datetime import timedelta
 from types import SimpleNamespace
 

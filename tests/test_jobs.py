@@ -59,7 +59,6 @@ def test_lease_excludes_other_owners_until_expiry(migrated):
 
 
 def test_concurrent_lease_attempts_have_one_winner(migrated, database_url):
-    from bridge.storage.db import open_database
 
     winners = []
     barrier = threading.Barrier(8)

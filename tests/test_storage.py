@@ -3,7 +3,6 @@
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
-import peewee
 import pytest
 
 from bridge.storage import SchemaOutOfDate, bind, current_version, is_postgresql, latest_version, require_current, upgrade
