@@ -91,14 +91,21 @@ def row_to_claim(row: ClaimFact) -> Claim:
     return Claim(row.shop, row.order_id, row.founder_id, row.sponsor_id or None, row.source, row.at)
 
 
-def ingest(config, orders=(), claims=(), now=None) -> set[tuple[str, str]]:
-    """Store facts and refresh every affected decision in one transaction; return the changed order keys."""
+def ingest(config, orders=(), claims=(), now=None, referral_claims=()) -> set[tuple[str, str]]:
+    """Store facts and refresh every affected decision in one transaction; return the changed order keys.
+
+    `referral_claims` are (shop, order_id, advocate code, source, at) tuples.
+    """
     from bridge.decisions import refresh
     from bridge.ledger import record_clawbacks
+    from bridge.referrals import issue_advocates_for_orders, store_referral_claim
 
     now = now or datetime.now(timezone.utc)
     with db.atomic():
         changed = store_orders(orders) | store_claims(claims)
+        for shop, order_id, code, source, at in referral_claims:
+            store_referral_claim(shop, order_id, code, source, at)
         refresh(config, changed, now)
         record_clawbacks(config, changed, now)
+        issue_advocates_for_orders(config, changed, now)
     return changed

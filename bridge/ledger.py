@@ -250,7 +250,11 @@ def ledger_jobs(runtime):
     """The worker's ledger job: settle due groups."""
     from bridge.jobs import Job
 
+    from bridge.referrals import settle_referrals
+
     config = runtime.config
-    return [Job("settle_groups", config.server.worker.close_groups_every, lambda now: settle_due_groups(config, now))]
+    every = config.server.worker.close_groups_every
+    return [Job("settle_groups", every, lambda now: settle_due_groups(config, now)),
+            Job("settle_referrals", every, lambda now: settle_referrals(config, now))]
 
 

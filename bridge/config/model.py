@@ -161,6 +161,7 @@ class ReferralCampaign:
     max_rewards_per_period: int | None
     period: timedelta | None
     payout: str  # for cashback rewards: refund | sepa | coupon
+    approval: str = "automatic"  # automatic | manual
     type: str = "referral"
 
 

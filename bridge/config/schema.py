@@ -166,6 +166,7 @@ class CampaignBase(StrictSchema):
     minimum_order = f.Amount(load_default=None)
     attribution_window = f.Duration(load_default=timedelta(days=30))
     payout = f.Choice(("refund", "sepa", "coupon"), load_default="coupon")
+    approval = f.Choice(("automatic", "manual"), load_default="automatic")
 
     @validates_schema(skip_on_field_errors=False)
     def check_dates(self, data, **kwargs):
@@ -181,7 +182,6 @@ class SocialBuyingSchema(CampaignBase):
     tiers = fields.List(fields.Nested(TierSchema), required=True)
     member_cap = f.Amount(load_default=None)
     budget = f.Amount(load_default=None)
-    approval = f.Choice(("automatic", "manual"), load_default="automatic")
     clawback = f.Choice(("deduct", "write_off"), load_default="deduct")
 
     @validates_schema(skip_on_field_errors=False)
@@ -348,13 +348,14 @@ def _build_campaign(data: dict, currency: str):
     """Turn a validated campaign dict into its frozen model, amounts in the shop's currency."""
     common = dict(id=data["id"], shop=data["shop"], currency=currency, name=data["name"] or data["id"],
                   starts=data["starts"], ends=data["ends"], attribution_window=data["attribution_window"],
-                  minimum_order=_money(data["minimum_order"], currency), payout=data["payout"])
+                  minimum_order=_money(data["minimum_order"], currency), payout=data["payout"],
+                  approval=data["approval"])
     if data["type"] == "social_buying":
         tiers = tuple(model.Tier(buyers=t["buyers"], cashback=_cashback(t["cashback"])) for t in data["tiers"])
         return model.SocialBuyingCampaign(
             **common, window=data["window"], hold=data["hold"], eligible_products=data["eligible_products"],
             eligible_base=data["eligible_base"], tiers=tiers, member_cap=_money(data["member_cap"], currency),
-            budget=_money(data["budget"], currency), approval=data["approval"], clawback=data["clawback"])
+            budget=_money(data["budget"], currency), clawback=data["clawback"])
     return model.ReferralCampaign(
         **common, friend_reward=_reward(data["friend_reward"], currency),
         referrer_reward=_reward(data["referrer_reward"], currency), new_customers_only=data["new_customers_only"],

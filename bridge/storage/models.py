@@ -195,3 +195,47 @@ class Clawback(BaseModel):
     recovered = AmountField()
     state = peewee.CharField(max_length=16)  # open | recovered | written_off
     created_at = UTCDateTimeField()
+
+
+class Advocate(BaseModel):
+    """A customer's personal referral code in one campaign (one per normalised e-mail)."""
+
+    campaign = peewee.CharField(max_length=64)
+    code = peewee.CharField(max_length=32, unique=True)
+    email_norm = peewee.CharField(max_length=254)
+    email = peewee.CharField(max_length=254)
+    order_id = peewee.CharField(max_length=64, null=True)  # the purchase that made them an advocate
+    created_at = UTCDateTimeField()
+
+    class Meta:
+        indexes = ((("campaign", "email_norm"), True),)
+
+
+class ReferralClaim(BaseModel):
+    """A sign that an order came through an advocate's code."""
+
+    shop = peewee.CharField(max_length=64)
+    order_id = peewee.CharField(max_length=64)
+    code = peewee.CharField(max_length=32)
+    source = peewee.CharField(max_length=16)
+    at = UTCDateTimeField()
+
+    class Meta:
+        table_name = "referral_claim"
+        indexes = ((("shop", "order_id", "code", "source"), True),)
+
+
+class ReferralDecisionRow(BaseModel):
+    """The referral engine's decision on a friend's order, with its checks."""
+
+    campaign = peewee.CharField(max_length=64)
+    order_id = peewee.CharField(max_length=64)
+    code = peewee.CharField(max_length=32)
+    state = peewee.CharField(max_length=16)
+    due_at = UTCDateTimeField(null=True)
+    checks = peewee.TextField()
+    decided_at = UTCDateTimeField()
+
+    class Meta:
+        table_name = "referral_decision"
+        indexes = ((("campaign", "order_id"), True),)

@@ -1,0 +1,116 @@
+"""Referral around the engine: advocates get codes, friends' orders are decided, referrers are rewarded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from bridge.codes import new_code
+from bridge.decisions import checks_json
+from bridge.ingest import row_to_order
+from bridge.ledger import grant_many
+from bridge.rewards.model import SOURCES
+from bridge.rewards.referral import Advocate as AdvocateView
+from bridge.rewards.referral import decide_referral
+from bridge.rewards.identity import normalise_email
+from bridge.storage.db import db
+from bridge.storage.models import Advocate, OrderFact, ReferralClaim, ReferralDecisionRow
+
+FINAL = ("granted", "refused")
+_NEVER = datetime.max.replace(tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class Beneficiary:
+    """Who receives a reward: an order id (for refunds) and an e-mail (for coupons and e-mails)."""
+
+    id: str
+    email: str | None
+
+
+def referral_campaigns(config, shop: str | None = None):
+    return [c for c in config.campaigns if c.type == "referral" and (shop is None or c.shop == shop)]
+
+
+def issue_advocate(campaign, email: str, order_id: str | None, now: datetime) -> str:
+    """Return the advocate code of this e-mail in the campaign, creating it once."""
+    normal = normalise_email(email)
+    if normal is None:
+        raise ValueError(f"not an e-mail address: {email!r}")
+    Advocate.insert(campaign=campaign.id, code=new_code(), email_norm=normal, email=email.strip(), order_id=order_id,
+                    created_at=now).on_conflict_ignore().execute()
+    return Advocate.get((Advocate.campaign == campaign.id) & (Advocate.email_norm == normal)).code
+
+
+def issue_advocates_for_orders(config, changed: set[tuple[str, str]], now: datetime) -> None:
+    """Every paid customer of a shop with a referral campaign gets an advocate code (once)."""
+    for shop in {s for s, _ in changed}:
+        campaigns = referral_campaigns(config, shop)
+        if not campaigns:
+            continue
+        ids = sorted(o for s, o in changed if s == shop)
+        rows = list(OrderFact.select(OrderFact.order_id, OrderFact.email, OrderFact.email_norm).where(
+            (OrderFact.shop == shop) & OrderFact.order_id.in_(ids) & OrderFact.paid & OrderFact.email_norm.is_null(False)))
+        for campaign in campaigns:
+            if rows:
+                Advocate.insert_many([dict(campaign=campaign.id, code=new_code(), email_norm=r.email_norm,
+                                           email=r.email.strip(), order_id=r.order_id, created_at=now) for r in rows]
+                                     ).on_conflict_ignore().execute()
+
+
+def store_referral_claim(shop: str, order_id: str, code: str, source: str, at: datetime) -> None:
+    """Record that an order came through an advocate's code (once)."""
+    ReferralClaim.insert(shop=shop, order_id=order_id, code=code, source=source, at=at).on_conflict_ignore().execute()
+
+
+def settle_referrals(config, now: datetime) -> str:
+    """Decide every pending friend's order, in order of due time, and reward referrers once."""
+    granted = refused = 0
+    for campaign in referral_campaigns(config):
+        for order_id in _pending(campaign):
+            with db.atomic():
+                state = _settle_one(campaign, order_id, now)
+            granted += state == "granted"
+            refused += state == "refused"
+    return f"referrals: granted {granted}, refused {refused}"
+
+
+def _pending(campaign) -> list[str]:
+    """Friends' orders with a claim and no final decision yet, by payment time."""
+    final = {r.order_id for r in ReferralDecisionRow.select(ReferralDecisionRow.order_id).where(
+        (ReferralDecisionRow.campaign == campaign.id) & ReferralDecisionRow.state.in_(FINAL))}
+    claimed = (OrderFact.select(OrderFact.order_id, OrderFact.paid_at).join(
+        ReferralClaim, on=((ReferralClaim.shop == OrderFact.shop) & (ReferralClaim.order_id == OrderFact.order_id)))
+        .where(OrderFact.shop == campaign.shop).distinct())
+    rows = sorted({(r.paid_at or _NEVER, r.order_id) for r in claimed})
+    return [order_id for _, order_id in rows if order_id not in final]
+
+
+def _settle_one(campaign, order_id: str, now: datetime) -> str:
+    friend = row_to_order(OrderFact.get((OrderFact.shop == campaign.shop) & (OrderFact.order_id == order_id)))
+    claims = sorted(ReferralClaim.select().where((ReferralClaim.shop == campaign.shop) & (ReferralClaim.order_id == order_id)),
+                    key=lambda c: (SOURCES.index(c.source), c.at, c.code))
+    advocate = next((a for c in claims if (a := Advocate.get_or_none((Advocate.campaign == campaign.id)
+                                                                     & (Advocate.code == c.code)))), None)
+    if advocate is None:
+        return "unknown"
+    own = tuple(row_to_order(r) for r in OrderFact.select().where(
+        (OrderFact.shop == campaign.shop) & (OrderFact.email_norm == advocate.email_norm)).limit(20))
+    ordered_before = friend.paid_at is not None and OrderFact.select().where(
+        (OrderFact.shop == campaign.shop) & (OrderFact.email_norm == normalise_email(friend.email))
+        & (OrderFact.order_id != friend.id) & OrderFact.paid_at.is_null(False) & (OrderFact.paid_at < friend.paid_at)).exists()
+    earlier = sorted(r.due_at for r in ReferralDecisionRow.select(ReferralDecisionRow.due_at).where(
+        (ReferralDecisionRow.campaign == campaign.id) & (ReferralDecisionRow.code == advocate.code)
+        & (ReferralDecisionRow.state == "granted") & (ReferralDecisionRow.order_id != order_id)))
+    decision = decide_referral(campaign, friend, AdvocateView(advocate.code, advocate.email, own),
+                               bool(normalise_email(friend.email)) and ordered_before, earlier, now)
+    ReferralDecisionRow.insert(campaign=campaign.id, order_id=order_id, code=advocate.code, state=decision.state,
+                               due_at=decision.due_at, checks=checks_json(decision.checks), decided_at=now).on_conflict(
+        conflict_target=[ReferralDecisionRow.campaign, ReferralDecisionRow.order_id],
+        preserve=[ReferralDecisionRow.code, ReferralDecisionRow.state, ReferralDecisionRow.due_at,
+                  ReferralDecisionRow.checks, ReferralDecisionRow.decided_at]).execute()
+    if decision.state == "granted":
+        beneficiary = Beneficiary(advocate.order_id or "", advocate.email)
+        grant_many(campaign, "referral_referrer", [(f"{campaign.id}:referral:{order_id}", beneficiary, decision.amount,
+                                                    f"friend's order {order_id} cleared the hold", None)], now)
+    return decision.state

@@ -1,0 +1,93 @@
+"""Classic referral: does a friend's order earn its referrer a reward, and how much, and when."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from bridge.config.model import ReferralCampaign
+from bridge.rewards.amounts import eligible_amount, round_half_up
+from bridge.rewards.identity import normalise_email, self_referral_checks
+from bridge.rewards.model import Check, Order
+
+
+@dataclass(frozen=True)
+class Advocate:
+    """A customer who refers friends: their code, their e-mail and their own orders (to tell people apart)."""
+
+    code: str
+    email: str | None
+    orders: tuple[Order, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReferralDecision:
+    order_id: str
+    state: str  # waiting | granted | refused
+    due_at: datetime | None
+    amount: Decimal
+    checks: tuple[Check, ...]
+
+
+def referrer_amount(campaign: ReferralCampaign, friend: Order) -> Decimal:
+    """The referrer's reward for this friend's order: a fixed amount, or a share of what the friend paid."""
+    reward = campaign.referrer_reward
+    if reward.amount is not None:
+        return reward.amount.amount
+    paid = eligible_amount(friend, None, "paid_incl_tax")
+    return round_half_up(paid * reward.percent, campaign.currency)
+
+
+def decide_referral(campaign: ReferralCampaign, friend: Order, advocate: Advocate, ordered_before: bool,
+                    earlier_rewards: list[datetime], now: datetime) -> ReferralDecision:
+    """Decide the referrer's reward for one friend's order; `earlier_rewards` are the referrer's, by due time."""
+    checks = [Check("paid", friend.paid_at is not None, "paid" if friend.paid_at else "never paid"),
+              Check("currency", friend.currency == campaign.currency, f"in {friend.currency}"
+                    + ("" if friend.currency == campaign.currency else f", the campaign pays in {campaign.currency}"))]
+    if friend.paid_at is None:
+        return ReferralDecision(friend.id, "refused", None, Decimal(0), tuple(checks))
+    day = friend.paid_at.date()
+    in_dates = (campaign.starts is None or day >= campaign.starts) and (campaign.ends is None or day <= campaign.ends)
+    checks.append(Check("campaign_dates", in_dates, "within the campaign's dates" if in_dates else "outside the campaign's dates"))
+    if campaign.minimum_order is not None:
+        ok = friend.total >= campaign.minimum_order.amount
+        checks.append(Check("minimum_order", ok, f"order total {friend.total} " + ("reaches" if ok else "is below")
+                            + f" the minimum of {campaign.minimum_order}"))
+    if campaign.new_customers_only:
+        checks.append(Check("new_customer", not ordered_before, "a new customer" if not ordered_before
+                            else "this e-mail had already ordered from the shop"))
+    same_email = normalise_email(friend.email) is not None and normalise_email(friend.email) == normalise_email(advocate.email)
+    checks.append(Check("self_referral_email", not same_email, "same e-mail as the referrer" if same_email else "a different e-mail"))
+    for own in advocate.orders:
+        failed = [c for c in self_referral_checks(friend, own) if not c.passed]
+        if failed:
+            checks.append(Check(failed[0].rule, False, failed[0].text.replace("the person who shared the link", "the referrer")))
+            break
+    due_at = friend.paid_at + campaign.hold
+    checks += _cap_checks(campaign, due_at, earlier_rewards)
+    if not all(c.passed for c in checks):
+        return ReferralDecision(friend.id, "refused", due_at, Decimal(0), tuple(checks))
+    if now < due_at:
+        return ReferralDecision(friend.id, "waiting", due_at, Decimal(0),
+                                tuple(checks + [Check("hold", True, f"waiting for the hold to end at {due_at.isoformat()}")]))
+    if not friend.counts:
+        return ReferralDecision(friend.id, "refused", due_at, Decimal(0), tuple(
+            checks + [Check("hold", False, "the order was cancelled or refunded before the hold ended")]))
+    amount = referrer_amount(campaign, friend)
+    return ReferralDecision(friend.id, "granted", due_at, amount, tuple(
+        checks + [Check("hold", True, "the order stayed paid through the hold"),
+                  Check("reward", True, f"the referrer earns {amount} {campaign.currency}")]))
+
+
+def _cap_checks(campaign: ReferralCampaign, due_at: datetime, earlier: list[datetime]) -> list[Check]:
+    """Caps per referrer over the campaign and per period (counted over rewards due before this one)."""
+    checks = []
+    if campaign.max_rewards_per_referrer is not None:
+        ok = len(earlier) < campaign.max_rewards_per_referrer
+        checks.append(Check("cap_per_referrer", ok, f"{len(earlier)} earlier reward(s), cap {campaign.max_rewards_per_referrer}"))
+    if campaign.max_rewards_per_period is not None:
+        recent = [t for t in earlier if due_at - campaign.period < t <= due_at]
+        ok = len(recent) < campaign.max_rewards_per_period
+        checks.append(Check("cap_per_period", ok, f"{len(recent)} reward(s) in the period before, cap {campaign.max_rewards_per_period}"))
+    return checks

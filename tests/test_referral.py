@@ -1,0 +1,124 @@
+"""Classic referral: the pure decision (table-driven) and the whole flow through `bridge tick`."""
+
+from dataclasses import replace
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from click.testing import CliRunner
+
+from bridge.cli import main
+from bridge.config import load_config
+from bridge.config.model import ReferralCampaign, RewardSpec
+from bridge.ingest import ingest
+from bridge.referrals import issue_advocate
+from bridge.rewards.referral import Advocate, decide_referral
+from bridge.storage import bind, upgrade
+from bridge.storage.db import db
+from bridge.storage.models import Advocate as AdvocateRow
+from bridge.storage.models import Payout, ReferralDecisionRow, Reward
+from tests.engine_data import T0, money, order
+
+HOLD = timedelta(days=14)
+
+
+def referral(**changes) -> ReferralCampaign:
+    base = ReferralCampaign(
+        id="r", shop="s", currency="EUR", name="r", starts=None, ends=None,
+        friend_reward=RewardSpec("coupon", None, Decimal("0.10"), None, timedelta(days=30)),
+        referrer_reward=RewardSpec("coupon", money("10.00"), None, None, None), new_customers_only=True,
+        minimum_order=money("30.00"), hold=HOLD, attribution_window=timedelta(days=30), max_rewards_per_referrer=None,
+        max_rewards_per_period=None, period=None, payout="coupon")
+    return replace(base, **changes)
+
+
+ADVOCATE = Advocate("CODE", "marie@example.com", (order(1, email="marie@example.com"),))
+AFTER_HOLD = T0 + HOLD + timedelta(hours=1)
+
+
+def decide(friend, camp=None, ordered_before=False, earlier=(), now=AFTER_HOLD):
+    return decide_referral(camp or referral(), friend, ADVOCATE, ordered_before, list(earlier), now)
+
+
+def failed(decision):
+    return {c.rule for c in decision.checks if not c.passed}
+
+
+def test_a_new_friend_earns_the_referrer_a_reward_after_the_hold():
+    friend = order(2, minutes=10)
+    assert decide(friend, now=T0 + timedelta(days=1)).state == "waiting"
+    granted = decide(friend)
+    assert (granted.state, granted.amount, granted.due_at) == ("granted", Decimal("10.00"), friend.paid_at + HOLD)
+
+
+def test_percentage_reward_is_a_share_of_what_the_friend_paid_after_refunds():
+    camp = referral(referrer_reward=RewardSpec("cashback", None, Decimal("0.05"), None, None))
+    assert decide(order(2, total="80.00", refunded=Decimal("20.00")), camp).amount == Decimal("3.00")
+
+
+@pytest.mark.parametrize("friend,kwargs,rule", [
+    (order(2, total="29.99"), {}, "minimum_order"),
+    (order(2), {"ordered_before": True}, "new_customer"),
+    (order(2, email="Marie+x@Example.com"), {}, "self_referral_email"),
+    (order(2, customer_id="cust1"), {}, "self_referral_customer"),
+    (order(2, currency="USD"), {}, "currency"),
+    (order(2, paid=False, cancelled=True), {}, "hold"),
+])
+def test_refusals_are_explained(friend, kwargs, rule):
+    decision = decide(friend, **kwargs)
+    assert decision.state == "refused" and rule in failed(decision)
+
+
+def test_caps_per_referrer_and_per_period():
+    friend = order(2)
+    due = friend.paid_at + HOLD
+    capped = referral(max_rewards_per_referrer=2)
+    assert decide(friend, capped, earlier=[due - timedelta(days=90), due - timedelta(days=60)]).state == "refused"
+    periodic = referral(max_rewards_per_period=1, period=timedelta(days=30))
+    assert decide(friend, periodic, earlier=[due - timedelta(days=40)]).state == "granted"
+    assert "cap_per_period" in failed(decide(friend, periodic, earlier=[due - timedelta(days=10)]))
+
+
+def test_campaign_dates():
+    assert "campaign_dates" in failed(decide(order(2), referral(ends=(T0 - timedelta(days=1)).date())))
+
+
+REFERRAL_YAML = """  - id: refer
+    type: referral
+    shop: shop1
+    hold: 14d
+    minimum_order: "30.00"
+    max_rewards_per_referrer: 2
+    friend_reward: {type: coupon, value: "10%"}
+    referrer_reward: {type: coupon, value: "10.00"}
+"""
+
+
+def test_referral_flow_through_ticks(config_file):
+    config_file.write_text(config_file.read_text() + REFERRAL_YAML)
+    config = load_config(str(config_file))
+    bind(config.server.database_url)
+    camp = next(c for c in config.campaigns if c.id == "refer")
+    with db.connection_context():
+        upgrade()
+        marie = replace(order(1, email="marie@example.com"), shop="shop1")
+        ingest(config, orders=[marie], now=T0)
+        code = AdvocateRow.get(AdvocateRow.email_norm == "marie@example.com").code  # every paid buyer is an advocate
+        assert issue_advocate(camp, "Marie@Example.com", None, T0) == code  # once per person
+        friends = [replace(order(i, minutes=i), shop="shop1") for i in (2, 3, 4)]
+        ingest(config, orders=friends, now=T0, referral_claims=[("shop1", str(i), code, "widget", T0) for i in (2, 3, 4)])
+    runner = CliRunner()
+    early = runner.invoke(main, ["--config", str(config_file), "tick", "--now", (T0 + timedelta(days=1)).isoformat()])
+    assert "referrals: granted 0, refused 0" in early.output
+    later = runner.invoke(main, ["--config", str(config_file), "tick", "--now", (T0 + timedelta(days=15)).isoformat()])
+    assert "referrals: granted 2, refused 1" in later.output  # the third friend hits the cap of 2
+    again = runner.invoke(main, ["--config", str(config_file), "tick", "--now", (T0 + timedelta(days=16)).isoformat()])
+    assert "referrals: granted 0, refused 0" in again.output
+    with db.connection_context():
+        rewards = list(Reward.select().where(Reward.kind == "referral_referrer"))
+        assert {r.email_norm for r in rewards} == {"marie@example.com"}
+        assert sorted(r.order_id for r in rewards) == ["1", "1"] and {r.amount for r in rewards} == {Decimal("10")}
+        assert {p.method for p in Payout.select().join(Reward).where(Reward.kind == "referral_referrer")} == {"coupon"}
+        refused = ReferralDecisionRow.get(ReferralDecisionRow.order_id == "4")
+        assert refused.state == "refused" and "cap_per_referrer" in refused.checks
+    assert runner.invoke(main, ["--config", str(config_file), "ledger", "check"]).exit_code == 0
