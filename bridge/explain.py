@@ -8,7 +8,7 @@ from datetime import datetime
 from bridge.decisions import Facts as _Facts, load_membership
 from bridge.money import format_amount
 from bridge.rewards.groups import settle_group
-from bridge.storage.models import GroupRow, MembershipRow, OrderFact, Payout, Reward
+from bridge.storage.models import GroupRow, MembershipRow, OrderFact, Payout, ReferralDecisionRow, Reward
 
 
 def _mark(passed: bool) -> str:
@@ -24,6 +24,9 @@ def explain_order(config, shop_id: str, order_id: str) -> list[str]:
              + ("paid" if row.paid else "not paid") + (", cancelled" if row.cancelled else "")
              + (f", refunded {format_amount(row.refunded, row.currency)}" if row.refunded else "")]
     for campaign in config.campaigns_of(shop_id):
+        if campaign.type == "referral":
+            lines += _explain_referral(campaign, order_id)
+            continue
         decision = MembershipRow.get_or_none((MembershipRow.campaign == campaign.id) & (MembershipRow.order_id == order_id))
         if decision is None:
             lines.append(f"campaign {campaign.id}: not decided")
@@ -43,6 +46,20 @@ def explain_order(config, shop_id: str, order_id: str) -> list[str]:
                              + (f"; review: {payout.review}" if payout.review else ""))
             for clawback in reward.clawbacks:
                 lines.append(f"  clawback {format_amount(clawback.amount, clawback.currency)}: {clawback.state}")
+    return lines
+
+
+def _explain_referral(campaign, order_id: str) -> list[str]:
+    """Describe the referral decision on a friend's order, and any reward it earned."""
+    decision = ReferralDecisionRow.get_or_none((ReferralDecisionRow.campaign == campaign.id)
+                                               & (ReferralDecisionRow.order_id == order_id))
+    if decision is None:
+        return [f"campaign {campaign.id}: no referral code was used for this order (or not decided yet)"]
+    lines = [f"campaign {campaign.id}: referred with code {decision.code}, {decision.state}"]
+    lines += [f"  {_mark(passed)} {rule}: {text}" for rule, passed, text in json.loads(decision.checks)]
+    reward = Reward.get_or_none(Reward.key == f"{campaign.id}:referral:{order_id}")
+    if reward is not None:
+        lines.append(f"  the referrer ({reward.email_norm}) was granted {format_amount(reward.amount, reward.currency)}")
     return lines
 
 

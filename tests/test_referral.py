@@ -122,3 +122,8 @@ def test_referral_flow_through_ticks(config_file):
         refused = ReferralDecisionRow.get(ReferralDecisionRow.order_id == "4")
         assert refused.state == "refused" and "cap_per_referrer" in refused.checks
     assert runner.invoke(main, ["--config", str(config_file), "ledger", "check"]).exit_code == 0
+    explained = runner.invoke(main, ["--config", str(config_file), "explain", "order", "shop1", "4"]).output
+    assert f"campaign refer: referred with code {code}, refused" in explained
+    assert "NO  cap_per_referrer: 2 earlier reward(s), cap 2" in explained
+    granted = runner.invoke(main, ["--config", str(config_file), "explain", "order", "shop1", "2"]).output
+    assert "the referrer (marie@example.com) was granted 10.00 EUR" in granted
