@@ -39,6 +39,13 @@ def setup(config_file, extra=""):
     return config
 
 
+def settle_pair(config, config_file):
+    """A founder and one friend (5% each on 100.00), settled at the end of the hold."""
+    with db.connection_context():
+        ingest(config, orders=[shop_order(1), shop_order(2, minutes=1)], claims=[shop_claim(2, 1)], now=T0)
+    cli(config_file, "tick", "--now", HOLD_END.isoformat())
+
+
 def test_full_group_lifecycle_through_ticks(config_file):
     config = setup(config_file)
     with db.connection_context():
@@ -72,9 +79,7 @@ def test_full_group_lifecycle_through_ticks(config_file):
 
 def test_refund_after_settlement_becomes_a_clawback_recovered_from_the_next_reward(config_file):
     config = setup(config_file)
-    with db.connection_context():
-        ingest(config, orders=[shop_order(1), shop_order(2, minutes=1)], claims=[shop_claim(2, 1)], now=T0)
-    cli(config_file, "tick", "--now", HOLD_END.isoformat())
+    settle_pair(config, config_file)
     with db.connection_context():
         late = T0 + timedelta(days=20)
         ingest(config, orders=[shop_order(2, minutes=1, refunded=Decimal("40.00"), modified_at=late)], now=late)
@@ -104,9 +109,7 @@ def test_write_off_policy_and_manual_approval(config_file):
                                            "    clawback: write_off\n    approval: manual")
     config_file.write_text(text)
     config = load_config(str(config_file))
-    with db.connection_context():
-        ingest(config, orders=[shop_order(1), shop_order(2, minutes=1)], claims=[shop_claim(2, 1)], now=T0)
-    cli(config_file, "tick", "--now", HOLD_END.isoformat())
+    settle_pair(config, config_file)
     listed = cli(config_file, "payouts", "list", "--state", "pending").output
     assert "payout:group1:group:1:1  5.00 EUR  coupon  pending" in listed
     assert "approved 2 payout(s)" in cli(config_file, "payouts", "approve", "--campaign", "group1").output
@@ -155,9 +158,7 @@ def test_flagged_members_wait_for_review_and_override_lets_a_refused_join_in(con
 
 def test_ledger_check_fails_on_a_broken_ledger(config_file):
     config = setup(config_file)
-    with db.connection_context():
-        ingest(config, orders=[shop_order(1), shop_order(2, minutes=1)], claims=[shop_claim(2, 1)], now=T0)
-    cli(config_file, "tick", "--now", HOLD_END.isoformat())
+    settle_pair(config, config_file)
     with db.connection_context():
         Payout.update(amount=Decimal("1.00")).where(Payout.key == "payout:group1:group:1:1").execute()
     broken = CliRunner().invoke(main, ["--config", str(config_file), "ledger", "check"])
