@@ -14,7 +14,7 @@ from bridge.rewards.referral import Advocate as AdvocateView
 from bridge.rewards.referral import decide_referral
 from bridge.rewards.identity import normalise_email
 from bridge.storage.db import db
-from bridge.storage.models import Advocate, OrderFact, ReferralClaim, ReferralDecisionRow
+from bridge.storage.models import Advocate, OrderFact, ReferralClaim, ReferralDecisionRow, WelcomeCoupon
 
 FINAL = ("granted", "refused")
 _NEVER = datetime.max.replace(tzinfo=timezone.utc)
@@ -56,6 +56,35 @@ def issue_advocates_for_orders(config, changed: set[tuple[str, str]], now: datet
                 Advocate.insert_many([dict(campaign=campaign.id, code=new_code(), email_norm=r.email_norm,
                                            email=r.email.strip(), order_id=r.order_id, created_at=now) for r in rows]
                                      ).on_conflict_ignore().execute()
+
+
+class WelcomeRefused(ValueError):
+    """The friend cannot have a welcome coupon; the message says why."""
+
+
+def welcome_coupon(campaign, advocate_code: str, friend_email: str, now: datetime) -> WelcomeCoupon:
+    """Decide the friend's welcome coupon once per e-mail (the delivery job creates it in the shop)."""
+    advocate = Advocate.get_or_none((Advocate.campaign == campaign.id) & (Advocate.code == advocate_code))
+    if advocate is None:
+        raise WelcomeRefused(f"unknown referral code {advocate_code!r}")
+    email = normalise_email(friend_email)
+    if email is None:
+        raise WelcomeRefused(f"not an e-mail address: {friend_email!r}")
+    if email == advocate.email_norm:
+        raise WelcomeRefused("the welcome coupon is for the friend, not for the person who shared the code")
+    existing = WelcomeCoupon.get_or_none((WelcomeCoupon.campaign == campaign.id) & (WelcomeCoupon.email_norm == email))
+    if existing is not None:
+        return existing
+    if campaign.new_customers_only and OrderFact.select().where(
+            (OrderFact.shop == campaign.shop) & (OrderFact.email_norm == email) & OrderFact.paid_at.is_null(False)).exists():
+        raise WelcomeRefused("the welcome coupon is for new customers, and this e-mail has already ordered")
+    reward = campaign.friend_reward
+    WelcomeCoupon.insert(
+        campaign=campaign.id, advocate_code=advocate_code, email_norm=email, email=friend_email.strip(),
+        coupon_code=new_code(10), percent=reward.percent, amount=reward.amount.amount if reward.amount else None,
+        currency=campaign.currency, minimum_order=reward.minimum_order.amount if reward.minimum_order else None,
+        expires_at=now + reward.valid_for if reward.valid_for else None, created_at=now).on_conflict_ignore().execute()
+    return WelcomeCoupon.get((WelcomeCoupon.campaign == campaign.id) & (WelcomeCoupon.email_norm == email))
 
 
 def store_referral_claim(shop: str, order_id: str, code: str, source: str, at: datetime) -> None:

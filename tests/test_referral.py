@@ -11,7 +11,7 @@ from bridge.cli import main
 from bridge.config import load_config
 from bridge.config.model import ReferralCampaign, RewardSpec
 from bridge.ingest import ingest
-from bridge.referrals import issue_advocate
+from bridge.referrals import WelcomeRefused, issue_advocate, welcome_coupon
 from bridge.rewards.referral import Advocate, decide_referral
 from bridge.storage import bind, upgrade
 from bridge.storage.db import db
@@ -127,3 +127,25 @@ def test_referral_flow_through_ticks(config_file):
     assert "NO  cap_per_referrer: 2 earlier reward(s), cap 2" in explained
     granted = runner.invoke(main, ["--config", str(config_file), "explain", "order", "shop1", "2"]).output
     assert "the referrer (marie@example.com) was granted 10.00 EUR" in granted
+
+
+def test_welcome_coupon_once_per_friend_and_never_for_the_referrer_or_old_customers(config_file):
+    config_file.write_text(config_file.read_text() + REFERRAL_YAML)
+    config = load_config(str(config_file))
+    bind(config.server.database_url)
+    camp = next(c for c in config.campaigns if c.id == "refer")
+    with db.connection_context():
+        upgrade()
+        ingest(config, orders=[replace(order(1, email="marie@example.com"), shop="shop1"),
+                               replace(order(5, email="old@example.com"), shop="shop1")], now=T0)
+        code = issue_advocate(camp, "marie@example.com", "1", T0)
+        coupon = welcome_coupon(camp, code, " Lea@Example.com ", T0)
+        assert (coupon.percent, coupon.amount, coupon.state) == (Decimal("0.1"), None, "to_create")
+        assert coupon.expires_at is None and len(coupon.coupon_code) == 10
+        assert welcome_coupon(camp, code, "lea@example.com", T0).coupon_code == coupon.coupon_code
+        for email, message in [("marie+x@example.com", "not for the person who shared the code"),
+                               ("old@example.com", "this e-mail has already ordered"), ("nope", "not an e-mail")]:
+            with pytest.raises(WelcomeRefused, match=message):
+                welcome_coupon(camp, code, email, T0)
+        with pytest.raises(WelcomeRefused, match="unknown referral code"):
+            welcome_coupon(camp, "NOPE", "x@example.com", T0)

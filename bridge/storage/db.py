@@ -24,7 +24,8 @@ def open_database(url: str) -> peewee.Database:
         # upgrading a read lock.
         return peewee.SqliteDatabase(
             path or ":memory:", field_types=COLUMN_TYPES["sqlite"], lock_type="IMMEDIATE",
-            pragmas={"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 15000, "synchronous": "normal"})
+            pragmas={"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 15000, "synchronous": "normal",
+                     "cache_size": -65536})  # 64 MiB: the working set of a busy shop stays in memory
     if parts.scheme in ("postgresql", "postgres"):
         return peewee.PostgresqlDatabase(
             parts.path.lstrip("/"), user=unquote(parts.username or "") or None,

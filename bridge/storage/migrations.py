@@ -61,14 +61,14 @@ def _v3_referral(database: peewee.Database) -> None:
     from bridge.storage import models as m
 
     # Same rule as version 2: freeze these definitions here before the models change.
-    database.create_tables([m.Advocate, m.ReferralClaim, m.ReferralDecisionRow])
+    database.create_tables([m.Advocate, m.ReferralClaim, m.ReferralDecisionRow, m.WelcomeCoupon])
 
 
 MIGRATIONS: list[Migration] = [
     Migration(1, "base: schema versions, job leases and runs", _v1_base),
     Migration(2, "ledger: order facts, claims, overrides, memberships, groups, tags, rewards, payouts, clawbacks",
               _v2_ledger),
-    Migration(3, "referral: advocates, referral claims and decisions", _v3_referral),
+    Migration(3, "referral: advocates, referral claims, decisions and welcome coupons", _v3_referral),
 ]
 
 

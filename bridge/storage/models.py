@@ -239,3 +239,24 @@ class ReferralDecisionRow(BaseModel):
     class Meta:
         table_name = "referral_decision"
         indexes = ((("campaign", "order_id"), True),)
+
+
+class WelcomeCoupon(BaseModel):
+    """A friend's single-use welcome coupon, decided here and created in the shop by the delivery job."""
+
+    campaign = peewee.CharField(max_length=64)
+    advocate_code = peewee.CharField(max_length=32)
+    email_norm = peewee.CharField(max_length=254)
+    email = peewee.CharField(max_length=254)
+    coupon_code = peewee.CharField(max_length=32, unique=True)
+    percent = AmountField(null=True)
+    amount = AmountField(null=True)
+    currency = peewee.CharField(max_length=3)
+    minimum_order = AmountField(null=True)
+    expires_at = UTCDateTimeField(null=True)
+    state = peewee.CharField(max_length=16, default="to_create")  # to_create | created | failed
+    created_at = UTCDateTimeField()
+
+    class Meta:
+        table_name = "welcome_coupon"
+        indexes = ((("campaign", "email_norm"), True),)
