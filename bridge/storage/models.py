@@ -164,6 +164,9 @@ class Reward(BaseModel):
     reason = peewee.TextField()
     created_at = UTCDateTimeField()
 
+    class Meta:
+        indexes = ((("shop", "order_id"), False), (("campaign", "state"), False))
+
 
 class Payout(BaseModel):
     """Delivering a reward: pending -> approved -> paid | failed | cancelled."""
