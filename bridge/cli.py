@@ -278,10 +278,26 @@ def override(ctx: Context, campaign, order_id, action, note, now_text):
     with db.connection_context(), db.atomic():
         if not OrderFact.select().where((OrderFact.shop == found.shop) & (OrderFact.order_id == order_id)).exists():
             raise click.BadParameter(f"order {order_id} of shop {found.shop} is unknown", param_hint="ORDER_ID")
+        if found.type == "referral":
+            _reopen_referral(found, order_id, action)
         OverrideFact.delete().where((OverrideFact.campaign == campaign) & (OverrideFact.order_id == order_id)).execute()
         OverrideFact.create(campaign=campaign, shop=found.shop, order_id=order_id, action=action, note=note, created_at=now)
         refresh(runtime.config, {(found.shop, order_id)}, now)
-    click.echo(f"order {order_id}: {action} ({note})")
+    click.echo(f"order {order_id}: {action} ({note})"
+               + ("; the next tick decides it again" if found.type == "referral" else ""))
+
+
+def _reopen_referral(campaign, order_id: str, action: str) -> None:
+    """Let the next settlement decide a referral again; a granted reward cannot be taken back this way."""
+    from bridge.storage.models import ReferralDecisionRow
+
+    decision = ReferralDecisionRow.get_or_none((ReferralDecisionRow.campaign == campaign.id)
+                                               & (ReferralDecisionRow.order_id == order_id))
+    if decision is not None and decision.state == "granted":
+        raise click.BadParameter(f"order {order_id} already earned its referrer a reward; an override cannot take it "
+                                 "back (cancel the payout instead)", param_hint="ORDER_ID")
+    if decision is not None:
+        decision.delete_instance()
 
 
 @main.group()

@@ -12,9 +12,12 @@ from bridge.ledger import grant_many
 from bridge.rewards.model import SOURCES
 from bridge.rewards.referral import Advocate as AdvocateView
 from bridge.rewards.referral import decide_referral
-from bridge.rewards.identity import normalise_email
+from bridge.rewards.groups import BURST_SAME_LINK, BURST_WINDOW
+from bridge.rewards.identity import is_disposable, normalise_email
+from bridge.rewards.model import Override
 from bridge.storage.db import db
-from bridge.storage.models import Advocate, OrderFact, ReferralClaim, ReferralDecisionRow, WelcomeCoupon
+from bridge.storage.models import (Advocate, OrderFact, OverrideFact, ReferralClaim, ReferralDecisionRow,
+                                   WelcomeCoupon)
 
 FINAL = ("granted", "refused")
 _NEVER = datetime.max.replace(tzinfo=timezone.utc)
@@ -131,8 +134,10 @@ def _settle_one(campaign, order_id: str, now: datetime) -> str:
     earlier = sorted(r.due_at for r in ReferralDecisionRow.select(ReferralDecisionRow.due_at).where(
         (ReferralDecisionRow.campaign == campaign.id) & (ReferralDecisionRow.code == advocate.code)
         & (ReferralDecisionRow.state == "granted") & (ReferralDecisionRow.order_id != order_id)))
+    row = OverrideFact.get_or_none((OverrideFact.campaign == campaign.id) & (OverrideFact.order_id == order_id))
+    override = Override(row.shop, row.order_id, row.action, row.note) if row else None
     decision = decide_referral(campaign, friend, AdvocateView(advocate.code, advocate.email, own),
-                               bool(normalise_email(friend.email)) and ordered_before, earlier, now)
+                               bool(normalise_email(friend.email)) and ordered_before, earlier, now, override)
     ReferralDecisionRow.insert(campaign=campaign.id, order_id=order_id, code=advocate.code, state=decision.state,
                                due_at=decision.due_at, checks=checks_json(decision.checks), decided_at=now).on_conflict(
         conflict_target=[ReferralDecisionRow.campaign, ReferralDecisionRow.order_id],
@@ -140,6 +145,20 @@ def _settle_one(campaign, order_id: str, now: datetime) -> str:
                   ReferralDecisionRow.checks, ReferralDecisionRow.decided_at]).execute()
     if decision.state == "granted":
         beneficiary = Beneficiary(advocate.order_id or "", advocate.email)
+        review = None if override is not None else _review_flags(campaign, friend, claims[0])
         grant_many(campaign, "referral_referrer", [(f"{campaign.id}:referral:{order_id}", beneficiary, decision.amount,
-                                                    f"friend's order {order_id} cleared the hold", None)], now)
+                                                    f"friend's order {order_id} cleared the hold", review)], now)
     return decision.state
+
+
+def _review_flags(campaign, friend, claim: ReferralClaim) -> str | None:
+    """Why a referrer's reward should wait for an admin: a disposable e-mail, or a burst through one code."""
+    flags = []
+    if is_disposable(friend.email):
+        flags.append("the friend's e-mail is from a disposable-mail provider")
+    burst = ReferralClaim.select().where((ReferralClaim.shop == campaign.shop) & (ReferralClaim.code == claim.code)
+                                         & (ReferralClaim.at >= claim.at - BURST_WINDOW)
+                                         & (ReferralClaim.at <= claim.at + BURST_WINDOW)).count()
+    if burst >= BURST_SAME_LINK:
+        flags.append(f"{burst} orders through this code within an hour")
+    return "; ".join(flags) or None

@@ -149,3 +149,44 @@ def test_welcome_coupon_once_per_friend_and_never_for_the_referrer_or_old_custom
                 welcome_coupon(camp, code, email, T0)
         with pytest.raises(WelcomeRefused, match="unknown referral code"):
             welcome_coupon(camp, "NOPE", "x@example.com", T0)
+
+
+def test_admin_override_waives_identity_refusals_but_not_caps():
+    from bridge.rewards.model import Override
+
+    same_person = order(2, email="marie@example.com")
+    allow = Override("s", "2", "allow", "mother and daughter share an e-mail")
+    assert decide(same_person).state == "refused"
+    allowed = decide_referral(referral(), same_person, ADVOCATE, False, [], AFTER_HOLD, allow)
+    assert allowed.state == "granted" and any(c.rule == "admin_override" and c.passed for c in allowed.checks)
+    capped = decide_referral(referral(max_rewards_per_referrer=1), same_person, ADVOCATE, False, [T0], AFTER_HOLD, allow)
+    assert capped.state == "refused"
+    refuse = Override("s", "3", "refuse", "coupon site")
+    assert decide_referral(referral(), order(3), ADVOCATE, False, [], AFTER_HOLD, refuse).state == "refused"
+
+
+def test_override_through_the_cli_and_flags_for_review(config_file):
+    config_file.write_text(config_file.read_text() + REFERRAL_YAML)
+    config = load_config(str(config_file))
+    bind(config.server.database_url)
+    with db.connection_context():
+        upgrade()
+        ingest(config, orders=[replace(order(1, email="marie@example.com"), shop="shop1")], now=T0)
+        code = AdvocateRow.get().code
+        sister = replace(order(2, minutes=1, email="marie@example.com"), shop="shop1")
+        temp = replace(order(3, minutes=2, email="x@mailinator.com"), shop="shop1")
+        ingest(config, orders=[sister, temp], now=T0,
+               referral_claims=[("shop1", "2", code, "widget", T0), ("shop1", "3", code, "widget", T0)])
+    runner = CliRunner()
+    after = (T0 + timedelta(days=15)).isoformat()
+    assert "granted 1, refused 1" in runner.invoke(main, ["--config", str(config_file), "tick", "--now", after]).output
+    done = runner.invoke(main, ["--config", str(config_file), "override", "refer", "2", "--allow", "--note", "family"])
+    assert done.exit_code == 0 and "the next tick decides it again" in done.output
+    later = (T0 + timedelta(days=16)).isoformat()
+    assert "granted 1, refused 0" in runner.invoke(main, ["--config", str(config_file), "tick", "--now", later]).output
+    again = runner.invoke(main, ["--config", str(config_file), "override", "refer", "2", "--refuse", "--note", "no"])
+    assert again.exit_code == 2 and "already earned its referrer a reward" in again.output
+    with db.connection_context():
+        held = Payout.get(Payout.key == "payout:refer:referral:3")
+        assert held.state == "pending" and "disposable" in held.review
+        assert Payout.get(Payout.key == "payout:refer:referral:2").state == "approved"

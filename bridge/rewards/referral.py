@@ -9,7 +9,7 @@ from decimal import Decimal
 from bridge.config.model import ReferralCampaign
 from bridge.rewards.amounts import eligible_amount, round_half_up
 from bridge.rewards.identity import normalise_email, self_referral_checks
-from bridge.rewards.model import Check, Order
+from bridge.rewards.model import Check, Order, Override
 
 
 @dataclass(frozen=True)
@@ -39,8 +39,13 @@ def referrer_amount(campaign: ReferralCampaign, friend: Order) -> Decimal:
     return round_half_up(paid * reward.percent, campaign.currency)
 
 
+# Refusals an admin may waive with `bridge override --allow`; payment, currency, caps and the hold stay.
+WAIVABLE = frozenset({"campaign_dates", "minimum_order", "new_customer", "self_referral_email",
+                      "self_referral_customer", "self_referral_address", "self_referral_device"})
+
+
 def decide_referral(campaign: ReferralCampaign, friend: Order, advocate: Advocate, ordered_before: bool,
-                    earlier_rewards: list[datetime], now: datetime) -> ReferralDecision:
+                    earlier_rewards: list[datetime], now: datetime, override: Override | None = None) -> ReferralDecision:
     """Decide the referrer's reward for one friend's order; `earlier_rewards` are the referrer's, by due time."""
     checks = [Check("paid", friend.paid_at is not None, "paid" if friend.paid_at else "never paid"),
               Check("currency", friend.currency == campaign.currency, f"in {friend.currency}"
@@ -66,7 +71,10 @@ def decide_referral(campaign: ReferralCampaign, friend: Order, advocate: Advocat
             break
     due_at = friend.paid_at + campaign.hold
     checks += _cap_checks(campaign, due_at, earlier_rewards)
-    if not all(c.passed for c in checks):
+    if override is not None:
+        checks.append(Check("admin_override", override.action == "allow", f"admin {override.action}ed: {override.note}"))
+    waived = WAIVABLE if override is not None and override.action == "allow" else frozenset()
+    if not all(c.passed or c.rule in waived for c in checks):
         return ReferralDecision(friend.id, "refused", due_at, Decimal(0), tuple(checks))
     if now < due_at:
         return ReferralDecision(friend.id, "waiting", due_at, Decimal(0),
