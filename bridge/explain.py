@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from bridge.decisions import Facts as _Facts, load_membership
+from bridge.decisions import Facts, load_membership
 from bridge.money import format_amount
 from bridge.rewards.groups import settle_group
 from bridge.storage.models import GroupRow, MembershipRow, OrderFact, Payout, ReferralDecisionRow, Reward
@@ -69,7 +69,7 @@ def explain_group(config, code: str, now: datetime) -> list[str]:
     if group is None:
         return [f"no group with code {code}"]
     campaign = next(c for c in config.campaigns if c.id == group.campaign)
-    facts = _Facts(campaign)
+    facts = Facts(campaign)
     view = facts.view(group.founder_id)
     lines = [f"group {code} of campaign {campaign.id}, founded by order {group.founder_id}",
              f"  open from {group.opened_at.isoformat()} to {group.closes_at.isoformat()}, payable from {group.due_at.isoformat()}"]

@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 
 
-from bridge.decisions import Facts as _Facts
+from bridge.decisions import Facts
 from bridge.rewards.amounts import capped, eligible_amount, eligible_products, round_half_up
 from bridge.rewards.groups import settle_group
 from bridge.rewards.identity import normalise_email
@@ -41,7 +41,7 @@ def settle_due_groups(config, now: datetime) -> str:
         due = [r.id for r in GroupRow.select(GroupRow.id).where(
             (GroupRow.campaign == campaign.id) & GroupRow.settled_at.is_null() & (GroupRow.due_at <= now))
             .order_by(GroupRow.due_at, GroupRow.founder_id)]
-        facts = _Facts(campaign)
+        facts = Facts(campaign)
         for part in _chunks(due, 200):
             with db.atomic():
                 groups, rewards = settle_groups(campaign, facts, part, now)
@@ -49,7 +49,7 @@ def settle_due_groups(config, now: datetime) -> str:
     return f"settled {settled} groups, granted {granted} rewards"
 
 
-def settle_groups(campaign, facts: _Facts, group_ids: list[int], now: datetime) -> tuple[int, int]:
+def settle_groups(campaign, facts: Facts, group_ids: list[int], now: datetime) -> tuple[int, int]:
     """Settle some groups inside the caller's transaction (skipping any another process settled)."""
     query = GroupRow.select().where(GroupRow.id.in_(group_ids) & GroupRow.settled_at.is_null()).order_by(
         GroupRow.due_at, GroupRow.founder_id)
@@ -166,7 +166,7 @@ def record_clawbacks(config, changed: set[tuple[str, str]], now: datetime) -> in
         campaign = next(c for c in config.campaigns if c.id == reward.campaign)
         founder_id = reward.key.split(":")[2]
         group = GroupRow.get((GroupRow.campaign == campaign.id) & (GroupRow.founder_id == founder_id))
-        facts = _Facts(campaign)
+        facts = Facts(campaign)
         facts.load([reward.order_id, founder_id])
         owed = reward.amount - _amount_now(campaign, group, facts, reward.order_id, reward.amount)
         already = sum((c.amount for c in reward.clawbacks), ZERO)
@@ -179,7 +179,7 @@ def record_clawbacks(config, changed: set[tuple[str, str]], now: datetime) -> in
     return created
 
 
-def _amount_now(campaign, group: GroupRow, facts: _Facts, order_id: str, granted: Decimal) -> Decimal:
+def _amount_now(campaign, group: GroupRow, facts: Facts, order_id: str, granted: Decimal) -> Decimal:
     """What the member would be granted now, at the group's settled rate (never more than before)."""
     order = facts.orders[order_id]
     if not order.counts:

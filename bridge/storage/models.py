@@ -80,7 +80,9 @@ class ClaimFact(BaseModel):
 
     class Meta:
         table_name = "claim_fact"
-        indexes = ((("shop", "order_id", "source", "founder_id", "sponsor_id"), True), (("shop", "founder_id"), False))
+        # (shop, founder_id, order_id) covers the claimants query; without order_id SQLite prefers the unique
+        # index and scans every claim of the shop.
+        indexes = ((("shop", "order_id", "source", "founder_id", "sponsor_id"), True), (("shop", "founder_id", "order_id"), False))
 
 
 class OverrideFact(BaseModel):
