@@ -1,0 +1,141 @@
+"""WooCommerce (REST wc/v3): orders into bridge's model, and webhook deliveries verified over raw bytes.
+
+Facts relied on (shared/docs/PLATFORMS.md, section A): amounts are strings in the order's currency;
+`date_*_gmt` fields are UTC without an offset; the order total never shrinks, refunds appear as
+negative strings in `refunds[]`; paid statuses are processing and completed (plus the shop's own);
+pings are form-encoded `webhook_id=N` with no signature and must get exactly 200; a delivery's
+signature is base64(HMAC-SHA256(secret, raw body)).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+from datetime import datetime, timezone
+from decimal import Decimal, InvalidOperation
+from typing import Mapping
+
+from bridge.connectors.base import Connector, Headers, WebhookEvent
+from bridge.connectors.errors import BadSignature, MalformedPayload
+from bridge.rewards.model import Line, Order
+
+PAID = frozenset({"processing", "completed"})
+CANCELLED = frozenset({"cancelled", "failed", "trash"})
+ORDER_TOPICS = frozenset({"order.created", "order.updated", "order.deleted", "order.restored"})
+_PING = re.compile(rb"webhook_id=\d+")
+
+
+class WooCommerceConnector(Connector):
+    """One WooCommerce shop."""
+
+    name = "woocommerce"
+
+    def paid_statuses(self) -> frozenset[str]:
+        extra = self.shop.woocommerce.extra_paid_statuses if self.shop.woocommerce else ()
+        return PAID | frozenset(extra)
+
+    def normalise(self, data: Mapping) -> Order:
+        """Turn a wc/v3 order object into bridge's Order."""
+        return normalise_order(self.shop.id, data, self.paid_statuses())
+
+    def parse_webhook(self, secret: str, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
+        return parse_webhook(secret, headers, body, shop=self.shop.id)
+
+
+def parse_webhook(secret: str, headers: Mapping[str, str], body: bytes, shop: str | None = None) -> WebhookEvent:
+    """Verify a delivery (or recognise a ping) and say which order it hints at."""
+    head = Headers(headers)
+    signature = head.get("X-WC-Webhook-Signature")
+    if signature is None:
+        # The ping that WooCommerce sends when a webhook is saved is the one unsigned request we accept.
+        if _PING.fullmatch(body.strip()) and (head.get("Content-Type") or "").startswith(
+                "application/x-www-form-urlencoded"):
+            return WebhookEvent("ping")
+        raise BadSignature("unsigned request", shop, 401)
+    expected = base64.b64encode(hmac.new(secret.encode("utf-8"), body, hashlib.sha256).digest()).decode("ascii")
+    if not hmac.compare_digest(expected, signature.strip()):
+        raise BadSignature("signature does not match the body", shop, 401)
+    topic = head.get("X-WC-Webhook-Topic") or ""
+    if topic not in ORDER_TOPICS:
+        return WebhookEvent("ignored", topic=topic)
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise MalformedPayload("body is not JSON", shop, 400) from None
+    order_id = payload.get("id") if isinstance(payload, dict) else None
+    if isinstance(order_id, bool) or not isinstance(order_id, int) or order_id <= 0:
+        raise MalformedPayload("body has no order id", shop, 400)
+    return WebhookEvent("order", topic=topic, order_id=str(order_id))
+
+
+def normalise_order(shop: str, data: Mapping, paid_statuses: frozenset[str] = PAID) -> Order:
+    """Translate one order object; raise MalformedPayload naming the first field that is not as documented."""
+    if not isinstance(data, Mapping):
+        raise MalformedPayload("an order must be a JSON object", shop)
+    order_id = _field(data, "id", int, shop)
+    status = _field(data, "status", str, shop, order_id)
+    total = _amount(data, "total", shop, order_id)
+    refunds = data.get("refunds") or []
+    refunded = -sum((_amount(r, "total", shop, order_id) for r in refunds), Decimal(0))
+    if status == "refunded":
+        refunded = max(refunded, total)  # a hand-set "refunded" status may come without refund records
+    billing = data.get("billing") or {}
+    paid = status in paid_statuses
+    created = _instant(data, "date_created_gmt", shop, order_id)
+    paid_at = _instant(data, "date_paid_gmt", shop, order_id, optional=True)
+    return Order(
+        shop=shop, id=str(order_id), currency=_field(data, "currency", str, shop, order_id), paid=paid,
+        paid_at=paid_at or (created if paid else None), created_at=created,
+        modified_at=_instant(data, "date_modified_gmt", shop, order_id, optional=True), total=total,
+        refunded=refunded, cancelled=status in CANCELLED, lines=tuple(_line(l, shop, order_id) for l in data.get("line_items") or []),
+        customer_id=str(data["customer_id"]) if data.get("customer_id") else None,
+        email=(billing.get("email") or None), billing_address=_address(billing),
+        ip=data.get("customer_ip_address") or None, user_agent=data.get("customer_user_agent") or None)
+
+
+def _line(line: Mapping, shop: str, order_id: int) -> Line:
+    return Line(product_id=str(_field(line, "product_id", int, shop, order_id)),
+                quantity=_field(line, "quantity", int, shop, order_id), total=_amount(line, "total", shop, order_id),
+                tax=_amount(line, "total_tax", shop, order_id))
+
+
+def _address(billing: Mapping) -> str | None:
+    parts = [billing.get(k) or "" for k in ("address_1", "address_2", "postcode", "city", "state", "country")]
+    text = ", ".join(p for p in parts if p)
+    return text or None
+
+
+def _field(data: Mapping, name: str, kind: type, shop: str, order_id=None):
+    value = data.get(name) if isinstance(data, Mapping) else None
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise MalformedPayload(f"field {name!r} should be {kind.__name__}, got {value!r}", shop, order=order_id)
+    return value
+
+
+def _amount(data: Mapping, name: str, shop: str, order_id) -> Decimal:
+    """Amounts are strings in the order's currency (never parsed through float)."""
+    text = data.get(name) if isinstance(data, Mapping) else None
+    try:
+        if not isinstance(text, str):
+            raise InvalidOperation
+        value = Decimal(text)
+        if not value.is_finite():
+            raise InvalidOperation
+        return value
+    except InvalidOperation:
+        raise MalformedPayload(f"field {name!r} should be an amount string, got {text!r}", shop, order=order_id) from None
+
+
+def _instant(data: Mapping, name: str, shop: str, order_id, optional: bool = False) -> datetime | None:
+    """`*_gmt` dates are UTC written without an offset."""
+    text = data.get(name)
+    if text is None and optional:
+        return None
+    try:
+        return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+    except (TypeError, ValueError):
+        raise MalformedPayload(f"field {name!r} should be a date like 2026-07-01T12:00:00, got {text!r}", shop,
+                               order=order_id) from None
