@@ -18,8 +18,11 @@ from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Mapping
 
+import requests
+from woocommerce import API
+
 from bridge.connectors.base import Connector, Headers, WebhookEvent
-from bridge.connectors.errors import BadSignature, MalformedPayload
+from bridge.connectors.errors import BadSignature, MalformedPayload, RetriableError, error_for_status
 from bridge.rewards.model import Line, Order
 
 PAID = frozenset({"processing", "completed"})
@@ -43,6 +46,42 @@ class WooCommerceConnector(Connector):
 
     def parse_webhook(self, secret: str, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
         return parse_webhook(secret, headers, body, shop=self.shop.id)
+
+    def client(self) -> API:
+        """The official client: OAuth 1.0a for http:// shops, basic auth (or keys in the query) for https://."""
+        settings = self.shop.woocommerce
+        return API(url=self.shop.url, consumer_key=settings.consumer_key, consumer_secret=settings.consumer_secret,
+                   version="wc/v3", timeout=self.shop.sync.timeout.total_seconds(),
+                   query_string_auth=settings.auth == "query_string", user_agent="bridge")
+
+    def fetch_order(self, order_id: str) -> Order:
+        """Read one order from the shop (the truth behind any webhook hint)."""
+        return self.normalise(self._get(f"orders/{int(order_id)}", order=order_id))
+
+    def _get(self, endpoint: str, order: str | None = None, **params):
+        """GET and return the JSON, translating every failure into the connector error tree."""
+        try:
+            response = self.client().get(endpoint, params=params or None)
+        except requests.Timeout as exc:
+            raise RetriableError(f"timed out: {exc}", self.shop.id, order=order) from exc
+        except requests.RequestException as exc:
+            raise RetriableError(f"cannot reach the shop: {type(exc).__name__}", self.shop.id, order=order) from exc
+        if response.status_code >= 400:
+            raise error_for_status(response.status_code, _message(response), self.shop.id, order)
+        try:
+            return response.json()
+        except ValueError:
+            raise RetriableError("the shop answered something that is not JSON", self.shop.id,
+                                 response.status_code, order) from None
+
+
+def _message(response) -> str:
+    """WooCommerce's error message ({code, message, data}) or the start of the body."""
+    try:
+        body = response.json()
+        return f"{body.get('code')}: {body.get('message')}"
+    except (ValueError, AttributeError):
+        return response.text[:200] or response.reason
 
 
 def parse_webhook(secret: str, headers: Mapping[str, str], body: bytes, shop: str | None = None) -> WebhookEvent:

@@ -1,0 +1,148 @@
+"""A fake WooCommerce shop on loopback: the wc/v3 behaviour bridge relies on, over real HTTP.
+
+It checks OAuth 1.0a the way WooCommerce's `check_oauth_signature` does (plain-HTTP shops accept only
+OAuth: see shared/fixtures/woocommerce-live/SOURCES.md), and lists orders with WooCommerce's paging
+headers and filters (`per_page` 1..100, `modified_after` + `dates_are_gmt`, `orderby`, `order`).
+Orders are JSON objects as the shop returns them, seeded from the shared fixtures.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import threading
+import time
+from datetime import datetime
+from urllib.parse import quote
+
+from flask import Flask, jsonify, request
+from werkzeug.serving import make_server
+
+PREFIX = "/wp-json/wc/v3"
+
+
+def _raw(text: str) -> str:
+    """PHP's rawurlencode (RFC 3986: only letters, digits and -_.~ stay as they are)."""
+    return quote(text, safe="-_.~")
+
+
+class FakeWooCommerce:
+    """Start with `with FakeWooCommerce(key, secret) as shop:`; `shop.url` is its home URL."""
+
+    def __init__(self, consumer_key: str = "ck_fake", consumer_secret: str = "cs_fake"):
+        self.consumer_key, self.consumer_secret = consumer_key, consumer_secret
+        self.orders: dict[int, dict] = {}
+        self.requests: list[tuple[str, str, dict]] = []
+        self.nonces: set[str] = set()
+        self.lock = threading.Lock()
+        self.app = self._build()
+        self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> "FakeWooCommerce":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def put_order(self, order: dict) -> None:
+        """Store (or replace) an order as the shop would return it."""
+        with self.lock:
+            self.orders[order["id"]] = order
+
+    # -- the HTTP side -----------------------------------------------------------------------
+    def _build(self) -> Flask:
+        app = Flask("fake-woocommerce")
+
+        @app.before_request
+        def authenticate():
+            self.requests.append((request.method, request.path, request.args.to_dict()))
+            problem = self._oauth_problem()
+            if problem:
+                return _error(401, "woocommerce_rest_authentication_error", problem)
+            return None
+
+        @app.get(f"{PREFIX}/orders")
+        def list_orders():
+            return self._list_orders()
+
+        @app.get(f"{PREFIX}/orders/<int:order_id>")
+        def get_order(order_id):
+            with self.lock:
+                order = self.orders.get(order_id)
+            if order is None:
+                return _error(404, "woocommerce_rest_shop_order_invalid_id", "Invalid ID.")
+            return jsonify(order)
+
+        return app
+
+    def _oauth_problem(self) -> str | None:
+        """Recompute the signature from the query (PHP's $_GET: the last duplicate wins)."""
+        params = request.args.to_dict(flat=True)
+        for key in list(request.args):
+            params[key] = request.args.getlist(key)[-1]
+        if params.get("oauth_consumer_key") != self.consumer_key:
+            return "Consumer key is invalid."
+        signature = params.pop("oauth_signature", None)
+        if signature is None or params.get("oauth_signature_method") != "HMAC-SHA256":
+            return "Invalid signature - signature method is invalid."
+        timestamp = int(params.get("oauth_timestamp", "0"))
+        if abs(time.time() - timestamp) > 15 * 60:
+            return "Invalid timestamp."
+        nonce = f"{params.get('oauth_nonce')}:{timestamp}"
+        if nonce in self.nonces:
+            return "Invalid nonce - nonce has already been used."
+        # WooCommerce encodes key and value, then encodes "key=value" again (join_with_equals_sign).
+        pairs = sorted((_raw(k), _raw(v)) for k, v in params.items())
+        base = "&".join([request.method, _raw(f"{self.url}{request.path}"), "%26".join(_raw(f"{k}={v}") for k, v in pairs)])
+        expected = base64.b64encode(hmac.new(f"{self.consumer_secret}&".encode(), base.encode(), hashlib.sha256).digest())
+        if not hmac.compare_digest(expected.decode(), signature.replace(" ", "+")):
+            return "Invalid signature - provided signature does not match."
+        self.nonces.add(nonce)
+        return None
+
+    def _list_orders(self):
+        args = request.args
+        try:
+            page = int(args.get("page", "1"))
+            per_page = int(args.get("per_page", "10"))
+        except ValueError:
+            return _error(400, "rest_invalid_param", "Invalid parameter(s): page, per_page")
+        if not 1 <= per_page <= 100 or page < 1:
+            return _error(400, "rest_invalid_param", "Invalid parameter(s): per_page")
+        with self.lock:
+            orders = list(self.orders.values())
+        if "modified_after" in args:
+            # dates_are_gmt=false compares with the shop's local columns; this fake shop runs in UTC.
+            column = "date_modified_gmt" if args.get("dates_are_gmt") == "true" else "date_modified"
+            after = datetime.fromisoformat(args["modified_after"].replace("Z", ""))
+            orders = [o for o in orders if datetime.fromisoformat(o[column]) > after]
+        key = {"modified": "date_modified_gmt", "date": "date_created_gmt", "id": "id"}.get(args.get("orderby", "date"))
+        if key is None:
+            return _error(400, "rest_invalid_param", "Invalid parameter(s): orderby")
+        orders.sort(key=lambda o: (o[key], o["id"]), reverse=args.get("order", "desc") == "desc")
+        total = len(orders)
+        pages = max(1, -(-total // per_page))
+        chunk = orders[(page - 1) * per_page: page * per_page]
+        response = jsonify(chunk)
+        response.headers["X-WP-Total"] = str(total)
+        response.headers["X-WP-TotalPages"] = str(pages)
+        links = []
+        base = f"{self.url}{request.path}"
+        if page > 1:
+            links.append(f'<{base}?page={page - 1}&per_page={per_page}>; rel="prev"')
+        if page < pages:
+            links.append(f'<{base}?page={page + 1}&per_page={per_page}>; rel="next"')
+        if links:
+            response.headers["Link"] = ", ".join(links)
+        return response
+
+
+def _error(status: int, code: str, message: str):
+    response = jsonify(code=code, message=message, data={"status": status})
+    response.status_code = status
+    return response
