@@ -265,3 +265,16 @@ class WelcomeCoupon(BaseModel):
     class Meta:
         table_name = "welcome_coupon"
         indexes = ((("campaign", "email_norm"), True),)
+
+
+class ShopSecret(BaseModel):
+    """A secret bridge generated for a shop (the webhook signing secret), never shown in logs."""
+
+    shop = peewee.CharField(max_length=64)
+    name = peewee.CharField(max_length=64)
+    value = peewee.CharField(max_length=200)
+    created_at = UTCDateTimeField()
+
+    class Meta:
+        table_name = "shop_secret"
+        indexes = ((("shop", "name"), True),)
