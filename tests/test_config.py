@@ -163,6 +163,10 @@ BROKEN = [
      "    tiers: []\n", "campaigns[0].tiers: needs at least one tier", "tiers: []"),
     ("bad-products", "    window: 48h", "    window: 48h\n    eligible_products: some", "campaigns[0].eligible_products: expected same, any, or a list", "some"),
     ("top-level-typo", "campaigns:", "campaign:", "campaign: unknown key; did you mean 'campaigns'?", "campaign:"),
+    ("basic-over-http", "    url: https://woo.example", "    url: http://woo.example",
+     "shops[0].woocommerce.auth: basic needs an https:// URL", "woocommerce:"),
+    ("oauth-over-https", "      consumer_secret: ${WC_SECRET}", "      consumer_secret: ${WC_SECRET}\n      auth: oauth",
+     "shops[0].woocommerce.auth: oauth is for shops served over plain http://", "auth: oauth"),
 ]
 
 

@@ -29,7 +29,8 @@ def shop():
 
 @pytest.fixture
 def client(config_text, shop):
-    config = load_config_text(config_text.replace("url: https://shop1.example", f"url: {shop.url}"))
+    config = load_config_text(config_text.replace("url: https://shop1.example", f"url: {shop.url}").replace(
+        "      consumer_secret: cs_test_secret_value", "      consumer_secret: cs_test_secret_value\n      auth: oauth"))
     bind(config.server.database_url)
     with db.connection_context():
         upgrade()

@@ -146,6 +146,20 @@ class ShopSchema(StrictSchema):
         if errors:
             raise ValidationError(errors)
 
+    @validates_schema(skip_on_field_errors=False)
+    def check_auth_scheme(self, data, **kwargs):
+        """The WooCommerce client picks OAuth for http:// and basic auth for https://: the setting must agree."""
+        woo, url = data.get("woocommerce"), data.get("url")
+        if woo is None or url is None:
+            return
+        if woo.auth == "oauth" and url.startswith("https://"):
+            raise ValidationError({"woocommerce": {"auth": [
+                "oauth is for shops served over plain http://; this shop is https://, use basic"]}})
+        if woo.auth != "oauth" and url.startswith("http://"):
+            raise ValidationError({"woocommerce": {"auth": [
+                f"{woo.auth} needs an https:// URL (over plain http:// WooCommerce accepts only OAuth 1.0a); "
+                "use auth: oauth"]}})
+
     @post_load
     def build(self, data, **kwargs):
         return model.Shop(**data)
