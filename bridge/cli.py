@@ -344,3 +344,26 @@ def payouts_approve(ctx: Context, keys, campaign):
             raise click.BadParameter(f"not pending or unknown: {', '.join(sorted(missing))}", param_hint="KEYS")
         Payout.update(state="approved", updated_at=now).where(Payout.id.in_(chosen)).execute()
     click.echo(f"approved {len(chosen)} payout(s)")
+
+
+@main.command()
+@click.argument("shop")
+@pass_context
+def sync(ctx: Context, shop):
+    """Read the shop's orders changed since the last sync (a first sync backfills from backfill_from)."""
+    from bridge.connectors.errors import ConnectorError
+    from bridge.sync import sync_shop
+
+    runtime = ctx.runtime()
+    _check_shop(runtime.config, shop)
+    _require_schema()
+    now = datetime.now(timezone.utc)
+    with db.connection_context():
+        try:
+            with click.progressbar(length=0, label=f"syncing {shop}", show_pos=True, file=sys.stderr) as bar:
+                result = sync_shop(runtime.config, shop, now, progress=bar.update)
+        except ConnectorError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+    click.echo(f"{shop}: read {result.orders} order(s) in {result.pages} page(s) changed since "
+               f"{result.since.isoformat()}; cursor at {result.cursor.isoformat() if result.cursor else 'none'}")

@@ -35,6 +35,7 @@ class FakeWooCommerce:
         self.orders: dict[int, dict] = {}
         self.requests: list[tuple[str, str, dict]] = []
         self.nonces: set[str] = set()
+        self.before_list = None  # a test's hook, called before each list request is answered
         self.lock = threading.Lock()
         self.app = self._build()
         self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
@@ -114,13 +115,18 @@ class FakeWooCommerce:
             return _error(400, "rest_invalid_param", "Invalid parameter(s): page, per_page")
         if not 1 <= per_page <= 100 or page < 1:
             return _error(400, "rest_invalid_param", "Invalid parameter(s): per_page")
+        if self.before_list is not None:
+            self.before_list(self)
         with self.lock:
             orders = list(self.orders.values())
-        if "modified_after" in args:
-            # dates_are_gmt=false compares with the shop's local columns; this fake shop runs in UTC.
-            column = "date_modified_gmt" if args.get("dates_are_gmt") == "true" else "date_modified"
+        # dates_are_gmt=false compares with the shop's local columns; this fake shop runs in UTC.
+        column = "date_modified_gmt" if args.get("dates_are_gmt") == "true" else "date_modified"
+        if "modified_after" in args:  # WooCommerce's date boundaries are inclusive
             after = datetime.fromisoformat(args["modified_after"].replace("Z", ""))
-            orders = [o for o in orders if datetime.fromisoformat(o[column]) > after]
+            orders = [o for o in orders if datetime.fromisoformat(o[column]) >= after]
+        if "modified_before" in args:
+            before = datetime.fromisoformat(args["modified_before"].replace("Z", ""))
+            orders = [o for o in orders if datetime.fromisoformat(o[column]) <= before]
         key = {"modified": "date_modified_gmt", "date": "date_created_gmt", "id": "id"}.get(args.get("orderby", "date"))
         if key is None:
             return _error(400, "rest_invalid_param", "Invalid parameter(s): orderby")
@@ -146,3 +152,16 @@ def _error(status: int, code: str, message: str):
     response = jsonify(code=code, message=message, data={"status": status})
     response.status_code = status
     return response
+
+
+def make_order(order_id: int, modified: datetime, template: dict) -> dict:
+    """A copy of a fixture order with another id and modification time (both local and GMT, in UTC)."""
+    stamp = modified.strftime("%Y-%m-%dT%H:%M:%S")
+    return {**template, "id": order_id, "number": str(order_id), "date_modified": stamp, "date_modified_gmt": stamp,
+            "billing": {**template["billing"], "email": f"buyer{order_id}@example.test"}}
+
+
+def touch(order: dict, modified: datetime) -> dict:
+    """The same order, modified at another instant (as a status change would do)."""
+    stamp = modified.strftime("%Y-%m-%dT%H:%M:%S")
+    return {**order, "date_modified": stamp, "date_modified_gmt": stamp}

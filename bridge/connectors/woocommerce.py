@@ -16,7 +16,7 @@ import json
 import re
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
-from typing import Mapping
+from typing import Iterator, Mapping
 
 import requests
 from woocommerce import API
@@ -26,6 +26,7 @@ from bridge.connectors.errors import BadSignature, MalformedPayload, RetriableEr
 from bridge.rewards.model import Line, Order
 
 PAID = frozenset({"processing", "completed"})
+PAGE_SIZE = 100  # the most wc/v3 allows
 CANCELLED = frozenset({"cancelled", "failed", "trash"})
 ORDER_TOPICS = frozenset({"order.created", "order.updated", "order.deleted", "order.restored"})
 _PING = re.compile(rb"webhook_id=\d+")
@@ -56,23 +57,51 @@ class WooCommerceConnector(Connector):
 
     def fetch_order(self, order_id: str) -> Order:
         """Read one order from the shop (the truth behind any webhook hint)."""
-        return self.normalise(self._get(f"orders/{int(order_id)}", order=order_id))
+        return self.normalise(self._get(f"orders/{int(order_id)}", about=order_id))
 
-    def _get(self, endpoint: str, order: str | None = None, **params):
-        """GET and return the JSON, translating every failure into the connector error tree."""
+    def fetch_changed(self, since: datetime, page_size: int = PAGE_SIZE) -> Iterator[list[Order]]:
+        """Yield pages of orders modified at or after `since`, oldest first, each order once per change.
+
+        A moving `modified_after` cursor rather than page numbers: an order modified during the poll
+        moves past the cursor, where the next request finds it, instead of shifting the pages behind
+        it. Boundaries are inclusive, so the boundary second is read again and deduplicated; only when
+        a whole page shares one second is it read by page number.
+        """
+        after, page, seen = _stamp(since), 1, set()
+        while True:
+            rows = self._get("orders", modified_after=after, dates_are_gmt="true", orderby="modified", order="asc",
+                             per_page=page_size, page=page)
+            fresh = [r for r in rows if (r.get("id"), r.get("date_modified_gmt")) not in seen]
+            seen.update((r.get("id"), r.get("date_modified_gmt")) for r in rows)
+            if fresh:
+                yield [self.normalise(r) for r in fresh]
+            if len(rows) < page_size:
+                return
+            last = rows[-1].get("date_modified_gmt")
+            if last == after:
+                page += 1  # a full page within one second: step through that second by page
+            else:
+                after, page = last, 1
+
+    def _get(self, endpoint: str, about: str | None = None, **params):
+        """GET and return the JSON, translating every failure into the connector error tree.
+
+        `about` names the order concerned, for error messages; `params` are the query (which has its
+        own `order` parameter, hence the different name).
+        """
         try:
             response = self.client().get(endpoint, params=params or None)
         except requests.Timeout as exc:
-            raise RetriableError(f"timed out: {exc}", self.shop.id, order=order) from exc
+            raise RetriableError(f"timed out: {exc}", self.shop.id, order=about) from exc
         except requests.RequestException as exc:
-            raise RetriableError(f"cannot reach the shop: {type(exc).__name__}", self.shop.id, order=order) from exc
+            raise RetriableError(f"cannot reach the shop: {type(exc).__name__}", self.shop.id, order=about) from exc
         if response.status_code >= 400:
-            raise error_for_status(response.status_code, _message(response), self.shop.id, order)
+            raise error_for_status(response.status_code, _message(response), self.shop.id, about)
         try:
             return response.json()
         except ValueError:
             raise RetriableError("the shop answered something that is not JSON", self.shop.id,
-                                 response.status_code, order) from None
+                                 response.status_code, about) from None
 
 
 def _message(response) -> str:
@@ -133,6 +162,11 @@ def normalise_order(shop: str, data: Mapping, paid_statuses: frozenset[str] = PA
         customer_id=str(data["customer_id"]) if data.get("customer_id") else None,
         email=(billing.get("email") or None), billing_address=_address(billing),
         ip=data.get("customer_ip_address") or None, user_agent=data.get("customer_user_agent") or None)
+
+
+def _stamp(instant: datetime) -> str:
+    """A UTC instant as WooCommerce writes `*_gmt` dates (no offset, whole seconds)."""
+    return instant.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def _line(line: Mapping, shop: str, order_id: int) -> Line:

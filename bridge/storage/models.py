@@ -278,3 +278,15 @@ class ShopSecret(BaseModel):
     class Meta:
         table_name = "shop_secret"
         indexes = ((("shop", "name"), True),)
+
+
+class SyncCursor(BaseModel):
+    """How far a shop's orders have been read: everything modified before `modified_after` is known."""
+
+    shop = peewee.CharField(max_length=64, primary_key=True)
+    modified_after = UTCDateTimeField()
+    orders_read = peewee.BigIntegerField(default=0)
+    updated_at = UTCDateTimeField()
+
+    class Meta:
+        table_name = "sync_cursor"
