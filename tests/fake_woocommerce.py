@@ -36,6 +36,9 @@ class FakeWooCommerce:
         self.requests: list[tuple[str, str, dict]] = []
         self.nonces: set[str] = set()
         self.before_list = None  # a test's hook, called before each list request is answered
+        self.coupons: dict[int, dict] = {}
+        self.lookup_misses = 0  # make this many coupon look-ups miss (another worker racing us)
+        self.next_id = 1000
         self.lock = threading.Lock()
         self.app = self._build()
         self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
@@ -79,7 +82,41 @@ class FakeWooCommerce:
                 return _error(404, "woocommerce_rest_shop_order_invalid_id", "Invalid ID.")
             return jsonify(order)
 
+        @app.get(f"{PREFIX}/coupons")
+        def list_coupons():
+            code = (request.args.get("code") or "").lower()
+            with self.lock:
+                if self.lookup_misses:
+                    self.lookup_misses -= 1
+                    return jsonify([])
+                found = [c for c in self.coupons.values() if not code or c["code"] == code]
+            return jsonify(found)
+
+        @app.post(f"{PREFIX}/coupons")
+        def create_coupon():
+            return self._create_coupon(request.get_json(silent=True) or {})
+
         return app
+
+    def _create_coupon(self, body: dict):
+        """Lower-case the code (WooCommerce's filters do) and refuse duplicates with a 400."""
+        code = str(body.get("code") or "").strip().lower()
+        if not code:
+            return _error(400, "woocommerce_rest_empty_coupon_code", "The coupon code cannot be empty.")
+        with self.lock:
+            if any(c["code"] == code for c in self.coupons.values()):
+                return _error(400, "woocommerce_rest_coupon_code_already_exists",
+                              f"The coupon code {code} already exists")
+            self.next_id += 1
+            coupon = {"discount_type": "fixed_cart", "usage_limit": None, "usage_limit_per_user": None,
+                      "email_restrictions": [], "minimum_amount": "0.00", "date_expires_gmt": None,
+                      "individual_use": False, "description": "", **body, "id": self.next_id, "code": code,
+                      "usage_count": 0}
+            self.coupons[coupon["id"]] = coupon
+        response = jsonify(coupon)
+        response.status_code = 201
+        response.headers["Location"] = f"{self.url}{PREFIX}/coupons/{coupon['id']}"
+        return response
 
     def _oauth_problem(self) -> str | None:
         """Recompute the signature from the query (PHP's $_GET: the last duplicate wins)."""

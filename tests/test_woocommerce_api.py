@@ -54,3 +54,43 @@ def test_the_timeout_comes_from_the_shop_settings(config):
     shop_config = config.shop("shop1")
     client = WooCommerceConnector(replace(shop_config, sync=replace(shop_config.sync, timeout=timedelta(seconds=42)))).client()
     assert client.timeout == 42
+
+
+def _spec(code="Ref-ABC123", **changes):
+    from datetime import datetime, timezone
+
+    from bridge.connectors.base import CouponSpec
+
+    base = dict(code=code, email="lea@example.com", percent=Decimal("0.10"), minimum_order=Decimal("30.00"),
+                expires_at=datetime(2026, 12, 31, 23, 0, tzinfo=timezone.utc), description="bridge welcome")
+    return CouponSpec(**{**base, **changes})
+
+
+def test_coupon_is_single_use_email_restricted_and_lower_cased(config, shop):
+    coupon_id = connector(config, shop.url).create_coupon(_spec())
+    coupon = shop.coupons[int(coupon_id)]
+    assert coupon["code"] == "ref-abc123"
+    assert (coupon["discount_type"], coupon["amount"]) == ("percent", "10")
+    assert (coupon["usage_limit"], coupon["usage_limit_per_user"]) == (1, 1)
+    assert coupon["email_restrictions"] == ["lea@example.com"] and coupon["minimum_amount"] == "30.00"
+    assert coupon["date_expires_gmt"] == "2026-12-31T23:00:00"
+    fixed = connector(config, shop.url).create_coupon(_spec("CASH-5", percent=None, amount=Decimal("5.00")))
+    assert (shop.coupons[int(fixed)]["discount_type"], shop.coupons[int(fixed)]["amount"]) == ("fixed_cart", "5.00")
+
+
+def test_creating_a_coupon_twice_returns_the_same_one(config, shop):
+    woo = connector(config, shop.url)
+    first = woo.create_coupon(_spec())
+    assert woo.create_coupon(_spec("REF-abc123")) == first and len(shop.coupons) == 1
+
+
+def test_a_race_answered_with_a_duplicate_400_finds_the_existing_coupon(config, shop):
+    woo = connector(config, shop.url)
+    first = woo.create_coupon(_spec())
+    shop.lookup_misses = 1  # our look-up misses it, as if another worker created it just now
+    assert woo.create_coupon(_spec()) == first and len(shop.coupons) == 1
+
+
+def test_an_empty_code_is_a_clear_fatal_error(config, shop):
+    with pytest.raises(FatalError, match="woocommerce_rest_empty_coupon_code"):
+        connector(config, shop.url).create_coupon(_spec(code=" "))

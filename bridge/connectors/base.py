@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 from typing import Mapping
 
 from bridge.config.model import Shop
@@ -15,6 +17,19 @@ class WebhookEvent:
     kind: str  # ping | order | ignored
     topic: str | None = None
     order_id: str | None = None
+
+
+@dataclass(frozen=True)
+class CouponSpec:
+    """A single-use coupon for one person: a percentage or an amount off, maybe with a minimum and an end."""
+
+    code: str
+    email: str | None
+    percent: Decimal | None = None  # 0.10 for 10%
+    amount: Decimal | None = None
+    minimum_order: Decimal | None = None
+    expires_at: datetime | None = None
+    description: str = ""
 
 
 class Headers:

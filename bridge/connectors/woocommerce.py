@@ -21,8 +21,8 @@ from typing import Iterator, Mapping
 import requests
 from woocommerce import API
 
-from bridge.connectors.base import Connector, Headers, WebhookEvent
-from bridge.connectors.errors import BadSignature, MalformedPayload, RetriableError, error_for_status
+from bridge.connectors.base import Connector, CouponSpec, Headers, WebhookEvent
+from bridge.connectors.errors import BadSignature, FatalError, MalformedPayload, RetriableError, error_for_status
 from bridge.rewards.model import Line, Order
 
 PAID = frozenset({"processing", "completed"})
@@ -83,14 +83,51 @@ class WooCommerceConnector(Connector):
             else:
                 after, page = last, 1
 
+    def create_coupon(self, spec: CouponSpec) -> str:
+        """Create a single-use, e-mail-restricted coupon once; return its id (an existing one if already there)."""
+        existing = self._coupon_id(spec.code)
+        if existing:
+            return existing
+        body = {"code": spec.code, "discount_type": "percent" if spec.percent is not None else "fixed_cart",
+                "amount": f"{(spec.percent * 100).normalize():f}" if spec.percent is not None else str(spec.amount),
+                "usage_limit": 1, "usage_limit_per_user": 1, "individual_use": False,
+                "email_restrictions": [spec.email] if spec.email else [], "description": spec.description}
+        if spec.minimum_order is not None:
+            body["minimum_amount"] = str(spec.minimum_order)
+        if spec.expires_at is not None:
+            body["date_expires_gmt"] = _stamp(spec.expires_at)
+        try:
+            return str(self._send("post", "coupons", body)["id"])
+        except FatalError as exc:
+            # Another worker created it between our look-up and our POST: WooCommerce answers 400.
+            if "woocommerce_rest_coupon_code_already_exists" in str(exc):
+                found = self._coupon_id(spec.code)
+                if found:
+                    return found
+            raise
+
+    def _coupon_id(self, code: str) -> str | None:
+        """Find a coupon by code (WooCommerce stores codes lower-cased)."""
+        rows = self._get("coupons", code=code.lower())
+        match = next((r for r in rows if str(r.get("code", "")).lower() == code.lower()), None)
+        return str(match["id"]) if match else None
+
     def _get(self, endpoint: str, about: str | None = None, **params):
         """GET and return the JSON, translating every failure into the connector error tree.
 
         `about` names the order concerned, for error messages; `params` are the query (which has its
         own `order` parameter, hence the different name).
         """
+        return self._send("get", endpoint, None, about, params)
+
+    def _send(self, method: str, endpoint: str, data, about: str | None = None, params=None):
+        """Call the API and return the JSON, translating every failure into the connector error tree."""
         try:
-            response = self.client().get(endpoint, params=params or None)
+            client = self.client()
+            if method == "get":
+                response = client.get(endpoint, params=params or None)
+            else:
+                response = getattr(client, method)(endpoint, data)
         except requests.Timeout as exc:
             raise RetriableError(f"timed out: {exc}", self.shop.id, order=about) from exc
         except requests.RequestException as exc:
