@@ -37,6 +37,8 @@ class FakeWooCommerce:
         self.nonces: set[str] = set()
         self.before_list = None  # a test's hook, called before each list request is answered
         self.coupons: dict[int, dict] = {}
+        self.refunds: dict[int, dict] = {}
+        self.gateway_refunds = {"stripe"}  # payment methods whose gateway can refund (bacs cannot)
         self.lookup_misses = 0  # make this many coupon look-ups miss (another worker racing us)
         self.next_id = 1000
         self.lock = threading.Lock()
@@ -82,6 +84,16 @@ class FakeWooCommerce:
                 return _error(404, "woocommerce_rest_shop_order_invalid_id", "Invalid ID.")
             return jsonify(order)
 
+        @app.get(f"{PREFIX}/orders/<int:order_id>/refunds")
+        def list_refunds(order_id):
+            if order_id not in self.orders:
+                return _error(404, "woocommerce_rest_order_invalid_id", "Invalid order ID.")
+            return jsonify([r for r in self.refunds.values() if r["order_id"] == order_id])
+
+        @app.post(f"{PREFIX}/orders/<int:order_id>/refunds")
+        def create_refund(order_id):
+            return self._create_refund(order_id, request.get_json(silent=True) or {})
+
         @app.get(f"{PREFIX}/coupons")
         def list_coupons():
             code = (request.args.get("code") or "").lower()
@@ -116,6 +128,40 @@ class FakeWooCommerce:
         response = jsonify(coupon)
         response.status_code = 201
         response.headers["Location"] = f"{self.url}{PREFIX}/coupons/{coupon['id']}"
+        return response
+
+    def _create_refund(self, order_id: int, body: dict):
+        """Record a refund as WooCommerce does: checks, the gateway's answer, and the order's new state."""
+        from decimal import Decimal, InvalidOperation
+
+        with self.lock:
+            order = self.orders.get(order_id)
+            if order is None:
+                return _error(404, "woocommerce_rest_order_invalid_id", "Invalid order ID.")
+            try:
+                amount = Decimal(str(body.get("amount")))
+            except InvalidOperation:
+                return _error(400, "woocommerce_rest_invalid_order_refund", "Refund amount must be greater than zero.")
+            if amount <= 0:
+                return _error(400, "woocommerce_rest_invalid_order_refund", "Refund amount must be greater than zero.")
+            left = Decimal(order["total"]) + sum(Decimal(r["total"]) for r in order.get("refunds", []))
+            if amount > left:
+                return _error(500, "woocommerce_rest_cannot_create_order_refund", "Invalid refund amount.")
+            api_refund = body.get("api_refund", True)  # WooCommerce's default: through the gateway
+            if api_refund and order.get("payment_method") not in self.gateway_refunds:
+                return _error(500, "woocommerce_rest_cannot_create_order_refund",
+                              "The payment gateway for this order does not support automatic refunds.")
+            self.next_id += 1
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+            refund = {"id": self.next_id, "order_id": order_id, "amount": f"{amount:.2f}", "reason": body.get("reason", ""),
+                      "refunded_payment": bool(api_refund), "meta_data": body.get("meta_data", []),
+                      "date_created_gmt": stamp}
+            self.refunds[refund["id"]] = refund
+            refunds = order.get("refunds", []) + [{"id": refund["id"], "reason": refund["reason"], "total": f"-{amount:.2f}"}]
+            self.orders[order_id] = {**order, "refunds": refunds, "date_modified_gmt": stamp, "date_modified": stamp,
+                                     "status": "refunded" if amount == left else order["status"]}
+        response = jsonify({k: v for k, v in refund.items() if k != "order_id"})
+        response.status_code = 201
         return response
 
     def _oauth_problem(self) -> str | None:

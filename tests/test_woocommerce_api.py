@@ -94,3 +94,48 @@ def test_a_race_answered_with_a_duplicate_400_finds_the_existing_coupon(config, 
 def test_an_empty_code_is_a_clear_fatal_error(config, shop):
     with pytest.raises(FatalError, match="woocommerce_rest_empty_coupon_code"):
         connector(config, shop.url).create_coupon(_spec(code=" "))
+
+
+def _refund_shop(shop, payment_method="stripe"):
+    order = {**rest_json("19-order-get-after-refund.response.json"), "payment_method": payment_method}
+    shop.put_order(order)
+    return order
+
+
+def test_partial_refund_once_per_key_and_the_order_nets_it(config, shop):
+    _refund_shop(shop)
+    woo = connector(config, shop.url)
+    first = woo.refund("17", Decimal("4.20"), "payout:group1:group:1:17", "bridge cashback 5%")
+    assert woo.refund("17", Decimal("4.20"), "payout:group1:group:1:17", "bridge cashback 5%") == first  # retried
+    assert len(shop.refunds) == 1
+    refund = shop.refunds[int(first)]
+    assert refund["refunded_payment"] is True and refund["amount"] == "4.20"
+    assert "[bridge payout:group1:group:1:17]" in refund["reason"]
+    assert woo.fetch_order("17").refunded == Decimal("14.20")  # 10.00 before, 4.20 now
+
+
+def test_refund_recorded_only_when_api_refund_is_false(config, shop):
+    _refund_shop(shop, payment_method="bacs")
+    refund_id = connector(config, shop.url, api_refund=False).refund("17", Decimal("1.00"), "k1", "cashback")
+    assert shop.refunds[int(refund_id)]["refunded_payment"] is False
+
+
+def test_a_gateway_that_cannot_refund_is_refused_with_the_shops_message(config, shop):
+    from bridge.connectors.errors import RefundRefused
+
+    _refund_shop(shop, payment_method="bacs")
+    with pytest.raises(RefundRefused, match="does not support automatic refunds") as caught:
+        connector(config, shop.url).refund("17", Decimal("1.00"), "k2", "cashback")
+    assert not isinstance(caught.value, RetriableError) and shop.refunds == {}
+
+
+def test_more_than_what_is_left_is_refused_and_a_full_refund_flips_the_order(config, shop):
+    from bridge.connectors.errors import RefundRefused
+
+    _refund_shop(shop)
+    woo = connector(config, shop.url)
+    with pytest.raises(RefundRefused, match="Invalid refund amount"):
+        woo.refund("17", Decimal("74.32"), "k3", "too much")
+    woo.refund("17", Decimal("74.31"), "k4", "all the rest")
+    order = woo.fetch_order("17")
+    assert order.fully_refunded and not order.counts

@@ -2,8 +2,9 @@
 
     ConnectorError                 something went wrong talking to a shop (carries shop, status, order)
     ├── RetriableError             try again later, with backoff: timeouts, connection errors, 429, 5xx
-    ├── FatalError                 retrying will not help: 400, 401, 403, 404, a refused refund
-    │   └── NotFound               the order or coupon does not exist (404)
+    ├── FatalError                 retrying will not help: 400, 401, 403, 404
+    │   ├── NotFound               the order or coupon does not exist (404)
+    │   └── RefundRefused          the shop or its payment gateway refused a refund (its message kept)
     └── WebhookError               a delivery we refuse; `status` is what the sender gets
         ├── BadSignature           401: missing or wrong signature
         └── MalformedPayload       400: not the JSON (or form) the platform sends
@@ -31,6 +32,10 @@ class FatalError(ConnectorError):
 
 class NotFound(FatalError):
     """The thing asked for does not exist in the shop."""
+
+
+class RefundRefused(FatalError):
+    """The shop refused the refund (the gateway cannot refund, or the amount is more than what is left)."""
 
 
 class WebhookError(ConnectorError):

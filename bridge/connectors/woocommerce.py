@@ -22,11 +22,13 @@ import requests
 from woocommerce import API
 
 from bridge.connectors.base import Connector, CouponSpec, Headers, WebhookEvent
-from bridge.connectors.errors import BadSignature, FatalError, MalformedPayload, RetriableError, error_for_status
+from bridge.connectors.errors import (BadSignature, FatalError, MalformedPayload, RefundRefused, RetriableError,
+                                     error_for_status)
 from bridge.rewards.model import Line, Order
 
 PAID = frozenset({"processing", "completed"})
 PAGE_SIZE = 100  # the most wc/v3 allows
+REFUND_META = "_bridge_payout_key"
 CANCELLED = frozenset({"cancelled", "failed", "trash"})
 ORDER_TOPICS = frozenset({"order.created", "order.updated", "order.deleted", "order.restored"})
 _PING = re.compile(rb"webhook_id=\d+")
@@ -105,6 +107,32 @@ class WooCommerceConnector(Connector):
                 if found:
                     return found
             raise
+
+    def refund(self, order_id: str, amount: Decimal, key: str, reason: str) -> str:
+        """Refund part of an order once per `key` (kept in the refund's meta and reason); return the refund id.
+
+        Existing refunds are checked first, so a retry after a crash or a timeout never refunds twice.
+        `api_refund` comes from the shop's settings (true: through the payment gateway); stock is never
+        restocked, since nothing comes back.
+        """
+        existing = self._refund_id(order_id, key)
+        if existing:
+            return existing
+        body = {"amount": f"{amount:f}", "reason": f"{reason} [bridge {key}]", "api_refund": self.shop.woocommerce.api_refund,
+                "api_restock": False, "meta_data": [{"key": REFUND_META, "value": key}]}
+        try:
+            return str(self._send("post", f"orders/{int(order_id)}/refunds", body, about=order_id)["id"])
+        except RetriableError as exc:
+            if exc.status == 500 and "woocommerce_rest_cannot_create_order_refund" in str(exc):
+                raise RefundRefused(str(exc).split(" (shop")[0], self.shop.id, 500, order_id) from None
+            raise
+
+    def _refund_id(self, order_id: str, key: str) -> str | None:
+        for refund in self._get(f"orders/{int(order_id)}/refunds", about=order_id):
+            metas = {m.get("key"): m.get("value") for m in refund.get("meta_data") or []}
+            if metas.get(REFUND_META) == key or f"[bridge {key}]" in (refund.get("reason") or ""):
+                return str(refund["id"])
+        return None
 
     def _coupon_id(self, code: str) -> str | None:
         """Find a coupon by code (WooCommerce stores codes lower-cased)."""
