@@ -95,11 +95,30 @@ def test_serve_answers_healthz_from_the_production_server(config_file):
         body = _get_when_up(f"http://127.0.0.1:{port}/healthz")
         assert json.loads(body[1]) == {"status": "ok", "database": "ok", "schema": LATEST}
         assert body[0].get("Server") == "bridge"  # waitress, with our ident, not Werkzeug's dev server
+        owners = _job_owners_when_run(config_file)
     finally:
         server.terminate()
         out, err = server.communicate(timeout=30)
     assert "Serving on" in err and "WARNING: This is a development server" not in err
-    assert '"job": "prune_job_runs"' in err  # --with-worker ran the jobs in the same process
+    assert {owner.split(":")[1] for owner in owners} == {str(server.pid)}  # --with-worker: jobs ran in that process
+    assert '"event": "job done"' in err
+
+
+def _job_owners_when_run(config_file, seconds=20):
+    """Wait until the database records finished job runs; return who ran them."""
+    from bridge.config import load_config
+    from bridge.storage import bind
+    from bridge.storage.db import db
+    from bridge.storage.models import JobRun
+
+    bind(load_config(str(config_file)).server.database_url)
+    deadline = time.time() + seconds
+    while True:
+        with db.connection_context():
+            owners = {r.owner for r in JobRun.select().where(JobRun.outcome == "ok")}
+        if owners or time.time() > deadline:
+            return owners
+        time.sleep(0.2)
 
 
 def _get_when_up(url, seconds=20):
