@@ -94,13 +94,19 @@ REFERRAL_YAML = """  - id: refer
 """
 
 
-def test_referral_flow_through_ticks(config_file):
+def with_referral_campaign(config_file):
+    """Add the referral campaign to the test config, bind its database at the latest schema."""
     config_file.write_text(config_file.read_text() + REFERRAL_YAML)
     config = load_config(str(config_file))
     bind(config.server.database_url)
-    camp = next(c for c in config.campaigns if c.id == "refer")
     with db.connection_context():
         upgrade()
+    return config, next(c for c in config.campaigns if c.id == "refer")
+
+
+def test_referral_flow_through_ticks(config_file):
+    config, camp = with_referral_campaign(config_file)
+    with db.connection_context():
         marie = replace(order(1, email="marie@example.com"), shop="shop1")
         ingest(config, orders=[marie], now=T0)
         code = AdvocateRow.get(AdvocateRow.email_norm == "marie@example.com").code  # every paid buyer is an advocate
@@ -130,12 +136,8 @@ def test_referral_flow_through_ticks(config_file):
 
 
 def test_welcome_coupon_once_per_friend_and_never_for_the_referrer_or_old_customers(config_file):
-    config_file.write_text(config_file.read_text() + REFERRAL_YAML)
-    config = load_config(str(config_file))
-    bind(config.server.database_url)
-    camp = next(c for c in config.campaigns if c.id == "refer")
+    config, camp = with_referral_campaign(config_file)
     with db.connection_context():
-        upgrade()
         ingest(config, orders=[replace(order(1, email="marie@example.com"), shop="shop1"),
                                replace(order(5, email="old@example.com"), shop="shop1")], now=T0)
         code = issue_advocate(camp, "marie@example.com", "1", T0)
@@ -166,11 +168,8 @@ def test_admin_override_waives_identity_refusals_but_not_caps():
 
 
 def test_override_through_the_cli_and_flags_for_review(config_file):
-    config_file.write_text(config_file.read_text() + REFERRAL_YAML)
-    config = load_config(str(config_file))
-    bind(config.server.database_url)
+    config, _ = with_referral_campaign(config_file)
     with db.connection_context():
-        upgrade()
         ingest(config, orders=[replace(order(1, email="marie@example.com"), shop="shop1")], now=T0)
         code = AdvocateRow.get().code
         sister = replace(order(2, minutes=1, email="marie@example.com"), shop="shop1")
