@@ -18,19 +18,11 @@ from bridge.config.model import SocialBuyingCampaign
 from bridge.ingest import row_to_claim, row_to_order
 from bridge.rewards.groups import GroupView, best_claims, decide_order, group_flags, open_view
 from bridge.rewards.model import Check, Membership, Order, Override
-from bridge.storage.bulk import upsert_many
+from bridge.storage.bulk import chunks, upsert_many
 from bridge.storage.models import ClaimFact, GroupRow, MemberTag, MembershipRow, OrderFact, OverrideFact
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _END = (datetime.max.replace(tzinfo=timezone.utc), "")
-CHUNK = 500  # ids per IN (...) query
-
-
-def _chunks(items: list, size: int = CHUNK):
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
 class Decided:
     """One order's current decision, as stored or as just decided."""
 
@@ -62,7 +54,7 @@ class Facts:
         """Load orders, best claims, overrides and decisions of `ids` not loaded yet."""
         missing = sorted({i for i in ids if i not in self.orders})
         shop, cid = self.campaign.shop, self.campaign.id
-        for part in _chunks(missing):
+        for part in chunks(missing):
             for i in part:
                 self.orders[i], self.claims[i], self.overrides[i] = None, None, None
                 self.decided.setdefault(i, None)
@@ -82,7 +74,7 @@ class Facts:
         if not missing:
             return
         ids = set(missing)
-        for part in _chunks(missing):
+        for part in chunks(missing):
             for f in part:
                 self.members[f] = {}
             for row in (MembershipRow.select(MembershipRow.order_id, MembershipRow.founder_id, MembershipRow.paid_at)
@@ -96,7 +88,7 @@ class Facts:
     def load_claimants(self, founders) -> None:
         """Load which orders claim each of these groups."""
         missing = sorted({f for f in founders if f not in self.claimants_of})
-        for part in _chunks(missing):
+        for part in chunks(missing):
             for f in part:
                 self.claimants_of[f] = set()
             for row in ClaimFact.select(ClaimFact.order_id, ClaimFact.founder_id).where(
@@ -215,11 +207,11 @@ def _write(campaign: SocialBuyingCampaign, facts: Facts, changed: dict[str, Deci
                    opened_at=d.paid_at, closes_at=d.paid_at + campaign.window,
                    due_at=d.paid_at + campaign.window + campaign.hold)
               for i, d in sorted(changed.items()) if d.role == "founder"]
-    for part in _chunks(groups, 200):
+    for part in chunks(groups, 200):
         GroupRow.insert_many(part).on_conflict_ignore().execute()
     tags = [dict(campaign=campaign.id, order_id=i, tag=new_code()) for i, d in sorted(changed.items())
             if d.role in ("founder", "member")]
-    for part in _chunks(tags, 300):
+    for part in chunks(tags, 300):
         MemberTag.insert_many(part).on_conflict_ignore().execute()
 
 

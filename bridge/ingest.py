@@ -9,7 +9,7 @@ from decimal import Decimal
 from bridge.rewards.facts import is_newer, keep_latest
 from bridge.rewards.identity import normalise_email
 from bridge.rewards.model import Claim, Line, Order
-from bridge.storage.bulk import upsert_many
+from bridge.storage.bulk import chunks, upsert_many
 from bridge.storage.db import db
 from bridge.storage.models import ClaimFact, OrderFact
 
@@ -42,18 +42,12 @@ def store_orders(orders) -> set[tuple[str, str]]:
     for shop, order_id in newest:
         by_shop.setdefault(shop, []).append(order_id)
     for shop, ids in by_shop.items():
-        for start in range(0, len(ids), 500):
-            part = ids[start:start + 500]
+        for part in chunks(ids):
             stored = {row.order_id: row_to_order(row) for row in
                       OrderFact.select().where((OrderFact.shop == shop) & OrderFact.order_id.in_(part))}
             changed += [newest[(shop, i)] for i in part if is_newer(newest[(shop, i)], stored.get(i))]
     upsert_many(OrderFact, [order_to_row(o) for o in changed], [OrderFact.shop, OrderFact.order_id])
     return {o.key for o in changed}
-
-
-def store_order(order: Order) -> bool:
-    """Upsert one order if this snapshot is newer than the stored one."""
-    return bool(store_orders([order]))
 
 
 def store_claims(claims) -> set[tuple[str, str]]:
@@ -66,8 +60,8 @@ def store_claims(claims) -> set[tuple[str, str]]:
     stored: dict[tuple, ClaimFact] = {}
     for shop in {k[0] for k in earliest}:
         ids = sorted({k[1] for k in earliest if k[0] == shop})
-        for start in range(0, len(ids), 500):
-            for row in ClaimFact.select().where((ClaimFact.shop == shop) & ClaimFact.order_id.in_(ids[start:start + 500])):
+        for part in chunks(ids):
+            for row in ClaimFact.select().where((ClaimFact.shop == shop) & ClaimFact.order_id.in_(part)):
                 stored[(row.shop, row.order_id, row.source, row.founder_id, row.sponsor_id)] = row
     fresh = [c for k, c in earliest.items() if k not in stored]
     for key, claim in earliest.items():
@@ -77,14 +71,9 @@ def store_claims(claims) -> set[tuple[str, str]]:
     rows = [dict(shop=c.shop, order_id=c.order_id, founder_id=c.founder_id, sponsor_id=c.sponsor_id or "",
                  source=c.source, at=c.at) for c in fresh if (c.shop, c.order_id, c.source, c.founder_id,
                                                                c.sponsor_id or "") not in stored]
-    for start in range(0, len(rows), 200):
-        ClaimFact.insert_many(rows[start:start + 200]).on_conflict_ignore().execute()
+    for part in chunks(rows, 200):
+        ClaimFact.insert_many(part).on_conflict_ignore().execute()
     return {(c.shop, c.order_id) for c in fresh}
-
-
-def store_claim(claim: Claim) -> bool:
-    """Record one claim (see store_claims)."""
-    return bool(store_claims([claim]))
 
 
 def row_to_claim(row: ClaimFact) -> Claim:

@@ -17,6 +17,7 @@ from bridge.decisions import Facts
 from bridge.rewards.amounts import capped, eligible_amount, eligible_products, round_half_up
 from bridge.rewards.groups import settle_group
 from bridge.rewards.identity import normalise_email
+from bridge.storage.bulk import chunks
 from bridge.storage.db import db, is_postgresql
 from bridge.storage.models import Clawback, GroupRow, Payout, Reward
 
@@ -42,7 +43,7 @@ def settle_due_groups(config, now: datetime) -> str:
             (GroupRow.campaign == campaign.id) & GroupRow.settled_at.is_null() & (GroupRow.due_at <= now))
             .order_by(GroupRow.due_at, GroupRow.founder_id)]
         facts = Facts(campaign)
-        for part in _chunks(due, 200):
+        for part in chunks(due, 200):
             with db.atomic():
                 groups, rewards = settle_groups(campaign, facts, part, now)
             settled, granted = settled + groups, granted + rewards
@@ -96,7 +97,7 @@ def grant_many(campaign, kind: str, grants: list[tuple], now: datetime) -> int:
     """
     keys = [g[0] for g in grants]
     existing = set()
-    for part in _chunks(keys):
+    for part in chunks(keys):
         existing |= {r.key for r in Reward.select(Reward.key).where(Reward.key.in_(part))}
     fresh = [g for g in grants if g[0] not in existing]
     if not fresh:
@@ -106,7 +107,7 @@ def grant_many(campaign, kind: str, grants: list[tuple], now: datetime) -> int:
                              amount=amount, state="granted", reason=reason, created_at=now)
                         for key, order, amount, reason, _ in fresh]).execute()
     ids = {}
-    for part in _chunks([g[0] for g in fresh]):
+    for part in chunks([g[0] for g in fresh]):
         ids.update({r.key: r.id for r in Reward.select(Reward.id, Reward.key).where(Reward.key.in_(part))})
     owing = _emails_owing(campaign)
     payouts = []
@@ -119,7 +120,7 @@ def grant_many(campaign, kind: str, grants: list[tuple], now: datetime) -> int:
                             amount=left, deducted=deducted, state=state, review=review, created_at=now, updated_at=now,
                             # everything went to settle earlier clawbacks: nothing to send
                             external_ref="settled by clawback deduction" if left == 0 else None))
-    for part in _chunks(payouts, 200):
+    for part in chunks(payouts, 200):
         Payout.insert_many(part).execute()
     return len(fresh)
 
@@ -128,11 +129,6 @@ def _emails_owing(campaign) -> set[str]:
     """The people of this shop who still owe a clawback in this currency."""
     return {c.email_norm for c in Clawback.select(Clawback.email_norm).where(
         (Clawback.shop == campaign.shop) & (Clawback.currency == campaign.currency) & (Clawback.state == "open"))}
-
-
-def _chunks(items: list, size: int = 500):
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
 
 
 def _recover_clawbacks(shop: str, email: str | None, currency: str, amount: Decimal) -> Decimal:
@@ -159,7 +155,7 @@ def record_clawbacks(config, changed: set[tuple[str, str]], now: datetime) -> in
     rewards = []
     for shop in {s for s, _ in changed}:
         ids = sorted(o for s, o in changed if s == shop)
-        for part in _chunks(ids):
+        for part in chunks(ids):
             rewards += list(Reward.select().where((Reward.shop == shop) & Reward.order_id.in_(part)
                                                   & (Reward.kind == "group_cashback") & (Reward.state == "granted")))
     for reward in rewards:

@@ -8,6 +8,15 @@ import peewee
 from bridge.storage.db import db
 
 
+IN_LIMIT = 500  # ids per IN (...) query: well under SQLite's and PostgreSQL's parameter limits
+
+
+def chunks(items: list, size: int = IN_LIMIT):
+    """Yield consecutive slices of at most `size` items (for IN lists and multi-row inserts)."""
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
 def upsert_many(model: type[peewee.Model], rows: list[dict], conflict: list[peewee.Field]) -> None:
     """Insert rows (all with the same keys), replacing every other column of a row that already exists."""
     if not rows:
