@@ -21,6 +21,10 @@ from bridge.storage.models import JobRun, JobState
 log = logging.getLogger("bridge.jobs")
 
 
+class ExpectedFailure(Exception):
+    """A failure a job foresees (a shop that is away): recorded and logged without a traceback."""
+
+
 @dataclass(frozen=True)
 class Job:
     """A named piece of work run every `every`; `run(now)` returns a one-line summary."""
@@ -85,7 +89,10 @@ def _run_recorded(job: Job, now: datetime, owner: str) -> str:
     try:
         detail = job.run(now) or "done"
     except Exception as exc:
-        log.exception("job failed", extra={"job": job.name})
+        if isinstance(exc, ExpectedFailure):
+            log.warning("job failed", extra={"job": job.name, "reason": str(exc)})
+        else:
+            log.exception("job failed", extra={"job": job.name})
         with db.atomic():
             JobRun.update(finished_at=utcnow(), outcome="error", detail=f"{type(exc).__name__}: {exc}").where(
                 JobRun.id == record.id).execute()

@@ -31,5 +31,7 @@ def start(config: Config, log: bool = True) -> Runtime:
         setup_logging(config.server.log_level, secrets)
     bind(config.server.database_url)
     from bridge.ledger import ledger_jobs
+    from bridge.sync import sync_jobs
 
-    return Runtime(config, job_factories=[ledger_jobs])
+    # Polls first, so that a tick settles groups on the freshest orders.
+    return Runtime(config, job_factories=[sync_jobs, ledger_jobs])

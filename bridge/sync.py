@@ -7,16 +7,20 @@ instant the sync started (orders modified during the sync are read again next ti
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, time, timezone
 from typing import Callable
 
 from bridge.connectors.base import connector_for
+from bridge.connectors.errors import ConnectorError
 from bridge.ingest import ingest
+from bridge.jobs import ExpectedFailure, Job
 from bridge.storage.db import db
 from bridge.storage.models import SyncCursor
 
 _EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
+log = logging.getLogger("bridge.sync")
 
 
 @dataclass(frozen=True)
@@ -59,3 +63,36 @@ def sync_shop(config, shop_id: str, now: datetime, progress: Callable[[int], Non
         if progress:
             progress(len(page))
     return SyncResult(shop.id, since, orders, pages, position)
+
+
+def sync_jobs(runtime) -> list[Job]:
+    """One scheduled poll per shop that has a connector and a `poll_every` (webhooks are only hints)."""
+    jobs = []
+    for shop in runtime.config.shops:
+        if shop.sync.poll_every is None:
+            continue
+        try:
+            connector_for(shop)
+        except LookupError as exc:
+            log.warning("shop not polled", extra={"shop": shop.id, "reason": str(exc)})
+            continue
+        jobs.append(Job(f"sync_{shop.id}", shop.sync.poll_every, _poll(runtime.config, shop.id)))
+    return jobs
+
+
+def _poll(config, shop_id: str):
+    """Build the job that polls one shop; an unreachable shop is reported and tried at the next run."""
+
+    def run(now: datetime) -> str:
+        try:
+            result = sync_shop(config, shop_id, now)
+        except ConnectorError as exc:
+            # The cursor only moves with the pages read, so nothing is lost while the shop is away.
+            raise ShopUnavailable(str(exc)) from None
+        return f"read {result.orders} orders in {result.pages} pages"
+
+    return run
+
+
+class ShopUnavailable(ExpectedFailure):
+    """A poll that could not reach its shop (an expected failure: logged without a traceback)."""

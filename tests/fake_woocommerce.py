@@ -11,11 +11,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
+import ssl
 import threading
 import time
 from datetime import datetime
 from urllib.parse import quote
 
+import requests
 from flask import Flask, jsonify, request
 from werkzeug.serving import make_server
 
@@ -30,8 +33,12 @@ def _raw(text: str) -> str:
 class FakeWooCommerce:
     """Start with `with FakeWooCommerce(key, secret) as shop:`; `shop.url` is its home URL."""
 
-    def __init__(self, consumer_key: str = "ck_fake", consumer_secret: str = "cs_fake"):
+    def __init__(self, consumer_key: str = "ck_fake", consumer_secret: str = "cs_fake", tls_cert=None):
         self.consumer_key, self.consumer_secret = consumer_key, consumer_secret
+        self.webhooks: dict[int, dict] = {}
+        self.auth_used: list[str] = []  # oauth | basic | query_string, per authenticated request
+        self.fail_next: list[tuple[int, dict]] = []  # canned (status, headers) answers for the next requests
+        self.fail_next_write: list[tuple[int, dict]] = []  # the same, for the next POST/PUT/DELETE only
         self.orders: dict[int, dict] = {}
         self.requests: list[tuple[str, str, dict]] = []
         self.nonces: set[str] = set()
@@ -43,8 +50,12 @@ class FakeWooCommerce:
         self.next_id = 1000
         self.lock = threading.Lock()
         self.app = self._build()
-        self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        context = None
+        if tls_cert is not None:  # a trustme certificate: the shop is then reached over HTTPS
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            tls_cert.configure_cert(context)
+        self.server = make_server("127.0.0.1", 0, self.app, threaded=True, ssl_context=context)
+        self.url = f"{'https' if context else 'http'}://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def __enter__(self) -> "FakeWooCommerce":
@@ -67,10 +78,31 @@ class FakeWooCommerce:
         @app.before_request
         def authenticate():
             self.requests.append((request.method, request.path, request.args.to_dict()))
-            problem = self._oauth_problem()
+            queue = self.fail_next or (self.fail_next_write if request.method != "GET" else [])
+            if queue:
+                status, headers = queue.pop(0)
+                response = _error(status, "fake_failure", "Injected failure.")
+                response.headers.update(headers)
+                return response
+            problem = self._auth_problem()
             if problem:
                 return _error(401, "woocommerce_rest_authentication_error", problem)
             return None
+
+        @app.get(f"{PREFIX}/webhooks")
+        def list_webhooks():
+            with self.lock:
+                return jsonify([_public(w) for w in self.webhooks.values()])
+
+        @app.post(f"{PREFIX}/webhooks")
+        def create_webhook():
+            return self._save_webhook(None, request.get_json(silent=True) or {})
+
+        @app.put(f"{PREFIX}/webhooks/<int:webhook_id>")
+        def update_webhook(webhook_id):
+            if webhook_id not in self.webhooks:
+                return _error(404, "woocommerce_rest_webhook_invalid_id", "Invalid ID.")
+            return self._save_webhook(webhook_id, request.get_json(silent=True) or {})
 
         @app.get(f"{PREFIX}/orders")
         def list_orders():
@@ -109,6 +141,58 @@ class FakeWooCommerce:
             return self._create_coupon(request.get_json(silent=True) or {})
 
         return app
+
+    def _save_webhook(self, webhook_id: int | None, body: dict):
+        """Create (then ping, as WooCommerce does on a REST create) or update a webhook; the secret is write-only."""
+        topic = body.get("topic")
+        if webhook_id is None and (topic not in {"order.created", "order.updated", "order.deleted", "order.restored",
+                                                  "coupon.created"} or not body.get("delivery_url")):
+            return _error(400, "rest_invalid_param", "Invalid parameter(s): topic, delivery_url")
+        with self.lock:
+            if webhook_id is None:
+                self.next_id += 1
+                webhook_id = self.next_id
+                self.webhooks[webhook_id] = {"id": webhook_id, "status": "active", "failures": 0, "secret": "",
+                                             "name": "", "api_version": "wp_api_v3"}
+            hook = self.webhooks[webhook_id]
+            hook.update({k: v for k, v in body.items() if k in {"name", "topic", "delivery_url", "secret", "status"}})
+            if body.get("status") == "active":
+                hook["failures"] = 0
+            created = "date_created_gmt" not in hook
+            hook.setdefault("date_created_gmt", time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()))
+        if created:
+            # The ping: form-encoded, unsigned, no X-WC headers; only an exact 200 clears pending_delivery.
+            answer = requests.post(hook["delivery_url"], data=f"webhook_id={webhook_id}", timeout=10,
+                                   headers={"Content-Type": "application/x-www-form-urlencoded"}, allow_redirects=False)
+            hook["pending_delivery"] = answer.status_code != 200
+        response = jsonify(_public(hook))
+        response.status_code = 201 if created else 200
+        return response
+
+    def deliver(self, topic: str, order_id: int) -> list[int]:
+        """Deliver the order's current JSON to every active webhook of `topic`, signed as WooCommerce signs."""
+        statuses = []
+        for hook in [h for h in self.webhooks.values() if h["topic"] == topic and h["status"] == "active"]:
+            body = json.dumps(self.orders[order_id] if topic != "order.deleted" else {"id": order_id}).encode()
+            signature = base64.b64encode(hmac.new(hook["secret"].encode(), body, hashlib.sha256).digest()).decode()
+            headers = {"Content-Type": "application/json", "X-WC-Webhook-Topic": topic,
+                       "X-WC-Webhook-Resource": "order", "X-WC-Webhook-Event": topic.split(".")[1],
+                       "X-WC-Webhook-Signature": signature, "X-WC-Webhook-ID": str(hook["id"]),
+                       "X-WC-Webhook-Source": f"{self.url}/", "User-Agent": "WooCommerce/11.0.1 Hookshot (WordPress/7.1.4)"}
+            try:
+                status = requests.post(hook["delivery_url"], data=body, headers=headers, timeout=60,
+                                       allow_redirects=False).status_code
+            except requests.RequestException:
+                status = 0
+            # 200-302 is a success; otherwise, past 5 failures in a row, the webhook is disabled.
+            if 200 <= status <= 302:
+                hook["failures"] = 0
+            elif hook["failures"] > 5:
+                hook["status"] = "disabled"
+            else:
+                hook["failures"] += 1
+            statuses.append(status)
+        return statuses
 
     def _create_coupon(self, body: dict):
         """Lower-case the code (WooCommerce's filters do) and refuse duplicates with a 400."""
@@ -163,6 +247,23 @@ class FakeWooCommerce:
         response = jsonify({k: v for k, v in refund.items() if k != "order_id"})
         response.status_code = 201
         return response
+
+    def _auth_problem(self) -> str | None:
+        """Over HTTPS: basic auth or keys in the query; over plain HTTP only OAuth 1.0a (as the live shop did)."""
+        if request.scheme == "https":
+            auth = request.authorization
+            if auth is not None and auth.type == "basic":
+                used, key, secret = "basic", auth.username, auth.password
+            else:
+                used, key, secret = "query_string", request.args.get("consumer_key"), request.args.get("consumer_secret")
+            if key != self.consumer_key or not hmac.compare_digest(str(secret), self.consumer_secret):
+                return "Consumer secret is invalid." if key == self.consumer_key else "Consumer key is invalid."
+            self.auth_used.append(used)
+            return None
+        problem = self._oauth_problem()
+        if problem is None:
+            self.auth_used.append("oauth")
+        return problem
 
     def _oauth_problem(self) -> str | None:
         """Recompute the signature from the query (PHP's $_GET: the last duplicate wins)."""
@@ -231,6 +332,11 @@ class FakeWooCommerce:
         return response
 
 
+def _public(hook: dict) -> dict:
+    """A webhook as the API shows it (never its secret)."""
+    return {k: v for k, v in hook.items() if k not in {"secret", "failures"}}
+
+
 def _error(status: int, code: str, message: str):
     response = jsonify(code=code, message=message, data={"status": status})
     response.status_code = status
@@ -248,3 +354,12 @@ def touch(order: dict, modified: datetime) -> dict:
     """The same order, modified at another instant (as a status change would do)."""
     stamp = modified.strftime("%Y-%m-%dT%H:%M:%S")
     return {**order, "date_modified": stamp, "date_modified_gmt": stamp}
+
+
+def config_for(config_text: str, url: str, auth: str = "oauth", sync: str = "") -> str:
+    """The tests' base configuration with shop1 pointing at a fake shop (`sync`: extra YAML lines)."""
+    text = config_text.replace("url: https://shop1.example", f"url: {url}").replace(
+        "      consumer_secret: cs_test_secret_value", f"      consumer_secret: cs_test_secret_value\n      auth: {auth}")
+    if sync:
+        text = text.replace("    tone: tu", "    tone: tu\n    sync:\n" + "".join(f"      {line}\n" for line in sync.split(";")))
+    return text

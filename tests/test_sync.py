@@ -2,6 +2,7 @@
 
 import math
 import random
+import socket
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -13,7 +14,7 @@ from bridge.storage import bind, upgrade
 from bridge.storage.db import db
 from bridge.storage.models import MembershipRow, OrderFact, SyncCursor
 from bridge.sync import sync_shop
-from tests.fake_woocommerce import FakeWooCommerce, make_order, touch
+from tests.fake_woocommerce import FakeWooCommerce, config_for, make_order, touch
 from tests.wc_fixtures import rest_json
 
 T0 = datetime(2026, 6, 1, tzinfo=timezone.utc)
@@ -29,10 +30,7 @@ def shop():
 
 @pytest.fixture
 def config(config_text, shop, tmp_path):
-    text = config_text.replace("url: https://shop1.example", f"url: {shop.url}").replace(
-        "      consumer_secret: cs_test_secret_value",
-        "      consumer_secret: cs_test_secret_value\n      auth: oauth").replace(
-        "    tone: tu", "    tone: tu\n    sync:\n      backfill_from: 2026-01-01\n      overlap: 10m")
+    text = config_for(config_text, shop.url, sync="backfill_from: 2026-01-01;overlap: 10m")
     (tmp_path / "config.yaml").write_text(text)
     loaded = load_config_text(text)
     bind(loaded.server.database_url)
@@ -124,3 +122,51 @@ def test_sync_command(config, shop, tmp_path):
     shop.server.server_close()
     down = runner.invoke(main, ["--config", str(tmp_path / "config.yaml"), "sync", "shop1"])
     assert down.exit_code == 1 and "cannot reach the shop" in down.output
+
+
+def test_the_scheduled_poll_loses_nothing_while_the_shop_is_down_for_an_hour(config, shop, caplog):
+    from dataclasses import replace
+
+    from bridge.jobs import run_due_jobs
+    from bridge.runtime import Runtime
+    from bridge.storage.models import JobRun
+    from bridge.sync import sync_jobs
+
+    def tick(cfg, now):
+        return run_due_jobs(sync_jobs(Runtime(cfg)), now, "test-owner", timedelta(minutes=5))
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"  # nothing listens there once closed
+    down = replace(config, shops=(replace(config.shop("shop1"), url=dead),))
+    seed(shop, 100)
+    start = T0 + timedelta(days=2)
+    assert tick(config, start) == {"sync_shop1": "read 100 orders in 1 pages"}
+    cursor = SyncCursor.get().modified_after
+
+    rnd = random.Random(7)
+    for minute in range(5, 61, 5):  # an hour away: the shop changes, every poll fails
+        for order_id in rnd.sample(range(1, 101), 3):
+            shop.put_order(touch(shop.orders[order_id], start + timedelta(minutes=minute, seconds=order_id)))
+        shop.put_order(make_order(100 + minute, start + timedelta(minutes=minute), TEMPLATE))
+        result = tick(down, start + timedelta(minutes=minute))
+        assert result["sync_shop1"].startswith("error: ShopUnavailable: cannot reach the shop")
+    assert SyncCursor.get().modified_after == cursor
+    assert not [r for r in caplog.records if r.exc_info], "an unreachable shop is not a crash"
+
+    back = tick(config, start + timedelta(minutes=65))
+    assert back["sync_shop1"].startswith("read ")
+    stored = {o.order_id: o.modified_at for o in OrderFact.select()}
+    assert len(stored) == len(shop.orders) == 112
+    for order_id, order in shop.orders.items():
+        assert stored[str(order_id)] == datetime.fromisoformat(order["date_modified_gmt"]).replace(tzinfo=timezone.utc)
+    assert JobRun.select().where(JobRun.outcome == "error").count() == 12
+
+
+def test_shops_with_polling_off_have_no_poll_job(config_text):
+    from bridge.runtime import Runtime
+    from bridge.sync import sync_jobs
+
+    text = config_for(config_text, "http://127.0.0.1:1", sync="poll_every: 'off'")
+    assert sync_jobs(Runtime(load_config_text(text))) == []
+    assert [j.name for j in sync_jobs(Runtime(load_config_text(config_text)))] == ["sync_shop1"]

@@ -10,7 +10,7 @@ from bridge.storage import bind, upgrade
 from bridge.storage.db import db
 from bridge.storage.models import OrderFact, ShopSecret
 from bridge.web import create_app
-from tests.fake_woocommerce import FakeWooCommerce
+from tests.fake_woocommerce import FakeWooCommerce, config_for
 from tests.test_woocommerce import _signed
 from tests.wc_fixtures import LIVE_SECRET, deliveries
 
@@ -29,8 +29,7 @@ def shop():
 
 @pytest.fixture
 def client(config_text, shop):
-    config = load_config_text(config_text.replace("url: https://shop1.example", f"url: {shop.url}").replace(
-        "      consumer_secret: cs_test_secret_value", "      consumer_secret: cs_test_secret_value\n      auth: oauth"))
+    config = load_config_text(config_for(config_text, shop.url))
     bind(config.server.database_url)
     with db.connection_context():
         upgrade()

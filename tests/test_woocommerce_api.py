@@ -6,6 +6,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+import trustme
 
 from bridge.connectors.errors import FatalError, NotFound, RetriableError
 from bridge.connectors.woocommerce import WooCommerceConnector
@@ -139,3 +140,82 @@ def test_more_than_what_is_left_is_refused_and_a_full_refund_flips_the_order(con
     woo.refund("17", Decimal("74.31"), "k4", "all the rest")
     order = woo.fetch_order("17")
     assert order.fully_refunded and not order.counts
+
+
+def test_reads_are_retried_after_429_and_5xx_honouring_retry_after(config, shop):
+    client = connector(config, shop.url)
+    waits = []
+    client.sleep = waits.append
+    shop.fail_next = [(429, {"Retry-After": "3"}), (503, {})]
+    assert client.fetch_order("17").id == "17"
+    assert waits == [3.0, client.retry_delays[1]]
+
+
+def test_reads_give_up_after_the_last_retry(config, shop):
+    client = connector(config, shop.url)
+    client.sleep = lambda seconds: None
+    shop.fail_next = [(502, {})] * 3
+    with pytest.raises(RetriableError, match="HTTP 502"):
+        client.fetch_order("17")
+    assert shop.fail_next == []  # three attempts, no more
+
+
+def test_a_long_retry_after_is_left_to_the_next_run(config, shop):
+    client = connector(config, shop.url)
+    client.sleep = lambda seconds: pytest.fail("should not wait 10 minutes inside a request")
+    shop.fail_next = [(429, {"Retry-After": "600"})]
+    with pytest.raises(RetriableError) as caught:
+        client.fetch_order("17")
+    assert caught.value.retry_after == 600
+
+
+def test_writes_are_not_retried_blindly(config, shop):
+    client = connector(config, shop.url)
+    client.sleep = lambda seconds: None
+    _refund_shop(shop)
+    before = len(shop.requests)
+    shop.fail_next_write = [(503, {})]  # the look-up succeeds, then the POST hits a 503
+    with pytest.raises(RetriableError, match="HTTP 503"):
+        client.refund("17", Decimal("1.00"), "key-1", "cashback")
+    posts = [r for r in shop.requests[before:] if r[0] == "POST"]
+    assert len(posts) == 1 and not shop.refunds
+    client.refund("17", Decimal("1.00"), "key-1", "cashback")  # the next run looks up first, then refunds once
+    client.refund("17", Decimal("1.00"), "key-1", "cashback")
+    assert len(shop.refunds) == 1
+
+
+@pytest.fixture(scope="module")
+def tls():
+    ca = trustme.CA()
+    return ca, ca.issue_cert("127.0.0.1")
+
+
+@pytest.fixture
+def https_shop(tls, tmp_path, monkeypatch):
+    ca, cert = tls
+    bundle = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))  # trust the test CA, as a real shop's CA is trusted
+    with FakeWooCommerce("ck_test_key", "cs_test_secret_value", tls_cert=cert) as fake:
+        fake.put_order(rest_json("19-order-get-after-refund.response.json"))
+        yield fake
+
+
+@pytest.mark.parametrize("auth", ["basic", "query_string"])
+def test_https_shops_use_basic_auth_or_keys_in_the_query(config, https_shop, auth):
+    assert https_shop.url.startswith("https://")
+    assert connector(config, https_shop.url, auth=auth).fetch_order("17").id == "17"
+    assert https_shop.auth_used == [auth]
+    query = https_shop.requests[-1][2]
+    assert ("consumer_key" in query) == (auth == "query_string") and "oauth_signature" not in query
+
+
+def test_wrong_keys_over_https_are_fatal(config, https_shop):
+    with pytest.raises(FatalError, match="Consumer secret is invalid"):
+        connector(config, https_shop.url, auth="basic", consumer_secret="cs_wrong").fetch_order("17")
+
+
+def test_plain_http_refuses_basic_auth_like_the_live_shop(config, shop):
+    import requests
+    answer = requests.get(f"{shop.url}/wp-json/wc/v3/orders/17", auth=("ck_test_key", "cs_test_secret_value"), timeout=5)
+    assert answer.status_code == 401  # only OAuth 1.0a over http://: why the config refuses basic on http URLs

@@ -87,6 +87,15 @@ class Duration(fields.Field):
             raise ValidationError(str(exc)) from None
 
 
+class DurationOrOff(Duration):
+    """A duration, or `off` (loaded as None) for something that can be switched off."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if value is False or (isinstance(value, str) and value.strip().lower() == "off"):
+            return None
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 class Amount(fields.Field):
     """A non-negative money amount written as a string ("3.00") or a whole number."""
 

@@ -39,7 +39,7 @@ class ServerSettings:
 
 @dataclass(frozen=True)
 class SyncSettings:
-    poll_every: timedelta
+    poll_every: timedelta | None  # None: no scheduled poll (webhooks and `bridge sync` only)
     overlap: timedelta
     backfill_from: date | None
     timeout: timedelta

@@ -82,7 +82,7 @@ class ServerSchema(StrictSchema):
 
 
 class SyncSchema(StrictSchema):
-    poll_every = f.Duration(load_default=timedelta(minutes=5))
+    poll_every = f.DurationOrOff(load_default=timedelta(minutes=5))
     overlap = f.Duration(load_default=timedelta(minutes=10))
     backfill_from = f.Day(load_default=None)
     timeout = f.Duration(load_default=timedelta(seconds=60))

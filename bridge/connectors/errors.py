@@ -23,7 +23,12 @@ class ConnectorError(Exception):
 
 
 class RetriableError(ConnectorError):
-    """A passing failure: the same call may succeed later."""
+    """A passing failure: the same call may succeed later (`retry_after` seconds, when the shop says)."""
+
+    def __init__(self, message: str, shop: str | None = None, status: int | None = None, order: str | None = None,
+                 retry_after: float | None = None, timed_out: bool = False):
+        super().__init__(message, shop, status, order)
+        self.retry_after, self.timed_out = retry_after, timed_out
 
 
 class FatalError(ConnectorError):
@@ -52,10 +57,11 @@ class MalformedPayload(WebhookError):
     status_code = 400
 
 
-def error_for_status(status: int, message: str, shop: str | None = None, order: str | None = None) -> ConnectorError:
+def error_for_status(status: int, message: str, shop: str | None = None, order: str | None = None,
+                     retry_after: float | None = None) -> ConnectorError:
     """Map an HTTP status to the right error class."""
     if status == 404:
         return NotFound(message, shop, status, order)
     if status == 429 or status >= 500:
-        return RetriableError(message, shop, status, order)
+        return RetriableError(message, shop, status, order, retry_after=retry_after)
     return FatalError(message, shop, status, order)

@@ -12,11 +12,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
 import json
 import re
+import time
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Iterator, Mapping
+from urllib.parse import urlsplit
 
 import requests
 from woocommerce import API
@@ -32,12 +35,19 @@ REFUND_META = "_bridge_payout_key"
 CANCELLED = frozenset({"cancelled", "failed", "trash"})
 ORDER_TOPICS = frozenset({"order.created", "order.updated", "order.deleted", "order.restored"})
 _PING = re.compile(rb"webhook_id=\d+")
+RETRY_DELAYS = (1.0, 4.0)  # seconds before the second and third attempt of a read
+MAX_RETRY_AFTER = 30.0  # a longer Retry-After is left to the next scheduled run
+WEBHOOK_TOPICS = ("order.created", "order.updated", "order.deleted", "order.restored")
+# WordPress refuses loopback and private delivery URLs on other ports (SOURCES.md of the live captures).
+WORDPRESS_SAFE_PORTS = (80, 443, 8080)
 
 
 class WooCommerceConnector(Connector):
     """One WooCommerce shop."""
 
     name = "woocommerce"
+    retry_delays = RETRY_DELAYS
+    sleep = staticmethod(time.sleep)
 
     def paid_statuses(self) -> frozenset[str]:
         extra = self.shop.woocommerce.extra_paid_statuses if self.shop.woocommerce else ()
@@ -127,6 +137,40 @@ class WooCommerceConnector(Connector):
                 raise RefundRefused(str(exc).split(" (shop")[0], self.shop.id, 500, order_id) from None
             raise
 
+    def install_webhooks(self, delivery_url: str, secret: str) -> list[tuple[str, str, str]]:
+        """Create or update the order webhooks for `delivery_url`, all active and signed with `secret`.
+
+        The secret is write-only in WooCommerce, so an existing webhook is always updated with ours
+        (which also re-enables one that failures disabled). Returns (topic, "created"|"updated", id).
+        """
+        existing = {(w.get("topic"), w.get("delivery_url")): w for w in self._get("webhooks", per_page=100)}
+        done = []
+        for topic in WEBHOOK_TOPICS:
+            body = {"name": f"bridge {topic}", "topic": topic, "delivery_url": delivery_url, "secret": secret,
+                    "status": "active"}
+            found = existing.get((topic, delivery_url))
+            if found:
+                self._send("put", f"webhooks/{int(found['id'])}", body)
+                done.append((topic, "updated", str(found["id"])))
+            else:
+                done.append((topic, "created", str(self._send("post", "webhooks", body)["id"])))
+        return done
+
+    @staticmethod
+    def delivery_url_warning(url: str) -> str | None:
+        """Say why WordPress would refuse to deliver to `url` (loopback or private host on an odd port)."""
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        try:
+            address = ipaddress.ip_address(parts.hostname)
+            local = address.is_loopback or address.is_private
+        except ValueError:
+            local = parts.hostname == "localhost"
+        if local and port not in WORDPRESS_SAFE_PORTS:
+            return (f"WordPress does not deliver to a local address on port {port} (only 80, 443, 8080) unless "
+                    "the shop adds it with the http_allowed_safe_ports filter")
+        return None
+
     def _refund_id(self, order_id: str, key: str) -> str | None:
         for refund in self._get(f"orders/{int(order_id)}/refunds", about=order_id):
             metas = {m.get("key"): m.get("value") for m in refund.get("meta_data") or []}
@@ -149,7 +193,27 @@ class WooCommerceConnector(Connector):
         return self._send("get", endpoint, None, about, params)
 
     def _send(self, method: str, endpoint: str, data, about: str | None = None, params=None):
-        """Call the API and return the JSON, translating every failure into the connector error tree."""
+        """Call the API and return the JSON; reads that fail for a passing reason are tried again.
+
+        Only reads are retried here: a write that timed out may have happened, so the caller looks
+        it up again before writing (refunds and coupons do), and the payout job retries the whole step.
+        A shop that cannot be reached at all fails at once; the next scheduled run tries again.
+        """
+        attempt = 0
+        while True:
+            try:
+                return self._send_once(method, endpoint, data, about, params)
+            except RetriableError as exc:
+                if method != "get" or attempt >= len(self.retry_delays) or exc.status is None and not exc.timed_out:
+                    raise
+                delay = self.retry_delays[attempt] if exc.retry_after is None else exc.retry_after
+                if delay > MAX_RETRY_AFTER:
+                    raise
+                attempt += 1
+                self.sleep(delay)
+
+    def _send_once(self, method: str, endpoint: str, data, about: str | None = None, params=None):
+        """Call the API once and return the JSON, translating every failure into the connector error tree."""
         try:
             client = self.client()
             if method == "get":
@@ -157,16 +221,23 @@ class WooCommerceConnector(Connector):
             else:
                 response = getattr(client, method)(endpoint, data)
         except requests.Timeout as exc:
-            raise RetriableError(f"timed out: {exc}", self.shop.id, order=about) from exc
+            raise RetriableError(f"timed out: {type(exc).__name__}", self.shop.id, order=about, timed_out=True) from exc
         except requests.RequestException as exc:
             raise RetriableError(f"cannot reach the shop: {type(exc).__name__}", self.shop.id, order=about) from exc
         if response.status_code >= 400:
-            raise error_for_status(response.status_code, _message(response), self.shop.id, about)
+            raise error_for_status(response.status_code, _message(response), self.shop.id, about,
+                                   retry_after=_retry_after(response))
         try:
             return response.json()
         except ValueError:
             raise RetriableError("the shop answered something that is not JSON", self.shop.id,
                                  response.status_code, about) from None
+
+
+def _retry_after(response) -> float | None:
+    """The seconds a 429 or 503 asks us to wait (only the numeric form; dates are rare from PHP)."""
+    value = response.headers.get("Retry-After", "")
+    return float(value) if value.strip().isdigit() else None
 
 
 def _message(response) -> str:

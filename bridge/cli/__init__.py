@@ -1,4 +1,4 @@
-"""The `bridge` command: check, db, serve, worker, tick."""
+"""The `bridge` command: check, db, serve, worker, tick, ledger, explain, override (and the modules below)."""
 
 from __future__ import annotations
 
@@ -59,9 +59,15 @@ def check(ctx: Context):
     click.echo(f"server: {config.server.public_url}, database {config.server.database_url.split(':')[0]}")
     for shop in config.shops:
         click.echo(f"shop {shop.id}: {shop.name} ({shop.platform}, {shop.url}, {shop.currency}, "
-                   f"{shop.timezone}, {shop.locale}/{shop.tone}), polled every {format_duration(shop.sync.poll_every)}")
+                   f"{shop.timezone}, {shop.locale}/{shop.tone}), {_polling(shop)}")
     for campaign in config.campaigns:
         click.echo(f"campaign {campaign.id} on {campaign.shop}: {_describe(campaign)}")
+
+
+def _polling(shop) -> str:
+    if shop.sync.poll_every is None:
+        return "not polled: webhooks and `bridge sync` only"
+    return f"polled every {format_duration(shop.sync.poll_every)}"
 
 
 def _describe(campaign) -> str:
@@ -300,70 +306,5 @@ def _reopen_referral(campaign, order_id: str, action: str) -> None:
         decision.delete_instance()
 
 
-@main.group()
-def payouts():
-    """Payouts: list and approve."""
-
-
-@payouts.command("list")
-@click.option("--state", type=click.Choice(["pending", "approved", "paid", "failed", "cancelled"]))
-@pass_context
-def payouts_list(ctx: Context, state):
-    """List payouts, newest first."""
-    from bridge.explain import payout_rows
-    from bridge.money import format_amount
-
-    ctx.runtime()
-    with db.connection_context():
-        rows = list(payout_rows(state))
-        for p in rows:
-            click.echo(f"{p.key}  {format_amount(p.amount, p.currency)}  {p.method}  {p.state}"
-                       + (f"  review: {p.review}" if p.review else ""))
-    if not rows:
-        click.echo("no payouts")
-
-
-@payouts.command("approve")
-@click.argument("keys", nargs=-1)
-@click.option("--campaign", help="Approve every pending payout of this campaign.")
-@pass_context
-def payouts_approve(ctx: Context, keys, campaign):
-    """Approve pending payouts (by key, or all of a campaign)."""
-    from bridge.storage.models import Payout, Reward
-
-    if not keys and not campaign:
-        raise click.UsageError("name payout keys or --campaign")
-    ctx.runtime()
-    now = datetime.now(timezone.utc)
-    with db.connection_context(), db.atomic():
-        query = Payout.select().join(Reward).where(Payout.state == "pending")
-        query = query.where(Payout.key.in_(keys)) if keys else query.where(Reward.campaign == campaign)
-        chosen = [p.id for p in query]
-        missing = set(keys) - {p.key for p in Payout.select().where(Payout.id.in_(chosen))}
-        if missing:
-            raise click.BadParameter(f"not pending or unknown: {', '.join(sorted(missing))}", param_hint="KEYS")
-        Payout.update(state="approved", updated_at=now).where(Payout.id.in_(chosen)).execute()
-    click.echo(f"approved {len(chosen)} payout(s)")
-
-
-@main.command()
-@click.argument("shop")
-@pass_context
-def sync(ctx: Context, shop):
-    """Read the shop's orders changed since the last sync (a first sync backfills from backfill_from)."""
-    from bridge.connectors.errors import ConnectorError
-    from bridge.sync import sync_shop
-
-    runtime = ctx.runtime()
-    _check_shop(runtime.config, shop)
-    _require_schema()
-    now = datetime.now(timezone.utc)
-    with db.connection_context():
-        try:
-            with click.progressbar(length=0, label=f"syncing {shop}", show_pos=True, file=sys.stderr) as bar:
-                result = sync_shop(runtime.config, shop, now, progress=bar.update)
-        except ConnectorError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(1)
-    click.echo(f"{shop}: read {result.orders} order(s) in {result.pages} page(s) changed since "
-               f"{result.since.isoformat()}; cursor at {result.cursor.isoformat() if result.cursor else 'none'}")
+# The other command groups live in their own modules and register themselves on `main`.
+from bridge.cli import payouts, shops  # noqa: E402,F401

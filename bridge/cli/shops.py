@@ -1,0 +1,78 @@
+"""Commands about one shop: `bridge sync`, `bridge webhooks install`."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime, timezone
+
+import click
+
+from bridge.cli import Context, _check_shop, _require_schema, main, pass_context
+from bridge.storage.db import db
+
+
+@main.command()
+@click.argument("shop")
+@pass_context
+def sync(ctx: Context, shop):
+    """Read the shop's orders changed since the last sync (a first sync backfills from backfill_from)."""
+    from bridge.connectors.errors import ConnectorError
+    from bridge.sync import sync_shop
+
+    runtime = ctx.runtime()
+    _check_shop(runtime.config, shop)
+    _require_schema()
+    now = datetime.now(timezone.utc)
+    with db.connection_context():
+        try:
+            with click.progressbar(length=0, label=f"syncing {shop}", show_pos=True, file=sys.stderr) as bar:
+                result = sync_shop(runtime.config, shop, now, progress=bar.update)
+        except ConnectorError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+    click.echo(f"{shop}: read {result.orders} order(s) in {result.pages} page(s) changed since "
+               f"{result.since.isoformat()}; cursor at {result.cursor.isoformat() if result.cursor else 'none'}")
+
+
+@main.group()
+def webhooks():
+    """The shop's webhooks towards bridge."""
+
+
+@webhooks.command("install")
+@click.argument("shop")
+@click.option("--url", "delivery_url", help="Where the shop delivers (default: server.public_url/webhooks/SHOP).")
+@pass_context
+def webhooks_install(ctx: Context, shop, delivery_url):
+    """Create or update the shop's order webhooks, signed with a secret bridge generates and keeps."""
+    from urllib.parse import urlsplit
+
+    from bridge.connectors.base import connector_for
+    from bridge.connectors.errors import ConnectorError
+    from bridge.secrets_store import ensure_shop_secret
+
+    runtime = ctx.runtime()
+    _check_shop(runtime.config, shop)
+    _require_schema()
+    found = runtime.config.shop(shop)
+    connector = connector_for(found)
+    if not hasattr(connector, "install_webhooks"):
+        raise click.UsageError(f"{found.platform} shops have no webhooks; bridge polls them "
+                               f"every {found.sync.poll_every or 'time you run bridge sync'}")
+    url = delivery_url or f"{runtime.config.server.public_url.rstrip('/')}/webhooks/{shop}"
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise click.BadParameter(f"not an http(s) URL: {url}", param_hint="--url")
+    with db.connection_context():
+        secret = ensure_shop_secret(shop)
+        try:
+            done = connector.install_webhooks(url, secret)
+        except ConnectorError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+    for topic, action, webhook_id in done:
+        click.echo(f"{topic}: {action} (webhook {webhook_id})")
+    click.echo(f"deliveries go to {url}")
+    warning = connector.delivery_url_warning(url)
+    if warning:
+        click.echo(f"warning: {warning}", err=True)
