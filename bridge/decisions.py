@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from bridge.codes import new_code
 from bridge.config.model import SocialBuyingCampaign
 from bridge.ingest import row_to_claim, row_to_order
+from bridge.mail import news
 from bridge.rewards.groups import GroupView, best_claims, decide_order, group_flags, open_view
 from bridge.rewards.model import Check, Membership, Order, Override
 from bridge.storage.bulk import chunks, upsert_many
@@ -213,6 +214,7 @@ def _write(campaign: SocialBuyingCampaign, facts: Facts, changed: dict[str, Deci
             if d.role in ("founder", "member")]
     for part in chunks(tags, 300):
         MemberTag.insert_many(part).on_conflict_ignore().execute()
+    news.store(news.group_news(campaign, facts, changed, now))
 
 
 def load_membership(row: MembershipRow) -> Membership:

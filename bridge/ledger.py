@@ -17,12 +17,14 @@ from bridge.decisions import Facts
 from bridge.rewards.amounts import capped, eligible_amount, eligible_products, round_half_up
 from bridge.rewards.groups import settle_group
 from bridge.rewards.identity import normalise_email
+from bridge.mail import news
 from bridge.storage.bulk import chunks
 from bridge.storage.db import db, is_postgresql
 from bridge.storage.models import Clawback, GroupRow, Payout, Reward
 
 ZERO = Decimal(0)
-OPEN_PAYOUT_STATES = ("pending", "approved", "failed")
+# Every state of a payout whose money has not left yet (see bridge/payouts.py for the life of one).
+OPEN_PAYOUT_STATES = ("pending", "approved", "sending", "awaiting_iban", "ready", "in_batch", "failed")
 
 
 def reward_key(campaign_id: str, founder_id: str, order_id: str) -> str:
@@ -116,13 +118,21 @@ def grant_many(campaign, kind: str, grants: list[tuple], now: datetime) -> int:
         deducted = _recover_clawbacks(campaign.shop, email, campaign.currency, amount) if email in owing else ZERO
         left = amount - deducted
         state = "paid" if left == 0 else ("pending" if review or campaign.approval == "manual" else "approved")
-        payouts.append(dict(key=f"payout:{key}", reward=ids[key], method=campaign.payout, currency=campaign.currency,
+        payouts.append(dict(key=f"payout:{key}", reward=ids[key], method=_method(campaign), currency=campaign.currency,
                             amount=left, deducted=deducted, state=state, review=review, created_at=now, updated_at=now,
                             # everything went to settle earlier clawbacks: nothing to send
                             external_ref="settled by clawback deduction" if left == 0 else None))
     for part in chunks(payouts, 200):
         Payout.insert_many(part).execute()
+    news.store(news.reward_news(campaign, kind, fresh, now))
     return len(fresh)
+
+
+def _method(campaign) -> str:
+    """How a reward is delivered: a referral campaign whose referrer reward is a coupon always pays by coupon."""
+    if campaign.type == "referral" and campaign.referrer_reward.kind == "coupon":
+        return "coupon"
+    return campaign.payout
 
 
 def _emails_owing(campaign) -> set[str]:

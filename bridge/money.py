@@ -106,3 +106,10 @@ class Money:
 def format_amount(amount: Decimal, currency: str) -> str:
     """Write an amount with exactly the currency's decimals: 5 EUR -> '5.00 EUR', 500 JPY -> '500 JPY'."""
     return str(Money(amount, currency))
+
+
+def display_amount(amount: Decimal, currency: str, locale: str) -> str:
+    """Write an amount as people of `locale` read it: 5 EUR in fr -> '5,00 €', in en -> '€5.00'."""
+    from babel.numbers import format_currency
+
+    return format_currency(Money(amount, currency).rounded().amount, currency, locale=locale)

@@ -31,7 +31,9 @@ def start(config: Config, log: bool = True) -> Runtime:
         setup_logging(config.server.log_level, secrets)
     bind(config.server.database_url)
     from bridge.ledger import ledger_jobs
+    from bridge.mail.sender import mail_jobs
+    from bridge.payouts import payout_jobs
     from bridge.sync import sync_jobs
 
-    # Polls first, so that a tick settles groups on the freshest orders.
-    return Runtime(config, job_factories=[sync_jobs, ledger_jobs])
+    # In this order, so that one tick polls, settles, pays and then tells people.
+    return Runtime(config, job_factories=[sync_jobs, ledger_jobs, payout_jobs, mail_jobs])

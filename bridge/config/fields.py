@@ -172,6 +172,39 @@ class HttpUrl(fields.String):
         return value.rstrip("/")
 
 
+class Iban(fields.String):
+    """An IBAN (spaces allowed), checked by schwifty: country, length, bank code, checksum."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        from schwifty import IBAN
+
+        try:
+            return IBAN(value).compact
+        except (ValueError, TypeError) as exc:
+            raise ValidationError(f"not a valid IBAN ({exc})") from None
+
+
+class Bic(fields.String):
+    """A BIC of 8 or 11 characters, checked by schwifty."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        from schwifty import BIC
+
+        try:
+            return BIC(value).compact
+        except (ValueError, TypeError) as exc:
+            raise ValidationError(f"not a valid BIC ({exc})") from None
+
+
+class Colour(fields.String):
+    """A colour written #rrggbb (it goes into e-mails and the widget, so nothing else is accepted)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str) or not re.fullmatch(r"#[0-9a-fA-F]{6}", value):
+            raise ValidationError(f'expected a colour like "#1f6feb", got {value!r}')
+        return value.lower()
+
+
 class DatabaseUrl(fields.String):
     """sqlite:///path or postgresql://user:password@host:port/name."""
 

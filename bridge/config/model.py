@@ -61,6 +61,23 @@ class PrestaShopSettings:
 
 
 @dataclass(frozen=True)
+class SepaDebtor:
+    """The account SEPA credit transfers are paid from (the shop's own)."""
+
+    name: str
+    iban: str = field(repr=False)
+    bic: str
+
+
+@dataclass(frozen=True)
+class Brand:
+    """How the shop looks in e-mails and the widget."""
+
+    colour: str = "#1f6feb"
+    logo_url: str | None = None
+
+
+@dataclass(frozen=True)
 class Shop:
     id: str
     name: str
@@ -73,6 +90,8 @@ class Shop:
     sync: SyncSettings
     woocommerce: WooCommerceSettings | None = None
     prestashop: PrestaShopSettings | None = None
+    sepa: SepaDebtor | None = None
+    brand: Brand = Brand()
 
     @property
     def zone(self) -> ZoneInfo:
@@ -86,6 +105,8 @@ class Shop:
             found += [self.woocommerce.consumer_key, self.woocommerce.consumer_secret]
         if self.prestashop:
             found.append(self.prestashop.webservice_key)
+        if self.sepa:
+            found.append(self.sepa.iban)
         return tuple(s for s in found if s)
 
 

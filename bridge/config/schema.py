@@ -119,6 +119,25 @@ class PrestaShopSchema(StrictSchema):
         return model.PrestaShopSettings(**data)
 
 
+class SepaDebtorSchema(StrictSchema):
+    name = f.StrictString(required=True)
+    iban = f.Iban(required=True)
+    bic = f.Bic(required=True)
+
+    @post_load
+    def build(self, data, **kwargs):
+        return model.SepaDebtor(**data)
+
+
+class BrandSchema(StrictSchema):
+    colour = f.Colour(load_default="#1f6feb")
+    logo_url = f.HttpUrl(load_default=None)
+
+    @post_load
+    def build(self, data, **kwargs):
+        return model.Brand(**data)
+
+
 class ShopSchema(StrictSchema):
     id = f.Identifier(required=True)
     name = f.StrictString(required=True)
@@ -131,6 +150,8 @@ class ShopSchema(StrictSchema):
     sync = _nested(SyncSchema, load_default=lambda: SyncSchema().load({}))
     woocommerce = _nested(WooCommerceSchema, load_default=None)
     prestashop = _nested(PrestaShopSchema, load_default=None)
+    sepa = _nested(SepaDebtorSchema, load_default=None)
+    brand = _nested(BrandSchema, load_default=lambda: BrandSchema().load({}))
 
     @validates_schema(pass_original=True, skip_on_field_errors=False)
     def check_platform_section(self, data, original, **kwargs):
@@ -288,6 +309,7 @@ class ConfigSchema(StrictSchema):
                         f"no shop with id {raw['shop']!r}; known shops: {', '.join(map(str, shop_currency)) or 'none'}"]
                 else:
                     _check_minor_units(raw, shop_currency[raw["shop"]], errors.setdefault("campaigns", {}), i)
+                    _check_sepa(raw, raw_shops, errors.setdefault("campaigns", {}), i)
         errors = {k: v for k, v in errors.items() if v}
         if errors:
             raise ValidationError(errors)
@@ -297,6 +319,20 @@ class ConfigSchema(StrictSchema):
         currency = {s.id: s.currency for s in data["shops"]}
         campaigns = tuple(_build_campaign(c, currency[c["shop"]]) for c in data["campaigns"])
         return dict(server=data["server"], shops=tuple(data["shops"]), campaigns=campaigns)
+
+
+def _check_sepa(raw: dict, raw_shops: list, errors: dict, index: int) -> None:
+    """A campaign paying by bank transfer needs a EUR shop with a `sepa` debtor account."""
+    if raw.get("payout") != "sepa":
+        return
+    shop = next((s for s in raw_shops if isinstance(s, dict) and s.get("id") == raw["shop"]), {})
+    if shop.get("currency") != "EUR":
+        problem = f"sepa transfers are in EUR; shop {raw['shop']!r} sells in {shop.get('currency')}"
+    elif not shop.get("sepa"):
+        problem = f"shop {raw['shop']!r} needs a sepa section (name, iban, bic of the account that pays)"
+    else:
+        return
+    errors.setdefault(index, {})["payout"] = [problem]
 
 
 def _check_unique(items: list, section: str, errors: dict) -> None:

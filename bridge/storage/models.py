@@ -290,3 +290,58 @@ class SyncCursor(BaseModel):
 
     class Meta:
         table_name = "sync_cursor"
+
+
+class EmailMessage(BaseModel):
+    """An e-mail to send once, written in the same transaction as what caused it (an outbox row).
+
+    Only references are kept (`ref`, JSON): the text is rendered when it is sent, from the current
+    state, so "your cashback is now X" is true when it leaves.
+    """
+
+    key = peewee.CharField(max_length=200, unique=True)
+    kind = peewee.CharField(max_length=32)
+    shop = peewee.CharField(max_length=64)
+    campaign = peewee.CharField(max_length=64, null=True)
+    to_email = peewee.CharField(max_length=254)
+    ref = peewee.TextField()
+    state = peewee.CharField(max_length=16, index=True)  # queued | sent | failed
+    attempts = peewee.IntegerField(default=0)
+    last_error = peewee.TextField(null=True)
+    created_at = UTCDateTimeField()
+    updated_at = UTCDateTimeField()
+    sent_at = UTCDateTimeField(null=True)
+
+    class Meta:
+        table_name = "email_message"
+
+
+class BankAccount(BaseModel):
+    """The account a person gave on the claim page for one SEPA payout."""
+
+    payout = peewee.ForeignKeyField(Payout, unique=True, backref="bank_accounts")
+    holder = peewee.CharField(max_length=70)
+    iban = peewee.CharField(max_length=34)
+    bic = peewee.CharField(max_length=11, null=True)
+    created_at = UTCDateTimeField()
+
+
+class SepaBatch(BaseModel):
+    """One pain.001 file: exported, then marked sent once the bank took it."""
+
+    message_id = peewee.CharField(max_length=35, unique=True)
+    shop = peewee.CharField(max_length=64)
+    currency = peewee.CharField(max_length=3)
+    total = AmountField()
+    count = peewee.IntegerField()
+    execution_date = peewee.DateField()
+    state = peewee.CharField(max_length=16)  # exported | sent
+    created_at = UTCDateTimeField()
+    sent_at = UTCDateTimeField(null=True)
+
+
+class SepaBatchItem(BaseModel):
+    """A payout in a batch (at most one batch per payout)."""
+
+    batch = peewee.ForeignKeyField(SepaBatch, backref="items")
+    payout = peewee.ForeignKeyField(Payout, unique=True)
