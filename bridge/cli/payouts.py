@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sys
+import os
 from datetime import datetime, timezone
 
 import click
@@ -13,11 +13,12 @@ from bridge.storage.db import db
 
 @main.group()
 def payouts():
-    """Payouts: list and approve."""
+    """Payouts: list, approve, retry, and SEPA files (export-sepa, sepa-sent)."""
 
 
 @payouts.command("list")
-@click.option("--state", type=click.Choice(["pending", "approved", "paid", "failed", "cancelled"]))
+@click.option("--state", type=click.Choice(["pending", "approved", "sending", "awaiting_iban", "ready", "in_batch", "paid",
+                                           "failed", "cancelled"]))
 @pass_context
 def payouts_list(ctx: Context, state):
     """List payouts, newest first."""
@@ -29,7 +30,9 @@ def payouts_list(ctx: Context, state):
         rows = list(payout_rows(state))
         for p in rows:
             click.echo(f"{p.key}  {format_amount(p.amount, p.currency)}  {p.method}  {p.state}"
-                       + (f"  review: {p.review}" if p.review else ""))
+                       + (f"  review: {p.review}" if p.review else "")
+                       + (f"  ref: {p.external_ref}" if p.external_ref else "")
+                       + (f"  last error: {p.last_error}" if p.last_error and p.state != "paid" else ""))
     if not rows:
         click.echo("no payouts")
 
@@ -55,3 +58,78 @@ def payouts_approve(ctx: Context, keys, campaign):
             raise click.BadParameter(f"not pending or unknown: {', '.join(sorted(missing))}", param_hint="KEYS")
         Payout.update(state="approved", updated_at=now).where(Payout.id.in_(chosen)).execute()
     click.echo(f"approved {len(chosen)} payout(s)")
+
+
+@payouts.command("retry")
+@click.argument("keys", nargs=-1, required=True)
+@pass_context
+def payouts_retry(ctx: Context, keys):
+    """Put failed payouts back in the queue (after fixing what the shop refused)."""
+    from bridge.storage.models import Payout
+
+    ctx.runtime()
+    now = datetime.now(timezone.utc)
+    with db.connection_context(), db.atomic():
+        failed = {p.key for p in Payout.select(Payout.key).where(Payout.key.in_(keys) & (Payout.state == "failed"))}
+        missing = set(keys) - failed
+        if missing:
+            raise click.BadParameter(f"not failed or unknown: {', '.join(sorted(missing))}", param_hint="KEYS")
+        Payout.update(state="approved", attempts=0, updated_at=now).where(Payout.key.in_(failed)).execute()
+    click.echo(f"{len(failed)} payout(s) queued again")
+
+
+@payouts.command("export-sepa")
+@click.argument("shop")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, writable=True),
+              help="Where to write the pain.001 XML file.")
+@click.option("--execution-date", type=click.DateTime(["%Y-%m-%d"]), help="When the bank should pay (default: today).")
+@click.option("--batch", "batch_id", type=int, help="Write an existing batch's file again (same message id).")
+@pass_context
+def payouts_export_sepa(ctx: Context, shop, out_path, execution_date, batch_id):
+    """Gather the shop's SEPA payouts whose account is known into a batch and write its pain.001 file."""
+    from bridge.money import format_amount
+    from bridge.sepa import batch_xml, export_batch
+    from bridge.storage.models import SepaBatch
+
+    runtime = ctx.runtime()
+    _check_shop(runtime.config, shop)
+    _require_schema()
+    if runtime.config.shop(shop).sepa is None:
+        raise click.UsageError(f"shop {shop} has no sepa section (name, iban, bic of the account that pays)")
+    now = datetime.now(timezone.utc)
+    with db.connection_context():
+        if batch_id is not None:
+            batch = SepaBatch.get_or_none((SepaBatch.id == batch_id) & (SepaBatch.shop == shop))
+            if batch is None:
+                raise click.BadParameter(f"no batch {batch_id} for shop {shop}", param_hint="--batch")
+        else:
+            day = execution_date.date() if execution_date else now.date()
+            batch = export_batch(runtime.config, shop, day, now)
+            if batch is None:
+                click.echo("no SEPA payout is ready (waiting for people's IBANs, or none approved)")
+                return
+        xml = batch_xml(runtime.config, batch)
+    temporary = f"{out_path}.part"
+    with open(temporary, "wb") as handle:  # written whole, then renamed: never a half file for the bank
+        handle.write(xml)
+    os.replace(temporary, out_path)
+    click.echo(f"batch {batch.id} ({batch.message_id}): {batch.count} transfer(s), "
+               f"{format_amount(batch.total, batch.currency)}, to execute on {batch.execution_date}; written to {out_path}")
+    click.echo(f"once the bank has accepted it: bridge payouts sepa-sent {batch.id}")
+
+
+@payouts.command("sepa-sent")
+@click.argument("batch_id", type=int)
+@pass_context
+def payouts_sepa_sent(ctx: Context, batch_id):
+    """Record that the bank accepted a batch: its payouts become paid and people are told."""
+    from bridge.sepa import mark_sent
+    from bridge.storage.models import SepaBatch
+
+    ctx.runtime()
+    with db.connection_context():
+        batch = SepaBatch.get_or_none(SepaBatch.id == batch_id)
+        if batch is None:
+            raise click.BadParameter(f"no batch {batch_id}", param_hint="BATCH_ID")
+        changed = mark_sent(batch, datetime.now(timezone.utc))
+    click.echo(f"batch {batch_id}: {changed} payout(s) marked paid" if changed else f"batch {batch_id} was already sent")

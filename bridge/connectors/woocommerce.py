@@ -27,6 +27,7 @@ from woocommerce import API
 from bridge.connectors.base import Connector, CouponSpec, Headers, WebhookEvent
 from bridge.connectors.errors import (BadSignature, FatalError, MalformedPayload, RefundRefused, RetriableError,
                                      error_for_status)
+from bridge.money import Money
 from bridge.rewards.model import Line, Order
 
 PAID = frozenset({"processing", "completed"})
@@ -101,7 +102,8 @@ class WooCommerceConnector(Connector):
         if existing:
             return existing
         body = {"code": spec.code, "discount_type": "percent" if spec.percent is not None else "fixed_cart",
-                "amount": f"{(spec.percent * 100).normalize():f}" if spec.percent is not None else str(spec.amount),
+                "amount": (f"{(spec.percent * 100).normalize():f}" if spec.percent is not None
+                           else str(Money(spec.amount, self.shop.currency).rounded().amount)),
                 "usage_limit": 1, "usage_limit_per_user": 1, "individual_use": False,
                 "email_restrictions": [spec.email] if spec.email else [], "description": spec.description}
         if spec.minimum_order is not None:

@@ -26,7 +26,10 @@ def group_news(campaign, facts, changed: dict, now: datetime) -> list[dict]:
         order = facts.orders.get(order_id)
         rows.append(_row(f"share:{campaign.id}:{order_id}", "share_link", campaign, order, now, order=order_id))
         if decided.role == "member":
-            others = [founder] + [i for i in facts.members.get(founder, {}) if i != order_id]
+            # Those who were there before: a later member is not told about an earlier one.
+            members = facts.members.get(founder, {})
+            here = members.get(order_id, (decided.paid_at, order_id))
+            others = [founder] + sorted(i for i, place in members.items() if place < here)
             rows += [_row(f"joined:{campaign.id}:{order_id}:{other}", "friend_joined", campaign, facts.orders.get(other),
                           now, order=other, joined=order_id) for other in others]
     return [r for r in rows if r]

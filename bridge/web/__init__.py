@@ -7,7 +7,7 @@ from flask import Flask
 from bridge.config import Config
 from bridge.runtime import Runtime, start
 from bridge.storage.db import db
-from bridge.web import errors, health, webhooks
+from bridge.web import claim, errors, health, webhooks
 
 
 def create_app(config: Config, runtime: Runtime | None = None) -> Flask:
@@ -30,6 +30,7 @@ def create_app(config: Config, runtime: Runtime | None = None) -> Flask:
     errors.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(webhooks.bp)
+    app.register_blueprint(claim.bp)
     return app
 
 

@@ -1,0 +1,87 @@
+"""The claim page: a person gives the bank account for a SEPA payout, from the link in their e-mail."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from flask import Blueprint, current_app, render_template, request
+
+from bridge.links import check_claim_token
+from bridge.money import display_amount
+from bridge.sepa import AccountRefused, check_account, mask_iban, save_account
+from bridge.storage.models import BankAccount, Payout
+
+bp = Blueprint("claim", __name__, template_folder="templates")
+
+TEXTS = {
+    "fr": dict(title="Recevoir {amount}", intro="{shop} {tu_vous_doit} {amount}, versés par virement SEPA.",
+               holder="Titulaire du compte", iban="IBAN", bic="BIC (facultatif)", submit="Enregistrer",
+               saved="Merci ! Le virement de {amount} partira sur le compte {iban}.",
+               done="Ce versement est déjà en cours ou effectué : rien à faire.",
+               invalid="Ce lien n'est pas valable. Vérifiez qu'il est complet, ou contactez {shop}."),
+    "en": dict(title="Receive {amount}", intro="{shop} owes you {amount}, paid by SEPA bank transfer.",
+               holder="Account holder", iban="IBAN", bic="BIC (optional)", submit="Save",
+               saved="Thank you! The transfer of {amount} will go to the account {iban}.",
+               done="This payout is already on its way or done: nothing to do.",
+               invalid="This link is not valid. Check that it is complete, or contact {shop}."),
+}
+
+
+def _payout_for(token: str) -> Payout | None:
+    config = current_app.extensions["bridge"].config
+
+    def key_of(payout_id):
+        row = Payout.get_or_none((Payout.id == payout_id) & (Payout.method == "sepa"))
+        return row.key if row else None
+
+    found = check_claim_token(config.server.secret_key, token, key_of)
+    return Payout.get_by_id(found) if found else None
+
+
+@bp.route("/claim/<token>", methods=["GET", "POST"])
+def claim(token: str):
+    """Show the form, or keep the account; a wrong token shows a friendly page with 404."""
+    config = current_app.extensions["bridge"].config
+    payout = _payout_for(token)
+    shop = config.shop(payout.reward.shop) if payout else config.shops[0]
+    lang = shop.locale if shop.locale in TEXTS else "en"
+    texts = TEXTS[lang]
+    vous = shop.tone == "vous"
+    page = dict(shop=shop, lang=lang, texts=texts, errors={}, values={}, message=None, form=False)
+    if payout is None:
+        page["message"] = texts["invalid"].format(shop=shop.name)
+        return _page(page, texts, "", vous), 404
+    amount = display_amount(payout.amount, payout.currency, lang)
+    account = BankAccount.get_or_none(BankAccount.payout == payout.id)
+    if payout.state not in ("approved", "awaiting_iban", "ready", "pending"):
+        page["message"] = texts["done"]
+        return _page(page, texts, amount, vous)
+    if request.method == "POST":
+        values = {k: (request.form.get(k) or "")[:200] for k in ("holder", "iban", "bic")}
+        page["values"] = values
+        try:
+            holder, iban, bic = check_account(values["holder"], values["iban"], values["bic"])
+        except AccountRefused as exc:
+            page["errors"] = {exc.field: str(exc)}
+            page["form"] = True
+            return _page(page, texts, amount, vous), 422
+        state = save_account(payout, holder, iban, bic, datetime.now(timezone.utc))
+        page["message"] = texts["saved" if state == "ready" else "done"].format(amount=amount, iban=mask_iban(iban))
+        return _page(page, texts, amount, vous)
+    if account is not None:  # a correction before export; a stored IBAN is never echoed back into a page
+        page["values"] = {"holder": account.holder, "iban": "", "bic": account.bic or ""}
+    page["form"] = True
+    return _page(page, texts, amount, vous)
+
+
+def _page(page: dict, texts: dict, amount: str, vous: bool):
+    shop = page["shop"]
+    owes = "vous doit" if vous else "te doit"
+    page["title"] = texts["title"].format(amount=amount)
+    page["intro"] = texts["intro"].format(shop=shop.name, amount=amount, tu_vous_doit=owes)
+    response = current_app.make_response(render_template("claim.html", **page))
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"  # the token is in the URL
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; img-src https:; form-action 'self'"
+    return response

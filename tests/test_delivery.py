@@ -1,0 +1,195 @@
+"""Payouts and e-mails end to end: a real SMTP server, the fake WooCommerce shop, a SEPA file checked by its XSD."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from click.testing import CliRunner
+
+from bridge.cli import main
+from bridge.config import load_config_text
+from bridge.ingest import ingest
+from bridge.ledger import ledger_balances, settle_due_groups
+from bridge.mail.sender import send_queued
+from bridge.payouts import deliver_payouts
+from bridge.storage import bind, upgrade
+from bridge.storage.db import db
+from bridge.storage.models import EmailMessage, Payout
+from tests.engine_data import T0, claim, order
+from tests.fake_woocommerce import FakeWooCommerce, config_for, make_order
+from tests.smtp_server import SmtpServer
+from tests.wc_fixtures import rest_json
+
+HOLD_END = T0 + timedelta(hours=49, days=14)  # the founder paid at T0 + 1 min
+TEMPLATE = rest_json("19-order-get-after-refund.response.json")
+DEBTOR = "\n    sepa:\n      name: Shop One SARL\n      iban: FR76 3000 6000 0112 3456 7890 189\n      bic: AGRIFRPPXXX"
+
+
+@pytest.fixture
+def shop():
+    with FakeWooCommerce("ck_test_key", "cs_test_secret_value") as fake:
+        yield fake
+
+
+@pytest.fixture
+def smtp():
+    with SmtpServer() as server:
+        yield server
+
+
+def world(config_text, tmp_path, shop, smtp, payout="refund", extra=""):
+    """The base config on the fake shop and the SMTP server, with the campaign paying by `payout`."""
+    smtp_section = f"  smtp:\n    host: 127.0.0.1\n    port: {smtp.port}\n    tls: none\n    sender: cashback@shop1.example\n"
+    text = config_for(config_text, shop.url).replace("  database_url:", smtp_section + "  database_url:", 1)
+    text = text.replace("    eligible_products: any", f"    eligible_products: any\n    payout: {payout}")
+    text = text.replace("    tone: tu", "    tone: tu" + extra)
+    (tmp_path / "config.yaml").write_text(text)
+    config = load_config_text(text)
+    bind(config.server.database_url)
+    with db.connection_context():
+        upgrade()
+    db.connect(reuse_if_open=True)
+    return config
+
+
+def three_buyers(config, shop, payment_method="stripe"):
+    """Founder 1 and friends 2 and 3 (10% tier), in bridge and in the shop (100.00 each)."""
+    orders = [replace(order(i, minutes=i), shop="shop1") for i in (1, 2, 3)]
+    for o in orders:
+        shop.put_order({**make_order(int(o.id), T0, TEMPLATE), "total": "100.00", "refunds": [],
+                        "payment_method": payment_method, "billing": {**TEMPLATE["billing"], "email": o.email}})
+    claims = [replace(claim(i, 1, minutes=i), shop="shop1") for i in (2, 3)]
+    ingest(config, orders=orders, claims=claims, now=T0 + timedelta(minutes=5))
+
+
+def test_group_news_then_refunds_once_then_the_payout_emails(config_text, tmp_path, shop, smtp):
+    config = world(config_text, tmp_path, shop, smtp)
+    three_buyers(config, shop)
+    assert send_queued(config, T0 + timedelta(minutes=6)) == "e-mails: 6 sent, 0 failed, 0 dropped"
+    inbox = smtp.inbox
+    assert [m["Subject"] for m in inbox.to("buyer1@example.com")].count(
+        "Un ami a rejoint ton groupe : 10%") == 2  # told twice, at the state of the group when sent
+    share = inbox.to("buyer3@example.com")[0]
+    assert share["Subject"] == "Partage ton lien et récupère jusqu'à 10%"
+    assert share["From"] == "Shop One <cashback@shop1.example>"
+    text = share.get_body(("plain",)).get_content()
+    html = share.get_body(("html",)).get_content()
+    assert "http://127.0.0.1:8000/r/" in text and "ta commande chez Shop One" in text
+    assert "Partager mon lien" in html and "border-bottom:4px solid #1f6feb" in html
+    assert send_queued(config, T0 + timedelta(minutes=7)) == "no e-mail to send"  # each once
+
+    settle_due_groups(config, HOLD_END)
+
+    summary = deliver_payouts(config, HOLD_END)
+    assert summary.startswith("payouts: 3 paid, 0 to retry, 0 failed")
+    refunds = sorted((r["order_id"], r["amount"], r["refunded_payment"]) for r in shop.refunds.values())
+    assert refunds == [(1, "10.00", True), (2, "10.00", True), (3, "10.00", True)]
+    assert deliver_payouts(config, HOLD_END + timedelta(hours=1)).startswith("payouts: 0 paid")
+    assert len(shop.refunds) == 3
+    send_queued(config, HOLD_END)
+    closed = [m["Subject"] for m in smtp.inbox.to("buyer2@example.com")]
+    assert "Ton groupe est complet : 10,00\xa0€ remboursés" in closed
+    assert "10,00\xa0€ t'attendent" in closed
+    balances, problems = ledger_balances()
+    assert problems == [] and balances["EUR"].paid == Decimal("30.00") and balances["EUR"].reconciles
+
+
+def test_coupon_payouts_create_one_coupon_each_and_send_its_code(config_text, tmp_path, shop, smtp):
+    config = world(config_text, tmp_path, shop, smtp, payout="coupon")
+    three_buyers(config, shop)
+    settle_due_groups(config, HOLD_END)
+    deliver_payouts(config, HOLD_END)
+    deliver_payouts(config, HOLD_END + timedelta(hours=1))
+    coupons = sorted((c["email_restrictions"], c["amount"], c["usage_limit"]) for c in shop.coupons.values())
+    assert coupons == [(["buyer1@example.com"], "10.00", 1), (["buyer2@example.com"], "10.00", 1),
+                       (["buyer3@example.com"], "10.00", 1)]
+    send_queued(config, HOLD_END)
+    paid = next(m for m in smtp.inbox.to("buyer1@example.com") if "t'attendent" in m["Subject"])
+    code = Payout.get(Payout.key.contains(":1:1")).external_ref
+    assert code.startswith("CB") and code in paid.get_body(("plain",)).get_content()
+    assert code.lower() in {c["code"] for c in shop.coupons.values()}
+
+
+def test_a_gateway_refusal_fails_the_payout_with_the_shops_words_until_retried(config_text, tmp_path, shop, smtp):
+    config = world(config_text, tmp_path, shop, smtp)
+    three_buyers(config, shop, payment_method="bacs")
+    settle_due_groups(config, HOLD_END)
+    assert "3 failed" in deliver_payouts(config, HOLD_END)
+    failed = Payout.select().where(Payout.state == "failed")
+    assert failed.count() == 3 and all("does not support automatic refunds" in p.last_error for p in failed)
+    assert not shop.refunds
+    listing = CliRunner().invoke(main, ["--config", str(tmp_path / "config.yaml"), "payouts", "list", "--state", "failed"])
+    assert listing.output.count("last error: woocommerce_rest_cannot_create_order_refund") == 3
+    for key in [p.key for p in failed]:
+        shop.orders[int(key.rsplit(":", 1)[1])]["payment_method"] = "stripe"  # the shop owner fixed the gateway
+    db.close()
+    retry = CliRunner().invoke(main, ["--config", str(tmp_path / "config.yaml"), "payouts", "retry",
+                                      *[p.key for p in failed]])
+    assert retry.exit_code == 0 and "3 payout(s) queued again" in retry.output
+    db.connect(reuse_if_open=True)
+    assert "3 paid" in deliver_payouts(config, HOLD_END + timedelta(hours=1))
+    assert len(shop.refunds) == 3
+
+
+def test_a_passing_shop_failure_is_retried_with_backoff_and_pays_once(config_text, tmp_path, shop, smtp):
+    config = world(config_text, tmp_path, shop, smtp)
+    three_buyers(config, shop)
+    settle_due_groups(config, HOLD_END)
+    shop.fail_next_write = [(503, {})] * 3
+    assert "3 to retry" in deliver_payouts(config, HOLD_END)
+    assert Payout.select().where((Payout.state == "approved") & (Payout.attempts == 1)).count() == 3
+    assert "0 paid" in deliver_payouts(config, HOLD_END + timedelta(minutes=1))  # backing off
+    assert "3 paid" in deliver_payouts(config, HOLD_END + timedelta(minutes=6))
+    assert len(shop.refunds) == 3
+
+
+def test_smtp_failures_are_retried_and_nothing_is_sent_twice(config_text, tmp_path, shop, smtp):
+    config = world(config_text, tmp_path, shop, smtp)
+    three_buyers(config, shop)
+    smtp.inbox.refuse_next = 2
+    assert send_queued(config, T0) == "e-mails: 4 sent, 2 failed, 0 dropped"
+    assert send_queued(config, T0 + timedelta(seconds=30)) == "no e-mail to send"  # backing off
+    assert send_queued(config, T0 + timedelta(minutes=2)) == "e-mails: 2 sent, 0 failed, 0 dropped"
+    assert len(smtp.inbox.messages) == 6 and len({m["Message-ID"] for m in smtp.inbox.messages}) == 6
+    assert EmailMessage.select().where(EmailMessage.state == "sent").count() == 6
+
+
+def test_an_smtp_server_that_is_down_keeps_every_message(config_text, tmp_path, shop, smtp):
+    config = world(config_text, tmp_path, shop, smtp)
+    three_buyers(config, shop)
+    smtp.down()
+    assert "SMTP server unavailable" in send_queued(config, T0)
+    smtp.up()
+    assert send_queued(config, T0 + timedelta(minutes=2)) == "e-mails: 6 sent, 0 failed, 0 dropped"
+
+
+def test_a_backfill_of_old_orders_emails_nobody(config_text, tmp_path, shop, smtp):
+    config = world(config_text, tmp_path, shop, smtp)
+    orders = [replace(order(i, minutes=i), shop="shop1") for i in (1, 2)]
+    ingest(config, orders=orders, claims=[replace(claim(2, 1), shop="shop1")], now=T0 + timedelta(days=30))
+    assert EmailMessage.select().count() == 0
+
+
+def test_vous_shops_are_addressed_with_vous(config_text, tmp_path, shop, smtp):
+    config = world(config_text.replace("tone: tu", "tone: vous"), tmp_path, shop, smtp)
+    three_buyers(config, shop)
+    send_queued(config, T0)
+    subjects = [s for _, s in smtp.inbox.subjects()]
+    assert "Partagez votre lien et récupérez jusqu'à 10%" in subjects
+    assert "Un ami a rejoint votre groupe : 10%" in subjects
+
+
+def test_english_shops_write_in_english(config_text, tmp_path, shop, smtp):
+    config = world(config_text.replace("locale: fr", "locale: en"), tmp_path, shop, smtp)
+    three_buyers(config, shop)
+    send_queued(config, T0)
+    settle_due_groups(config, HOLD_END)
+    deliver_payouts(config, HOLD_END)
+    send_queued(config, HOLD_END)
+    subjects = [s for to, s in smtp.inbox.subjects() if to == "buyer1@example.com"]
+    assert "Share your link and get up to 10% back" in subjects
+    assert "A friend joined: your cashback is now 10%" in subjects
+    assert "Your group is complete: €10.00 back" in subjects and "€10.00 is on its way" in subjects
