@@ -29,29 +29,29 @@ _NS = {"p": f"urn:iso:std:iso:20022:tech:xsd:{SCHEMA}"}
 class AccountRefused(ValueError):
     """An account that cannot receive a SEPA transfer; the message says which field and why."""
 
-    def __init__(self, field: str, message: str):
+    def __init__(self, field: str, code: str, message: str):
         super().__init__(message)
-        self.field = field
+        self.field, self.code = field, code
 
 
 def check_account(holder: str, iban: str, bic: str | None) -> tuple[str, str, str | None]:
     """Validate what a person typed: holder name, IBAN in the SEPA zone, BIC (optional, must fit the IBAN)."""
     holder = " ".join((holder or "").split())
     if not holder or len(holder) > 70:
-        raise AccountRefused("holder", "the account holder's name is required (70 characters at most)")
+        raise AccountRefused("holder", "holder_missing", "the account holder's name is required (70 characters at most)")
     try:
         parsed = IBAN(iban or "")
     except ValueError as exc:
-        raise AccountRefused("iban", f"this IBAN is not valid ({exc})") from None
+        raise AccountRefused("iban", "iban_invalid", f"this IBAN is not valid ({exc})") from None
     if not parsed.in_sepa_zone:
-        raise AccountRefused("iban", f"accounts in {parsed.country_code} cannot receive SEPA transfers")
+        raise AccountRefused("iban", "iban_outside_sepa", f"accounts in {parsed.country_code} cannot receive SEPA transfers")
     if bic and bic.strip():
         try:
             checked = BIC(bic)
         except ValueError as exc:
-            raise AccountRefused("bic", f"this BIC is not valid ({exc})") from None
+            raise AccountRefused("bic", "bic_invalid", f"this BIC is not valid ({exc})") from None
         if checked.country_code != parsed.country_code and parsed.country_code not in ("MC", "SM", "VA", "AD"):
-            raise AccountRefused("bic", f"this BIC is from {checked.country_code}, the IBAN from {parsed.country_code}")
+            raise AccountRefused("bic", "bic_mismatch", f"this BIC is from {checked.country_code}, the IBAN from {parsed.country_code}")
         return holder, parsed.compact, checked.compact
     return holder, parsed.compact, None
 

@@ -39,6 +39,8 @@ class FakeWooCommerce:
         self.auth_used: list[str] = []  # oauth | basic | query_string, per authenticated request
         self.fail_next: list[tuple[int, dict]] = []  # canned (status, headers) answers for the next requests
         self.fail_next_write: list[tuple[int, dict]] = []  # the same, for the next POST/PUT/DELETE only
+        self.on_request = None  # a test's hook, called as each request arrives
+        self.after_refund = None  # a test's hook, called once a refund is recorded, before the answer
         self.orders: dict[int, dict] = {}
         self.requests: list[tuple[str, str, dict]] = []
         self.nonces: set[str] = set()
@@ -78,6 +80,8 @@ class FakeWooCommerce:
         @app.before_request
         def authenticate():
             self.requests.append((request.method, request.path, request.args.to_dict()))
+            if self.on_request is not None:
+                self.on_request(request)
             queue = self.fail_next or (self.fail_next_write if request.method != "GET" else [])
             if queue:
                 status, headers = queue.pop(0)
@@ -244,6 +248,8 @@ class FakeWooCommerce:
             refunds = order.get("refunds", []) + [{"id": refund["id"], "reason": refund["reason"], "total": f"-{amount:.2f}"}]
             self.orders[order_id] = {**order, "refunds": refunds, "date_modified_gmt": stamp, "date_modified": stamp,
                                      "status": "refunded" if amount == left else order["status"]}
+        if self.after_refund is not None:
+            self.after_refund(refund)
         response = jsonify({k: v for k, v in refund.items() if k != "order_id"})
         response.status_code = 201
         return response

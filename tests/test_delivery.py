@@ -193,3 +193,117 @@ def test_english_shops_write_in_english(config_text, tmp_path, shop, smtp):
     assert "Share your link and get up to 10% back" in subjects
     assert "A friend joined: your cashback is now 10%" in subjects
     assert "Your group is complete: €10.00 back" in subjects and "€10.00 is on its way" in subjects
+
+
+def test_sepa_payouts_ask_for_an_iban_then_go_out_in_one_valid_pain001_file(config_text, tmp_path, shop, smtp):
+    import re
+
+    from bridge.sepa import schema
+    from bridge.storage.models import BankAccount, SepaBatch
+    from bridge.web import create_app
+
+    config = world(config_text, tmp_path, shop, smtp, payout="sepa", extra=DEBTOR)
+    three_buyers(config, shop)
+    settle_due_groups(config, HOLD_END)
+    assert "3 awaiting an IBAN" in deliver_payouts(config, HOLD_END)
+    assert "0 awaiting an IBAN" in deliver_payouts(config, HOLD_END + timedelta(hours=1))  # asked once
+    send_queued(config, HOLD_END)
+    asks = {m["To"]: m for m in smtp.inbox.messages if "IBAN" in m.get_body(("html",)).get_content()}
+    assert set(asks) == {"buyer1@example.com", "buyer2@example.com", "buyer3@example.com"}
+    links = {to: re.search(r"http://127\.0\.0\.1:8000(/claim/\S+)", m.get_body(("plain",)).get_content()).group(1)
+             for to, m in asks.items()}
+    db.close()
+
+    client = create_app(config).test_client()
+    page = client.get(links["buyer1@example.com"])
+    assert page.status_code == 200 and "10,00" in page.text and 'name="iban"' in page.text
+    assert page.headers["Cache-Control"] == "no-store" and page.headers["Referrer-Policy"] == "no-referrer"
+    assert client.get(links["buyer1@example.com"][:-1] + "0").status_code == 404  # a forged token
+    assert client.get("/claim/1.<script>").status_code == 404
+    bad = client.post(links["buyer1@example.com"], data={"holder": "Ada <b>L</b>", "iban": "FR76 3000 6000 0112 3456 7890 188"})
+    assert bad.status_code == 422 and "Cet IBAN n&#39;est pas valable" in bad.text
+    assert "Ada &lt;b&gt;L&lt;/b&gt;" in bad.text  # what was typed comes back escaped
+    outside = client.post(links["buyer2@example.com"], data={"holder": "Bo", "iban": "BR1800360305000010009795493C1"})
+    assert outside.status_code == 422 and "pas dans la zone SEPA" in outside.text
+    accounts = {"buyer1@example.com": ("Ada Lovelace", "DE89 3704 0044 0532 0130 00", ""),
+                "buyer2@example.com": ("Bo Li", "FR1420041010050500013M02606", "PSSTFRPPXXX"),
+                "buyer3@example.com": ("Cé Dupré", "NL91ABNA0417164300", "ABNANL2A")}
+    for to, (holder, iban, bic) in accounts.items():
+        saved = client.post(links[to], data={"holder": holder, "iban": iban, "bic": bic})
+        assert saved.status_code == 200 and "••••" in saved.text and iban.replace(" ", "")[4:-4] not in saved.text
+    db.connect(reuse_if_open=True)
+    assert BankAccount.select().count() == 3
+    assert Payout.select().where(Payout.state == "ready").count() == 3
+    db.close()
+
+    out = tmp_path / "batch.xml"
+    cli = CliRunner()
+    exported = cli.invoke(main, ["--config", str(tmp_path / "config.yaml"), "payouts", "export-sepa", "shop1",
+                                 "--out", str(out), "--execution-date", "2026-07-20"])
+    assert exported.exit_code == 0, exported.output
+    assert "3 transfer(s), 30.00 EUR, to execute on 2026-07-20" in exported.output
+    xml = out.read_bytes()
+    schema().validate(xml)  # the scheme's XSD (pain.001.001.03, shipped with sepaxml)
+    assert b"<NbOfTxs>3</NbOfTxs>" in xml and b"<CtrlSum>30.00</CtrlSum>" in xml
+    assert b"DE89370400440532013000" in xml and b"FR7630006000011234567890189" in xml and b"Ce Dupre" in xml
+    again = cli.invoke(main, ["--config", str(tmp_path / "config.yaml"), "payouts", "export-sepa", "shop1",
+                              "--out", str(tmp_path / "again.xml")])
+    assert "no SEPA payout is ready" in again.output  # nobody is put in two batches
+    db.connect(reuse_if_open=True)
+    batch = SepaBatch.get()
+    db.close()
+    cli.invoke(main, ["--config", str(tmp_path / "config.yaml"), "payouts", "export-sepa", "shop1",
+                      "--out", str(tmp_path / "same.xml"), "--batch", str(batch.id)])
+    assert (tmp_path / "same.xml").read_bytes() == xml  # the same file, the same message id
+    assert client.post(links["buyer1@example.com"], data={"holder": "X", "iban": "DE89370400440532013000"}).text.count(
+        "déjà en cours") == 1  # too late to change the account
+
+    sent = cli.invoke(main, ["--config", str(tmp_path / "config.yaml"), "payouts", "sepa-sent", str(batch.id)])
+    assert "3 payout(s) marked paid" in sent.output
+    twice = cli.invoke(main, ["--config", str(tmp_path / "config.yaml"), "payouts", "sepa-sent", str(batch.id)])
+    assert "already sent" in twice.output
+    db.connect(reuse_if_open=True)
+    assert Payout.select().where(Payout.state == "paid").count() == 3
+    balances, problems = ledger_balances()
+    assert problems == [] and balances["EUR"].paid == Decimal("30.00")
+
+
+def test_a_sepa_campaign_needs_a_debtor_account_and_euros(config_text):
+    from bridge.config import ConfigError
+
+    text = config_text.replace("    eligible_products: any", "    eligible_products: any\n    payout: sepa")
+    with pytest.raises(ConfigError, match="needs a sepa section"):
+        load_config_text(text)
+    with pytest.raises(ConfigError, match="sepa transfers are in EUR"):
+        load_config_text(text.replace("currency: EUR", "currency: USD"))
+    with pytest.raises(ConfigError, match=r"iban: not a valid IBAN"):
+        load_config_text(text.replace("    tone: tu", "    tone: tu" + DEBTOR.replace("189", "188")))
+
+
+def test_welcome_coupons_are_created_in_the_shop_once_and_sent(config_text, tmp_path, shop, smtp):
+    from bridge.referrals import issue_advocate, welcome_coupon
+    from bridge.storage.models import WelcomeCoupon
+
+    referral = """
+  - id: ref1
+    type: referral
+    shop: shop1
+    hold: 14d
+    friend_reward: {type: coupon, value: "10%", valid_for: 30d}
+    referrer_reward: {type: cashback, value: "5.00"}
+"""
+    config = world(config_text + referral, tmp_path, shop, smtp)
+    campaign = next(c for c in config.campaigns if c.id == "ref1")
+    code = issue_advocate(campaign, "ada@example.test", None, T0)
+    coupon = welcome_coupon(campaign, code, "friend@example.test", T0)
+    assert "1 welcome coupons created" in deliver_payouts(config, T0)
+    assert "0 welcome coupons created" in deliver_payouts(config, T0 + timedelta(minutes=10))
+    [created] = shop.coupons.values()
+    assert created["code"] == coupon.coupon_code.lower() and created["discount_type"] == "percent"
+    assert created["amount"] == "10" and created["email_restrictions"] == ["friend@example.test"]
+    assert WelcomeCoupon.get().state == "created"
+    send_queued(config, T0)
+    [mail] = smtp.inbox.to("friend@example.test")
+    assert mail["Subject"] == "Ton cadeau de bienvenue chez Shop One"
+    assert f"10\xa0% de réduction" in mail.get_body(("plain",)).get_content()
+    assert coupon.coupon_code in mail.get_body(("plain",)).get_content()

@@ -18,12 +18,22 @@ TEXTS = {
                holder="Titulaire du compte", iban="IBAN", bic="BIC (facultatif)", submit="Enregistrer",
                saved="Merci ! Le virement de {amount} partira sur le compte {iban}.",
                done="Ce versement est déjà en cours ou effectué : rien à faire.",
-               invalid="Ce lien n'est pas valable. Vérifiez qu'il est complet, ou contactez {shop}."),
+               invalid="Ce lien n'est pas valable. Vérifiez qu'il est complet, ou contactez {shop}.",
+               holder_missing="Le nom du titulaire du compte est obligatoire (70 caractères au plus).",
+               iban_invalid="Cet IBAN n'est pas valable : vérifiez chaque caractère.",
+               iban_outside_sepa="Ce compte n'est pas dans la zone SEPA : le virement ne peut pas y arriver.",
+               bic_invalid="Ce BIC n'est pas valable (8 ou 11 caractères).",
+               bic_mismatch="Ce BIC n'est pas du même pays que l'IBAN."),
     "en": dict(title="Receive {amount}", intro="{shop} owes you {amount}, paid by SEPA bank transfer.",
                holder="Account holder", iban="IBAN", bic="BIC (optional)", submit="Save",
                saved="Thank you! The transfer of {amount} will go to the account {iban}.",
                done="This payout is already on its way or done: nothing to do.",
-               invalid="This link is not valid. Check that it is complete, or contact {shop}."),
+               invalid="This link is not valid. Check that it is complete, or contact {shop}.",
+               holder_missing="The account holder's name is required (70 characters at most).",
+               iban_invalid="This IBAN is not valid: check every character.",
+               iban_outside_sepa="This account is outside the SEPA zone: the transfer cannot reach it.",
+               bic_invalid="This BIC is not valid (8 or 11 characters).",
+               bic_mismatch="This BIC is not from the IBAN's country."),
 }
 
 
@@ -62,7 +72,7 @@ def claim(token: str):
         try:
             holder, iban, bic = check_account(values["holder"], values["iban"], values["bic"])
         except AccountRefused as exc:
-            page["errors"] = {exc.field: str(exc)}
+            page["errors"] = {exc.field: texts[exc.code]}
             page["form"] = True
             return _page(page, texts, amount, vous), 422
         state = save_account(payout, holder, iban, bic, datetime.now(timezone.utc))
