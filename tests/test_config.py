@@ -99,7 +99,9 @@ def test_example_config_passes_with_dummy_environment(monkeypatch):
     for name in ("BRIDGE_SECRET_KEY", "SMTP_PASSWORD", "WC_CONSUMER_KEY", "WC_CONSUMER_SECRET"):
         monkeypatch.setenv(name, "dummy-value-0123456789")
     monkeypatch.setenv("PS_WEBSERVICE_KEY", "A" * 32)
+    monkeypatch.setenv("SHOP_IBAN", "FR76 3000 6000 0112 3456 7890 189")
     config = load_config("config.example.yaml")
+    assert config.shops[0].sepa.iban == "FR7630006000011234567890189" and config.shops[0].brand.colour == "#c2410c"
     assert {s.platform for s in config.shops} == {"woocommerce", "prestashop"}
     assert {c.type for c in config.campaigns} == {"social_buying", "referral"}
 
@@ -112,6 +114,11 @@ def test_secrets_are_not_in_repr():
 
 # (case id, text to replace, replacement, expected "path: message" fragment, fragment of the expected line)
 BROKEN = [
+    ("poll-every", "      poll_every: 5m", "      poll_every: sometimes", "shops[0].sync.poll_every:", "poll_every"),
+    ("brand-colour", "    tone: tu", "    tone: tu\n    brand: {colour: red}", "shops[0].brand.colour: expected a colour",
+     "brand"),
+    ("sepa-iban", "    tone: tu", "    tone: tu\n    sepa: {name: X, iban: FR00 1234, bic: AGRIFRPPXXX}",
+     "shops[0].sepa.iban: not a valid IBAN", "sepa"),
     ("typo-key", "    window: 48h", "    windw: 48h", "campaigns[0].windw: unknown key; did you mean 'window'?", "windw"),
     ("typo-key-shop", "    tone: tu", "    tones: tu", "shops[0].tones: unknown key; did you mean 'tone'?", "tones"),
     ("bad-duration", "    window: 48h", "    window: 48 hours", 'campaigns[0].window: expected a duration like "48h"', "window:"),

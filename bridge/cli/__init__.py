@@ -62,6 +62,9 @@ def check(ctx: Context):
                    f"{shop.timezone}, {shop.locale}/{shop.tone}), {_polling(shop)}")
     for campaign in config.campaigns:
         click.echo(f"campaign {campaign.id} on {campaign.shop}: {_describe(campaign)}")
+    if config.server.smtp is None and config.campaigns:
+        click.echo("warning: no server.smtp section: e-mails (share links, payouts, IBAN requests) are queued, "
+                   "not sent", err=True)
 
 
 def _polling(shop) -> str:

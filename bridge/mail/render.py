@@ -11,7 +11,7 @@ import hashlib
 import json
 from datetime import datetime
 from email.message import EmailMessage as Mime
-from email.utils import format_datetime, formataddr
+from email.utils import format_datetime, formataddr, parseaddr
 
 from babel.dates import format_datetime as local_datetime
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -51,7 +51,7 @@ def render(config, row, now: datetime) -> Mime:
     paragraphs = [p.strip() for p in body.strip().split("\n\n") if p.strip()]
     message = Mime()
     message["Subject"] = subject
-    message["From"] = formataddr((shop.name, config.server.smtp.sender))
+    message["From"] = formataddr((shop.name, parseaddr(config.server.smtp.sender)[1]))
     message["To"] = row.to_email
     message["Date"] = format_datetime(now)
     # Stable per outbox key: a message sent again after a crash carries the same id (receivers may dedupe).
