@@ -100,3 +100,13 @@ def migrated(config):
     yield db
     if not db.is_closed():
         db.close()
+
+
+def migrated_config(text: str, tmp_path):
+    """Write `text` to tmp_path/config.yaml, load it, bind its database and bring it to the latest schema."""
+    (tmp_path / "config.yaml").write_text(text)
+    loaded = load_config_text(text)
+    bind(loaded.server.database_url)
+    with db.connection_context():
+        upgrade()
+    return loaded

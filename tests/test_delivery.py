@@ -15,9 +15,9 @@ from bridge.ingest import ingest
 from bridge.ledger import ledger_balances, settle_due_groups
 from bridge.mail.sender import send_queued
 from bridge.payouts import deliver_payouts
-from bridge.storage import bind, upgrade
 from bridge.storage.db import db
 from bridge.storage.models import EmailMessage, Payout
+from tests.conftest import migrated_config
 from tests.engine_data import T0, claim, order
 from tests.fake_woocommerce import FakeWooCommerce, config_for, make_order
 from tests.smtp_server import SmtpServer
@@ -46,11 +46,7 @@ def world(config_text, tmp_path, shop, smtp, payout="refund", extra=""):
     text = config_for(config_text, shop.url).replace("  database_url:", smtp_section + "  database_url:", 1)
     text = text.replace("    eligible_products: any", f"    eligible_products: any\n    payout: {payout}")
     text = text.replace("    tone: tu", "    tone: tu" + extra)
-    (tmp_path / "config.yaml").write_text(text)
-    config = load_config_text(text)
-    bind(config.server.database_url)
-    with db.connection_context():
-        upgrade()
+    config = migrated_config(text, tmp_path)
     db.connect(reuse_if_open=True)
     return config
 
@@ -305,5 +301,71 @@ def test_welcome_coupons_are_created_in_the_shop_once_and_sent(config_text, tmp_
     send_queued(config, T0)
     [mail] = smtp.inbox.to("friend@example.test")
     assert mail["Subject"] == "Ton cadeau de bienvenue chez Shop One"
-    assert f"10\xa0% de réduction" in mail.get_body(("plain",)).get_content()
+    assert "10\xa0% de réduction" in mail.get_body(("plain",)).get_content()
     assert coupon.coupon_code in mail.get_body(("plain",)).get_content()
+
+
+def test_a_referrers_reward_is_a_coupon_and_an_email(config_text, tmp_path, shop, smtp):
+    from bridge.referrals import settle_referrals
+    from bridge.storage.models import Advocate
+    from tests.test_referral import REFERRAL_YAML
+
+    config = world(config_text + REFERRAL_YAML, tmp_path, shop, smtp)
+    marie = replace(order(1, email="marie@example.com"), shop="shop1")
+    ingest(config, orders=[marie], now=T0)
+    code = Advocate.get(Advocate.email_norm == "marie@example.com").code
+    ingest(config, orders=[replace(order(2, minutes=2), shop="shop1")], now=T0,
+           referral_claims=[("shop1", "2", code, "widget", T0)])
+    assert settle_referrals(config, T0 + timedelta(days=15)) == "referrals: granted 1, refused 0"
+    assert "1 paid" in deliver_payouts(config, T0 + timedelta(days=15))
+    [coupon] = shop.coupons.values()
+    assert coupon["email_restrictions"] == ["marie@example.com"] and coupon["amount"] == "10.00"
+    send_queued(config, T0 + timedelta(days=15))
+    subjects = [m["Subject"] for m in smtp.inbox.to("marie@example.com")]
+    assert "La commande de ton ami te rapporte 10,00\xa0€" in subjects and "10,00\xa0€ t'attendent" in subjects
+
+
+@pytest.fixture(scope="module")
+def tls_certificate():
+    import trustme
+
+    ca = trustme.CA()
+    return ca, ca.issue_cert("127.0.0.1")
+
+
+def test_starttls_and_login_as_configured(config_text, tmp_path, shop, tls_certificate, monkeypatch):
+    """The SMTP server demands STARTTLS before AUTH; bridge upgrades, checks the certificate, logs in."""
+    import ssl
+
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+
+    from tests.smtp_server import Inbox, free_port
+
+    ca, cert = tls_certificate
+    bundle = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))  # trust the test CA as the system's CAs are trusted
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    cert.configure_cert(context)
+    logins = []
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        logins.append((auth_data.login, auth_data.password))
+        return AuthResult(success=(auth_data.login, auth_data.password) == (b"mailer", b"s3cret-pass"))
+
+    inbox, port = Inbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, tls_context=context, require_starttls=True,
+                            auth_required=True, auth_require_tls=True, authenticator=authenticator)
+    controller.start()
+    try:
+        smtp_section = (f"  smtp:\n    host: 127.0.0.1\n    port: {port}\n    tls: starttls\n    username: mailer\n"
+                        "    password: s3cret-pass\n    sender: cashback@shop1.example\n")
+        text = config_for(config_text, shop.url).replace("  database_url:", smtp_section + "  database_url:", 1)
+        config = migrated_config(text, tmp_path)
+        db.connect(reuse_if_open=True)
+        three_buyers(config, shop)
+        assert send_queued(config, T0) == "e-mails: 6 sent, 0 failed, 0 dropped"
+        assert len(inbox.messages) == 6 and logins == [(b"mailer", b"s3cret-pass")]
+    finally:
+        controller.stop()

@@ -18,12 +18,11 @@ from collections import Counter
 from dataclasses import replace
 from datetime import timedelta
 
-from bridge.config import load_config_text
 from bridge.ingest import ingest
 from bridge.ledger import ledger_balances, settle_due_groups
-from bridge.storage import bind, upgrade
 from bridge.storage.db import db
 from bridge.storage.models import Payout
+from tests.conftest import migrated_config
 from tests.engine_data import T0, claim, order
 from tests.fake_woocommerce import FakeWooCommerce, config_for, make_order
 from tests.wc_fixtures import rest_json
@@ -39,12 +38,8 @@ def test_killing_the_worker_mid_payout_never_pays_twice_nor_loses_a_payout(confi
         text = config_for(config_text, shop.url, sync="poll_every: 'off'").replace(
             "    eligible_products: any", "    eligible_products: any\n    payout: refund").replace(
             "  database_url:", "  worker:\n    lease: 1s\n  database_url:", 1)
-        path = tmp_path / "config.yaml"
-        path.write_text(text)
-        config = load_config_text(text)
-        bind(config.server.database_url)
+        config, path = migrated_config(text, tmp_path), tmp_path / "config.yaml"
         with db.connection_context():
-            upgrade()
             orders, claims = [], []
             for g in range(GROUPS):
                 founder, friend = 100 + 2 * g, 101 + 2 * g

@@ -10,10 +10,10 @@ from click.testing import CliRunner
 
 from bridge.cli import main
 from bridge.config import load_config_text
-from bridge.storage import bind, upgrade
 from bridge.storage.db import db
 from bridge.storage.models import MembershipRow, OrderFact, SyncCursor
 from bridge.sync import sync_shop
+from tests.conftest import migrated_config
 from tests.fake_woocommerce import FakeWooCommerce, config_for, make_order, touch
 from tests.wc_fixtures import rest_json
 
@@ -31,11 +31,7 @@ def shop():
 @pytest.fixture
 def config(config_text, shop, tmp_path):
     text = config_for(config_text, shop.url, sync="backfill_from: 2026-01-01;overlap: 10m")
-    (tmp_path / "config.yaml").write_text(text)
-    loaded = load_config_text(text)
-    bind(loaded.server.database_url)
-    with db.connection_context():
-        upgrade()
+    loaded = migrated_config(text, tmp_path)
     db.connect(reuse_if_open=True)
     yield loaded
     db.close()

@@ -8,12 +8,11 @@ from click.testing import CliRunner
 from werkzeug.serving import make_server
 
 from bridge.cli import main
-from bridge.config import load_config_text
 from bridge.connectors.woocommerce import WooCommerceConnector
-from bridge.storage import bind, upgrade
 from bridge.storage.db import db
 from bridge.storage.models import OrderFact, ShopSecret
 from bridge.web import create_app
+from tests.conftest import migrated_config
 from tests.fake_woocommerce import FakeWooCommerce, config_for
 from tests.wc_fixtures import rest_json
 
@@ -31,12 +30,7 @@ def bridge_server(config_text, shop, tmp_path):
     server = make_server("127.0.0.1", 0, None, threaded=True)
     public = f"http://127.0.0.1:{server.server_port}"
     text = config_for(config_text, shop.url).replace("public_url: http://127.0.0.1:8000", f"public_url: {public}")
-    path = tmp_path / "config.yaml"
-    path.write_text(text)
-    config = load_config_text(text)
-    bind(config.server.database_url)
-    with db.connection_context():
-        upgrade()
+    config, path = migrated_config(text, tmp_path), tmp_path / "config.yaml"
     server.app = create_app(config)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
