@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Install the system packages the test suite needs when they are missing (PostgreSQL server).
+# Install the system packages the test suite needs when they are missing: a PostgreSQL server, and
+# Chromium for the widget's browser tests (Playwright drives /usr/bin/chromium; no browser download).
 set -euo pipefail
 need=()
 if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   need+=(postgresql)
+fi
+if ! [ -x /usr/bin/chromium ]; then
+  need+=(chromium)
 fi
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

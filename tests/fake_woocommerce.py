@@ -39,6 +39,9 @@ class FakeWooCommerce:
         self.auth_used: list[str] = []  # oauth | basic | query_string, per authenticated request
         self.fail_next: list[tuple[int, dict]] = []  # canned (status, headers) answers for the next requests
         self.fail_next_write: list[tuple[int, dict]] = []  # the same, for the next POST/PUT/DELETE only
+        self.products: dict[int, dict] = {}
+        self.pages: dict[str, tuple[str, dict]] = {}  # storefront pages a test serves at /pages/<name>
+        self.snippet = ""  # the widget's <script> tag, pasted into every storefront page
         self.on_request = None  # a test's hook, called as each request arrives
         self.after_refund = None  # a test's hook, called once a refund is recorded, before the answer
         self.orders: dict[int, dict] = {}
@@ -79,6 +82,8 @@ class FakeWooCommerce:
 
         @app.before_request
         def authenticate():
+            if not request.path.startswith(PREFIX):
+                return None  # the storefront: public pages
             self.requests.append((request.method, request.path, request.args.to_dict()))
             if self.on_request is not None:
                 self.on_request(request)
@@ -92,6 +97,40 @@ class FakeWooCommerce:
             if problem:
                 return _error(401, "woocommerce_rest_authentication_error", problem)
             return None
+
+        @app.get(f"{PREFIX}/products/<int:product_id>")
+        def get_product(product_id):
+            product = self.products.get(product_id)
+            if product is None:
+                return _error(404, "woocommerce_rest_product_invalid_id", "Invalid ID.")
+            return jsonify(product)
+
+        @app.get("/favicon.ico")
+        def favicon():
+            return "", 204
+
+        @app.get("/")
+        def home():
+            return self._page("Home", "<h1>Welcome</h1>")
+
+        @app.get("/product/<slug>/")
+        def product_page(slug):
+            product = next((p for p in self.products.values() if p["slug"] == slug), None)
+            if product is None:
+                return self._page("Not found", "<h1>Not found</h1>"), 404
+            return self._page(product["name"], f"<h1>{product['name']}</h1><button>Add to cart</button>")
+
+        @app.get("/checkout/order-received/<int:order_id>/")
+        def order_received(order_id):
+            return self._page("Order received", f'<div class="woocommerce-order"><p>Thank you. Your order '
+                                                f'#{order_id} has been received.</p></div>')
+
+        @app.get("/pages/<name>")
+        def custom_page(name):
+            if name not in self.pages:
+                return "not found", 404
+            html, headers = self.pages[name]
+            return html.replace("{snippet}", self.snippet), 200, {"Content-Type": "text/html; charset=utf-8", **headers}
 
         @app.get(f"{PREFIX}/webhooks")
         def list_webhooks():
@@ -145,6 +184,16 @@ class FakeWooCommerce:
             return self._create_coupon(request.get_json(silent=True) or {})
 
         return app
+
+    def _page(self, title: str, body: str) -> str:
+        """A storefront page with the widget's snippet pasted in, as a shop owner would."""
+        return (f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title></head>"
+                f"<body><main>{body}</main>{self.snippet}</body></html>")
+
+    def put_product(self, product: dict) -> None:
+        """Store a product (from the live captures), its permalink moved onto this shop."""
+        slug = product["slug"]
+        self.products[product["id"]] = {**product, "permalink": f"{self.url}/product/{slug}/"}
 
     def _save_webhook(self, webhook_id: int | None, body: dict):
         """Create (then ping, as WooCommerce does on a REST create) or update a webhook; the secret is write-only."""

@@ -76,3 +76,14 @@ def webhooks_install(ctx: Context, shop, delivery_url):
     warning = connector.delivery_url_warning(url)
     if warning:
         click.echo(f"warning: {warning}", err=True)
+
+
+@main.command()
+@click.argument("shop")
+@pass_context
+def snippet(ctx: Context, shop):
+    """Print the one line to paste into every page of the shop (before </body>)."""
+    config = ctx.config()
+    _check_shop(config, shop)
+    click.echo(f"Paste this line into every page of {config.shop(shop).name}, before </body>:", err=True)
+    click.echo(f'<script src="{config.server.public_url}/widget.js" data-shop="{shop}" async></script>')

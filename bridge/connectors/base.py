@@ -32,6 +32,15 @@ class CouponSpec:
     description: str = ""
 
 
+@dataclass(frozen=True)
+class ProductInfo:
+    """What a share link shows of a product: its name, its page on the shop, an image."""
+
+    name: str
+    url: str
+    image_url: str | None = None
+
+
 class Headers:
     """Case-insensitive read access to HTTP headers (proxies change their case)."""
 
@@ -53,6 +62,21 @@ class Connector:
     def parse_webhook(self, secret: str, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
         """Verify a delivery over its raw body and say what it means (raises a WebhookError)."""
         raise NotImplementedError(f"{self.name} does not receive webhooks")
+
+    def fetch_order_with_key(self, order_id: str, key: str):
+        """Read an order only for whoever holds its key (the thank-you page's URL has it); else NotFound."""
+        raise NotImplementedError
+
+    def fetch_product(self, product_id: str) -> ProductInfo:
+        """Read a product's name, page and image."""
+        raise NotImplementedError
+
+    def same_site(self, url: str) -> bool:
+        """Tell whether `url` is on the shop's own site (redirects never leave it)."""
+        from urllib.parse import urlsplit
+
+        mine, theirs = urlsplit(self.shop.url), urlsplit(url)
+        return theirs.scheme in ("http", "https") and (theirs.hostname, theirs.port) == (mine.hostname, mine.port)
 
 
 def connector_for(shop: Shop) -> Connector:

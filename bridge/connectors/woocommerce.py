@@ -24,9 +24,9 @@ from urllib.parse import urlsplit
 import requests
 from woocommerce import API
 
-from bridge.connectors.base import Connector, CouponSpec, Headers, WebhookEvent
-from bridge.connectors.errors import (BadSignature, FatalError, MalformedPayload, RefundRefused, RetriableError,
-                                     error_for_status)
+from bridge.connectors.base import Connector, CouponSpec, Headers, ProductInfo, WebhookEvent
+from bridge.connectors.errors import (BadSignature, FatalError, MalformedPayload, NotFound, RefundRefused,
+                                     RetriableError, error_for_status)
 from bridge.money import Money
 from bridge.rewards.model import Line, Order
 
@@ -71,6 +71,25 @@ class WooCommerceConnector(Connector):
     def fetch_order(self, order_id: str) -> Order:
         """Read one order from the shop (the truth behind any webhook hint)."""
         return self.normalise(self._get(f"orders/{int(order_id)}", about=order_id))
+
+    def fetch_order_with_key(self, order_id: str, key: str) -> Order:
+        """Read an order for the holder of its `order_key` (wc_order_...), compared in constant time."""
+        if not order_id.isdigit() or len(order_id) > 18:
+            raise NotFound("no such order", self.shop.id, 404, order_id)
+        data = self._get(f"orders/{int(order_id)}", about=order_id)
+        if not hmac.compare_digest(str(data.get("order_key") or "").encode(), (key or "").encode()):
+            raise NotFound("no such order", self.shop.id, 404, order_id)  # the same answer as a missing order
+        return self.normalise(data)
+
+    def fetch_product(self, product_id: str) -> ProductInfo:
+        """A product's name, permalink and first image."""
+        data = self._get(f"products/{int(product_id)}")
+        images = data.get("images") or []
+        url = data.get("permalink") or ""
+        if not self.same_site(url):
+            url = f"{self.shop.url}/?p={int(product_id)}"  # WordPress redirects ?p=ID to the product's page
+        return ProductInfo(name=str(data.get("name") or ""), url=url,
+                           image_url=(images[0].get("src") if images and isinstance(images[0], dict) else None))
 
     def fetch_changed(self, since: datetime, page_size: int = PAGE_SIZE) -> Iterator[list[Order]]:
         """Yield pages of orders modified at or after `since`, oldest first, each order once per change.

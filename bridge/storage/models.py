@@ -345,3 +345,34 @@ class SepaBatchItem(BaseModel):
 
     batch = peewee.ForeignKeyField(SepaBatch, backref="items")
     payout = peewee.ForeignKeyField(Payout, unique=True)
+
+
+class Click(BaseModel):
+    """A visit through a share link or referral code (link-preview fetchers are not counted)."""
+
+    shop = peewee.CharField(max_length=64)
+    campaign = peewee.CharField(max_length=64)
+    code = peewee.CharField(max_length=32)
+    tag = peewee.CharField(max_length=32, null=True)
+    at = UTCDateTimeField()
+    channel = peewee.CharField(max_length=16, null=True)  # whatsapp, messenger, facebook, x, email, sms, copy...
+    ip_hash = peewee.CharField(max_length=64, null=True)  # salted with a salt that changes every day
+    ua_family = peewee.CharField(max_length=32, null=True)
+    referrer_domain = peewee.CharField(max_length=253, null=True)
+
+    class Meta:
+        indexes = ((("code", "at"), False), (("shop", "at"), False))
+
+
+class Product(BaseModel):
+    """What a share link shows of the product: name, page and image, read from the shop and cached."""
+
+    shop = peewee.CharField(max_length=64)
+    product_id = peewee.CharField(max_length=64)
+    name = peewee.CharField(max_length=255)
+    url = peewee.TextField()
+    image_url = peewee.TextField(null=True)
+    fetched_at = UTCDateTimeField()
+
+    class Meta:
+        indexes = ((("shop", "product_id"), True),)

@@ -7,7 +7,7 @@ from flask import Flask
 from bridge.config import Config
 from bridge.runtime import Runtime, start
 from bridge.storage.db import db
-from bridge.web import claim, errors, health, webhooks
+from bridge.web import api, claim, errors, health, links, webhooks, widget
 
 
 def create_app(config: Config, runtime: Runtime | None = None) -> Flask:
@@ -31,6 +31,9 @@ def create_app(config: Config, runtime: Runtime | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(claim.bp)
+    app.register_blueprint(links.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(widget.bp)
     return app
 
 

@@ -1,0 +1,136 @@
+"""The widget's JSON API (CORS limited to the configured shops' origins), rate limited, JSON errors only."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, jsonify, request
+
+from bridge.attribution import link_state, report_conversion, resolve, shop_public
+from bridge.connectors.errors import ConnectorError, NotFound, RetriableError
+from bridge.referrals import WelcomeRefused, welcome_coupon
+from bridge.web.errors import error_response
+from bridge.web.ratelimit import limited
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+log = logging.getLogger("bridge.api")
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+@bp.after_request
+def cors(response):
+    """Let the shops' own pages (and only them) read the answers."""
+    origin = request.headers.get("Origin")
+    config = current_app.extensions["bridge"].config
+    if origin and origin.lower() in {_origin(s.url) for s in config.shops}:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Allow-Methods"] = "GET, POST"
+        response.headers["Access-Control-Allow-Headers"] = "Content-Type"
+        response.headers["Access-Control-Max-Age"] = "600"
+    response.headers["Vary"] = "Origin"
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def _fields(*names: str) -> dict[str, str]:
+    """Read fields from a form or a JSON object; anything else counts as missing."""
+    data = request.get_json(silent=True) if request.is_json else request.form
+    if not hasattr(data, "get"):
+        data = {}
+    values = {}
+    for name in names:
+        value = data.get(name)
+        values[name] = value.strip()[:200] if isinstance(value, str) else ""
+    return values
+
+
+def _shop(shop_id: str):
+    config = current_app.extensions["bridge"].config
+    try:
+        return config, config.shop(shop_id)
+    except KeyError:
+        return config, None
+
+
+@bp.get("/links/<code>")
+@limited("api-read", 120)
+def link(code: str):
+    """The public state of a share link."""
+    config = current_app.extensions["bridge"].config
+    target = resolve(config, code)
+    if target is None:
+        return error_response(404, "unknown_link", "no link with this code")
+    return jsonify(link_state(config, target, datetime.now(timezone.utc)))
+
+
+@bp.get("/shops/<shop_id>")
+@limited("api-read", 120)
+def shop_info(shop_id: str):
+    """What the widget needs to speak as the shop: name, language, tone, colour."""
+    config, shop = _shop(shop_id)
+    if shop is None:
+        return error_response(404, "unknown_shop", f"no shop {shop_id!r}")
+    return jsonify(shop=shop_public(shop))
+
+
+@bp.get("/shops/<shop_id>/orders/<order_id>")
+@limited("api-read", 120)
+def order_view(shop_id: str, order_id: str):
+    """The thank-you view of an order, for whoever holds its key."""
+    return _conversion(shop_id, order_id, request.args.get("key", "")[:200], None)
+
+
+@bp.post("/shops/<shop_id>/conversions")
+@limited("api-write", 30)
+def conversion(shop_id: str):
+    """An order reported by the thank-you page with the code kept since landing."""
+    fields = _fields("order_id", "key", "code")
+    if not fields["order_id"] or not fields["key"]:
+        return error_response(400, "missing_fields", "order_id and key are required")
+    return _conversion(shop_id, fields["order_id"], fields["key"], fields["code"] or None)
+
+
+def _conversion(shop_id: str, order_id: str, key: str, code: str | None):
+    config, shop = _shop(shop_id)
+    if shop is None:
+        return error_response(404, "unknown_shop", f"no shop {shop_id!r}")
+    if not key:
+        return error_response(403, "key_required", "the order's key is required")
+    try:
+        view = report_conversion(config, shop.id, order_id, key, code, datetime.now(timezone.utc))
+    except NotFound:
+        return error_response(404, "unknown_order", "no order with this id and key")
+    except RetriableError as exc:
+        log.warning("order not checked", extra={"shop": shop.id, "order": order_id, "reason": str(exc)})
+        response = error_response(503, "shop_unavailable", "the shop cannot be reached; try again shortly")
+        response.headers["Retry-After"] = "10"
+        return response
+    except (ConnectorError, NotImplementedError, LookupError) as exc:
+        log.warning("order not checked", extra={"shop": shop.id, "order": order_id, "reason": str(exc)})
+        return error_response(502, "shop_error", "the shop could not confirm this order")
+    return jsonify(view)
+
+
+@bp.post("/shops/<shop_id>/welcome")
+@limited("api-write", 30)
+def welcome(shop_id: str):
+    """A friend who came through a referral code asks for the welcome coupon (sent by e-mail too)."""
+    config, shop = _shop(shop_id)
+    if shop is None:
+        return error_response(404, "unknown_shop", f"no shop {shop_id!r}")
+    fields = _fields("code", "email")
+    target = resolve(config, fields["code"])
+    if target is None or target.kind != "advocate" or target.campaign.shop != shop.id:
+        return error_response(404, "unknown_code", "no referral code like this in this shop")
+    try:
+        coupon = welcome_coupon(target.campaign, target.code, fields["email"], datetime.now(timezone.utc))
+    except WelcomeRefused as exc:
+        return error_response(422, "welcome_refused", str(exc))
+    return jsonify(coupon=coupon.coupon_code, state=coupon.state,
+                   value=link_state(config, target, datetime.now(timezone.utc))["campaign"]["welcome"])

@@ -1,0 +1,37 @@
+"""GET /widget.js: the copy-paste widget, with an ETag, a short cache and gzip."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+
+from flask import Blueprint, Response, request
+
+bp = Blueprint("widget", __name__)
+SOURCE = Path(__file__).resolve().parents[2] / "js-widget" / "widget.js"
+
+
+@lru_cache(maxsize=1)
+def _built(mtime: float) -> tuple[bytes, bytes, str]:
+    """The script, its gzip and its ETag (recomputed when the file changes)."""
+    body = SOURCE.read_bytes()
+    return body, gzip.compress(body, 9, mtime=0), '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+def widget_bytes() -> tuple[bytes, bytes, str]:
+    return _built(SOURCE.stat().st_mtime)
+
+
+@bp.get("/widget.js")
+def script():
+    body, zipped, etag = widget_bytes()
+    headers = {"ETag": etag, "Cache-Control": "public, max-age=300, stale-while-revalidate=86400",
+               "Vary": "Accept-Encoding", "Access-Control-Allow-Origin": "*", "X-Content-Type-Options": "nosniff"}
+    if etag in request.headers.get("If-None-Match", ""):
+        return Response(status=304, headers=headers)
+    if "gzip" in request.headers.get("Accept-Encoding", ""):
+        headers["Content-Encoding"] = "gzip"
+        body = zipped
+    return Response(body, mimetype="application/javascript", headers=headers)

@@ -1,0 +1,257 @@
+/*! bridge widget: share links, group progress and the referral code on any shop. No build step.
+ * <script src="https://BRIDGE/widget.js" data-shop="SHOP_ID" async></script>
+ * Rules: never throw into the host page; never trust page globals that scripts may replace
+ * (no Array.prototype methods, no JSON object: fetch's own json() and form bodies instead);
+ * every text goes in with textContent; styles live in a Shadow DOM. */
+(function () {
+  "use strict";
+  var doc = document, win = window;
+  var T = {
+    en: {
+      title: "Buy together, get money back", members: "{n} buyer(s) so far", now: "{c} back for everyone",
+      below: "From {b} buyers, everyone gets {c} back", next: "{m} more buyer(s) and everyone gets {c}",
+      top: "Top cashback reached", closes: "Closes in", closed: "This link is closed", share: "Share your link",
+      copy: "Copy", copied: "Copied!", you: "You get {a} back so far", more: "Share",
+      land: "A friend's link: buy before it closes and you all get up to {c} back",
+      shut: "This group link is closed, but the shop is open", welcome: "A friend gives you {c} off your first order",
+      email: "Your e-mail", get: "Get my coupon", code: "Your code: {k}", dismiss: "Close",
+      msg: "I bought this at {s}: buy it through my link and we all get money back! {u}"
+    },
+    tu: {
+      title: "Achetez ensemble, soyez remboursés", members: "{n} acheteur(s) pour l'instant", now: "{c} remboursés pour chacun",
+      below: "Dès {b} acheteurs, chacun récupère {c}", next: "Encore {m} acheteur(s) et tout le monde récupère {c}",
+      top: "Remboursement maximum atteint", closes: "Se ferme dans", closed: "Ce lien est fermé", share: "Partage ton lien",
+      copy: "Copier", copied: "Copié !", you: "Tu récupères {a} pour l'instant", more: "Partager",
+      land: "Le lien d'un ami : achète avant la fermeture et vous récupérez tous jusqu'à {c}",
+      shut: "Ce lien de groupe est fermé, mais la boutique est ouverte", welcome: "Un ami t'offre {c} sur ta première commande",
+      email: "Ton e-mail", get: "Recevoir mon bon", code: "Ton code : {k}", dismiss: "Fermer",
+      msg: "J'ai acheté ça chez {s} : achète-le avec mon lien et on est tous remboursés ! {u}"
+    },
+    vous: {
+      share: "Partagez votre lien", you: "Vous récupérez {a} pour l'instant",
+      land: "Le lien d'un proche : achetez avant la fermeture et vous récupérez tous jusqu'à {c}",
+      welcome: "Un proche vous offre {c} sur votre première commande", email: "Votre e-mail", code: "Votre code : {k}",
+      msg: "J'ai acheté ça chez {s} : achetez-le avec mon lien et nous serons tous remboursés ! {u}"
+    }
+  };
+  var CSS = ":host{all:initial;display:block}*{box-sizing:border-box}" +
+    ".b{font:15px/1.45 system-ui,-apple-system,Segoe UI,Arial,sans-serif;color:#18181b;background:#fff;border:1px solid #d4d4d8;" +
+    "border-top:4px solid var(--c);border-radius:10px;padding:16px;margin:16px 0;max-width:640px}" +
+    "h2{font-size:18px;margin:0 0 8px}p{margin:6px 0}.bar{height:10px;background:#e4e4e7;border-radius:5px;overflow:hidden;margin:10px 0}" +
+    ".bar i{display:block;height:100%;background:var(--c)}.row{display:flex;gap:8px;flex-wrap:wrap;margin-top:10px}" +
+    "input{flex:1 1 220px;font:inherit;padding:8px;border:1px solid #71717a;border-radius:6px;min-width:0}" +
+    "button,a.ch{font:inherit;font-weight:600;padding:8px 12px;border-radius:6px;border:2px solid var(--c);background:var(--c);color:#fff;" +
+    "cursor:pointer;text-decoration:none;display:inline-block}a.ch{background:#fff;color:#18181b}" +
+    "button:focus-visible,a:focus-visible,input:focus-visible{outline:3px solid #18181b;outline-offset:2px}" +
+    ".t{font-variant-numeric:tabular-nums;font-weight:600}.ban{position:fixed;left:8px;right:8px;bottom:8px;z-index:2147483647;margin:0 auto}" +
+    ".x{float:right;background:#fff;color:#18181b;border-color:#d4d4d8;padding:2px 8px}";
+
+  function text(dict, key, vars) {
+    var s = dict[key] || T.en[key] || "";
+    for (var k in vars) if (Object.prototype.hasOwnProperty.call(vars, k)) {
+      var token = "{" + k + "}", value = String(vars[k]), at = s.indexOf(token);
+      while (at >= 0) {  // by hand: Array.prototype.join may have been replaced by the page
+        s = s.slice(0, at) + value + s.slice(at + token.length);
+        at = s.indexOf(token, at + value.length);
+      }
+    }
+    return s;
+  }
+
+  function el(tag, attrs, kids) {
+    var node = doc.createElement(tag);
+    for (var k in attrs) if (Object.prototype.hasOwnProperty.call(attrs, k)) {
+      if (k === "text") node.textContent = attrs[k]; else node.setAttribute(k, attrs[k]);
+    }
+    for (var i = 0; kids && i < kids.length; i++) if (kids[i]) node.appendChild(kids[i]);
+    return node;
+  }
+
+  function mount(where, colour, fixed) {
+    var host = doc.createElement("bridge-widget");
+    var props = ["display", "block", "visibility", "visible", "opacity", "1", "position", fixed ? "fixed" : "static",
+      "transform", "none", "filter", "none", "clip-path", "none", "max-height", "none", "overflow", "visible"];
+    for (var i = 0; i < props.length; i += 2) host.style.setProperty(props[i], props[i + 1], "important");
+    var root = host.attachShadow({mode: "open"});
+    try {
+      var sheet = new CSSStyleSheet();
+      sheet.replaceSync(CSS);
+      root.adoptedStyleSheets = [sheet];
+    } catch (e) {
+      root.appendChild(el("style", {text: CSS}));
+    }
+    var box = el("div", {"class": fixed ? "b ban" : "b", role: "region", "aria-label": "bridge"});
+    box.style.setProperty("--c", /^#[0-9a-f]{6}$/i.test(colour || "") ? colour : "#1f6feb");
+    root.appendChild(box);
+    where.appendChild(host);
+    return box;
+  }
+
+  function dictFor(shop) {
+    if (!shop || shop.locale !== "fr") return T.en;
+    var d = {}, k;
+    for (k in T.tu) d[k] = T.tu[k];
+    if (shop.tone === "vous") for (k in T.vous) d[k] = T.vous[k];
+    return d;
+  }
+
+  function clock(seconds) {
+    var d = Math.floor(seconds / 86400), h = Math.floor(seconds % 86400 / 3600), m = Math.floor(seconds % 3600 / 60);
+    var s = Math.floor(seconds % 60), two = function (n) { return (n < 10 ? "0" : "") + n; };
+    return (d ? d + " d " : "") + two(h) + ":" + two(m) + ":" + two(s);
+  }
+
+  function withVia(url, via) { return url + (url.indexOf("?") < 0 ? "?" : "&") + "via=" + via; }
+
+  function copy(value, button, label, done) {
+    var ok = function () { button.textContent = done; setTimeout(function () { button.textContent = label; }, 2000); };
+    try {
+      if (navigator.clipboard && win.isSecureContext) { navigator.clipboard.writeText(value).then(ok, ok); return; }
+    } catch (e) { /* fall back below */ }
+    var area = el("textarea", {text: value});
+    doc.body.appendChild(area); area.select();
+    try { doc.execCommand("copy"); } catch (e) { /* nothing more to try */ }
+    doc.body.removeChild(area); ok();
+  }
+
+  function showGroup(view, where) {
+    var d = dictFor(view.shop), box = mount(where, view.shop && view.shop.colour);
+    var tiers = (view.campaign && view.campaign.tiers) || [], top = tiers.length ? tiers[tiers.length - 1] : null;
+    var goal = view.next ? view.next.buyers : (top ? top.buyers : 1), n = view.members || 0;
+    var pct = Math.max(0, Math.min(100, Math.round(100 * n / Math.max(goal, 1))));
+    var bar = el("div", {"class": "bar", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": String(goal),
+      "aria-valuenow": String(n), "aria-label": text(d, "members", {n: n})}, [el("i")]);
+    bar.firstChild.style.width = pct + "%";
+    var status = view.cashback ? text(d, "now", {c: view.cashback}) : (tiers.length ? text(d, "below", {b: tiers[0].buyers, c: tiers[0].cashback}) : "");
+    var next = view.next ? text(d, "next", {m: view.next.missing, c: view.next.cashback}) : (view.cashback ? text(d, "top") : "");
+    var timer = el("span", {"class": "t", role: "timer", "aria-live": "off"});
+    var end = Date.now() + 1000 * (view.seconds_left || 0);
+    var tick = function () {
+      var left = Math.max(0, (end - Date.now()) / 1000);
+      timer.textContent = left > 0 && view.state === "open" ? clock(left) : "";
+      timer.parentNode && (timer.parentNode.firstChild.textContent = left > 0 && view.state === "open" ? text(d, "closes") + " " : text(d, "closed"));
+      if (left <= 0) clearInterval(every);
+    };
+    var every = setInterval(tick, 1000);
+    var url = view.share_url, input = el("input", {value: url, readonly: "readonly", "aria-label": text(d, "share")});
+    var label = text(d, "copy"), button = el("button", {type: "button", text: label});
+    button.addEventListener("click", function () { copy(url, button, label, text(d, "copied")); });
+    var msg = text(d, "msg", {s: view.shop ? view.shop.name : "", u: ""});
+    var channels = [["WhatsApp", "https://wa.me/?text=" + encodeURIComponent(msg + withVia(url, "whatsapp"))],
+      ["Messenger", "fb-messenger://share/?link=" + encodeURIComponent(withVia(url, "messenger"))],
+      ["Facebook", "https://www.facebook.com/sharer/sharer.php?u=" + encodeURIComponent(withVia(url, "facebook"))],
+      ["X", "https://twitter.com/intent/tweet?text=" + encodeURIComponent(msg) + "&url=" + encodeURIComponent(withVia(url, "x"))],
+      ["E-mail", "mailto:?subject=" + encodeURIComponent(view.shop ? view.shop.name : "") + "&body=" + encodeURIComponent(msg + withVia(url, "email"))],
+      ["SMS", "sms:?&body=" + encodeURIComponent(msg + withVia(url, "sms"))]];
+    var row = el("div", {"class": "row"});
+    for (var i = 0; i < channels.length; i++) {
+      row.appendChild(el("a", {"class": "ch", href: channels[i][1], target: "_blank", rel: "noopener noreferrer", text: channels[i][0]}));
+    }
+    if (navigator.share) {
+      var native = el("button", {type: "button", text: text(d, "more")});
+      native.addEventListener("click", function () {
+        navigator.share({title: view.shop ? view.shop.name : "", text: msg, url: withVia(url, "share")}).then(null, function () {});
+      });
+      row.appendChild(native);
+    }
+    var kids = [el("h2", {text: text(d, "title")}), el("p", {text: text(d, "members", {n: n}) + " · " + status}), bar,
+      next ? el("p", {text: next}) : null, view.you && view.you.amount ? el("p", {text: text(d, "you", {a: view.you.amount})}) : null,
+      el("p", {}, [el("span", {text: ""}), timer]), el("div", {"class": "row"}, [input, button]), row];
+    for (var j = 0; j < kids.length; j++) if (kids[j]) box.appendChild(kids[j]);
+    tick();
+  }
+
+  function banner(message, shop, extra) {
+    var d = dictFor(shop), box = mount(doc.body, shop && shop.colour, true);
+    var close = el("button", {type: "button", "class": "x", "aria-label": text(d, "dismiss"), text: "×"});
+    close.addEventListener("click", function () { box.parentNode.host.remove(); });
+    box.appendChild(close);
+    box.appendChild(el("p", {text: message}));
+    if (extra) box.appendChild(extra);
+    return box;
+  }
+
+  function main() {
+    var script = doc.currentScript;
+    if (!script || !script.getAttribute("data-shop")) {
+      var all = doc.getElementsByTagName("script");
+      for (var i = 0; i < all.length; i++) if (all[i].getAttribute("data-shop") && /\/widget\.js(\?|$)/.test(all[i].src)) script = all[i];
+    }
+    var shop = script && script.getAttribute("data-shop");
+    if (!shop || !/^[a-z0-9][a-z0-9_-]{0,63}$/.test(shop)) return;
+    var api = new URL(script.src).origin + "/api/v1";
+    var store = "bridge:" + shop, params = new URLSearchParams(win.location.search);
+    var get = function (path) {
+      return fetch(api + path, {credentials: "omit"}).then(function (r) { return r.ok ? r.json() : null; });
+    };
+    var post = function (path, fields) {
+      var body = "";
+      for (var k in fields) if (Object.prototype.hasOwnProperty.call(fields, k) && fields[k]) {
+        body += (body ? "&" : "") + encodeURIComponent(k) + "=" + encodeURIComponent(fields[k]);
+      }
+      return fetch(api + path, {method: "POST", credentials: "omit", body: body,
+        headers: {"Content-Type": "application/x-www-form-urlencoded"}}).then(function (r) { return r.ok ? r.json() : null; });
+    };
+    var kept = function () {
+      var value = null;
+      try { value = win.localStorage.getItem(store); } catch (e) { /* storage may be blocked */ }
+      if (!value) {
+        var m = doc.cookie.match(new RegExp("(?:^|; )bridge_" + shop + "=([^;]*)"));
+        value = m ? decodeURIComponent(m[1]) : null;
+      }
+      var parts = value ? value.split("|") : [];
+      return parts.length === 2 && +parts[1] > Date.now() ? parts[0] : null;
+    };
+    var keep = function (code, days) {
+      var until = Date.now() + days * 86400000, value = code + "|" + until;
+      try { win.localStorage.setItem(store, value); } catch (e) { /* the cookie below still keeps it */ }
+      doc.cookie = "bridge_" + shop + "=" + encodeURIComponent(value) + "; max-age=" + Math.round(days * 86400) +
+        "; path=/; SameSite=Lax" + (win.location.protocol === "https:" ? "; Secure" : "");
+    };
+
+    var code = params.get("bridge");
+    if (code && /^[0-9A-Za-z]{8,32}(\.[0-9A-Za-z]{8,32})?$/.test(code)) {
+      get("/links/" + code.split(".")[0]).then(function (link) {
+        if (!link) return;
+        keep(code, link.attribution_days || 30);
+        var d = dictFor(link.shop);
+        if (link.kind === "advocate") {
+          var email = el("input", {type: "email", autocomplete: "email", "aria-label": text(d, "email"), placeholder: text(d, "email")});
+          var ask = el("button", {type: "button", text: text(d, "get")}), form = el("div", {"class": "row"}, [email, ask]);
+          ask.addEventListener("click", function () {
+            post("/shops/" + shop + "/welcome", {code: code, email: email.value}).then(function (got) {
+              if (got && got.coupon) form.parentNode.replaceChild(el("p", {"class": "t", text: text(d, "code", {k: got.coupon})}), form);
+            });
+          });
+          banner(text(d, "welcome", {c: link.campaign.welcome}), link.shop, form);
+        } else if (link.state === "open") {
+          banner(text(d, "land", {c: link.campaign.max_cashback}), link.shop);
+        }
+      })["catch"](function () {});
+    } else if (params.get("bridge_notice")) {
+      get("/shops/" + shop).then(function (info) { if (info) banner(text(dictFor(info.shop), "shut"), info.shop); })["catch"](function () {});
+    }
+
+    var order = null, key = null, path = win.location.pathname;
+    var marked = doc.querySelector("[data-order-id][data-order-key]");
+    var received = path.match(/\/order-received\/(\d+)\/?$/);
+    if (script.getAttribute("data-order-id") && script.getAttribute("data-order-key")) {
+      order = script.getAttribute("data-order-id"); key = script.getAttribute("data-order-key");
+    } else if (marked) {
+      order = marked.getAttribute("data-order-id"); key = marked.getAttribute("data-order-key");
+    } else if (received && params.get("key")) {
+      order = received[1]; key = params.get("key");
+    } else if (params.get("id_order") && params.get("key") && /confirmation/.test(win.location.href)) {
+      order = params.get("id_order"); key = params.get("key");
+    }
+    if (order && key) {
+      post("/shops/" + shop + "/conversions", {order_id: order, key: key, code: kept()}).then(function (view) {
+        if (!view || !view.share_url) return;
+        var spot = doc.querySelector("[data-bridge-widget]") || doc.querySelector(".woocommerce-order, #order-confirmation, main") || doc.body;
+        showGroup(view, spot);
+      })["catch"](function () {});
+    }
+  }
+
+  try { main(); } catch (e) { /* a widget must never break the page it is pasted into */ }
+})();

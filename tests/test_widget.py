@@ -1,0 +1,320 @@
+"""The widget in a real headless Chromium (the system's), against bridge and a fake WooCommerce storefront on loopback.
+
+Screenshots at phone and desktop sizes are saved under artifacts/widget/.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+from werkzeug.serving import make_server
+
+from bridge.storage.db import db
+from bridge.storage.models import ClaimFact, Click, MembershipRow, OrderFact
+from bridge.web import create_app
+from bridge.web.ratelimit import reset
+from tests.conftest import migrated_config
+from tests.fake_woocommerce import FakeWooCommerce, config_for
+from tests.wc_fixtures import rest_json
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "widget"
+TEMPLATE = rest_json("19-order-get-after-refund.response.json")
+PHONE, DESKTOP = {"width": 390, "height": 844}, {"width": 1280, "height": 800}
+
+
+def paid_order(order_id: int, email: str, key: str, product_id: int = 10) -> dict:
+    """A processing order paid just now, for product `product_id`, with its order key."""
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    line = {**TEMPLATE["line_items"][0], "product_id": product_id, "total": "50.00", "total_tax": "0.00", "quantity": 1}
+    return {**TEMPLATE, "id": order_id, "number": str(order_id), "status": "processing", "order_key": key, "currency": "EUR",
+            "total": "50.00", "refunds": [], "line_items": [line], "payment_method": "stripe", "customer_id": 0,
+            "customer_ip_address": f"10.9.0.{order_id % 250}", "billing": {**TEMPLATE["billing"], "email": email, "address_1": f"{order_id} rue des Amis",
+                                                        "first_name": f"Buyer{order_id}"},
+            "date_created_gmt": stamp, "date_paid_gmt": stamp, "date_modified_gmt": stamp, "date_modified": stamp}
+
+
+@pytest.fixture
+def site(config_text, tmp_path):
+    """The fake shop (with storefront pages) and bridge on loopback, the shop's pages carrying the snippet."""
+    reset()
+    with FakeWooCommerce("ck_test_key", "cs_test_secret_value") as shop:
+        for name in ("05-product-create-simple-1", "06-product-create-simple-2"):
+            shop.put_product(rest_json(f"{name}.response.json"))
+        shop.products[10]["images"] = [{"src": f"{shop.url}/tshirt.jpg"}]
+        server = make_server("127.0.0.1", 0, None, threaded=True)
+        bridge = f"http://127.0.0.1:{server.server_port}"
+        text = config_for(config_text, shop.url).replace("public_url: http://127.0.0.1:8000", f"public_url: {bridge}")
+        config = migrated_config(text, tmp_path)
+        server.app = create_app(config)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        shop.snippet = f'<script src="{bridge}/widget.js" data-shop="shop1" async></script>'
+        shop.put_order(paid_order(501, "founder@example.test", "wc_order_founder501"))
+        yield shop, bridge, server.app
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield chromium
+        chromium.close()
+
+
+MOBILE_UA = ("Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 "
+             "Mobile Safari/537.36")
+
+
+def new_page(browser, size=DESKTOP, errors=None):
+    phone = size == PHONE
+    context = browser.new_context(viewport=size, locale="fr-FR", is_mobile=phone, has_touch=phone,
+                                  **({"user_agent": MOBILE_UA} if phone else {}))
+    page = context.new_page()
+    if errors is not None:
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    return context, page
+
+
+def shot(page, name):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def widget(page):
+    try:
+        page.wait_for_selector("bridge-widget h2", timeout=10_000)
+    except Exception:
+        print("page without widget:", page.url, page.content()[:2000])
+        raise
+    return page.locator("bridge-widget .b").first
+
+
+def test_thank_you_page_shows_the_share_link_progress_and_countdown(site, browser):
+    shop, bridge, app = site
+    errors = []
+    context, page = new_page(browser, errors=errors)
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.goto(f"{shop.url}/checkout/order-received/501/?key=wc_order_founder501")
+    box = widget(page)
+    text = box.inner_text()
+    assert "Achetez ensemble, soyez remboursés" in text
+    assert "1 acheteur(s) pour l'instant · Dès 2 acheteurs, chacun récupère 5%" in text
+    link = page.locator("bridge-widget input").input_value()
+    assert re.fullmatch(rf"{re.escape(bridge)}/r/[0-9A-Z]{{14}}/[0-9A-Z]{{14}}", link)
+    first = page.locator("bridge-widget .t").inner_text()
+    assert re.fullmatch(r"1 d 23:5\d:\d\d", first), first  # a 48-hour window that just opened
+    page.wait_for_timeout(2100)
+    assert page.locator("bridge-widget .t").inner_text() < first  # it counts down
+    page.locator("bridge-widget button", has_text="Copier").click()
+    expect(page.locator("bridge-widget button", has_text="Copié !")).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()") == link
+    whatsapp = page.locator("bridge-widget a", has_text="WhatsApp").get_attribute("href")
+    assert whatsapp.startswith("https://wa.me/?text=") and "via%3Dwhatsapp" in whatsapp and link.split("/r/")[1].replace("/", "%2F") in whatsapp
+    assert page.locator("bridge-widget a", has_text="Facebook").get_attribute("rel") == "noopener noreferrer"
+    assert page.locator("bridge-widget [role=progressbar]").get_attribute("aria-valuemax") == "2"
+    shot(page, "thank-you-desktop")
+    page.set_viewport_size(PHONE)
+    shot(page, "thank-you-phone")
+    assert errors == []
+    context.close()
+
+
+def test_a_friend_follows_the_link_keeps_the_code_buys_and_the_group_grows(site, browser):
+    shop, bridge, app = site
+    founder_context, founder = new_page(browser)
+    founder.goto(f"{shop.url}/checkout/order-received/501/?key=wc_order_founder501")
+    widget(founder)
+    link = founder.locator("bridge-widget input").input_value()
+
+    friend_context, friend = new_page(browser, size=PHONE)  # a private window: nothing shared with the founder
+    friend.goto(link + "?via=whatsapp")
+    assert friend.url.startswith(f"{shop.url}/product/loopback-t-shirt/?bridge=")
+    expect(friend.locator("bridge-widget .b")).to_contain_text("achète avant la fermeture et vous récupérez tous jusqu'à 10%")
+    code = link.split("/r/")[1].replace("/", ".")
+    stored = friend.evaluate("localStorage.getItem('bridge:shop1')")
+    assert stored.split("|")[0] == code and int(stored.split("|")[1]) > time.time() * 1000 + 29 * 86400_000
+    assert any(c["name"] == "bridge_shop1" for c in friend_context.cookies())
+    shot(friend, "landing-phone")
+
+    friend.goto(f"{shop.url}/")  # browsing around keeps the code
+    shop.put_order(paid_order(502, "friend@example.test", "wc_order_friend502"))
+    friend.goto(f"{shop.url}/checkout/order-received/502/?key=wc_order_friend502")
+    assert "2 acheteur(s) pour l'instant · 5% remboursés pour chacun" in widget(friend).inner_text()
+
+    founder.reload()
+    assert "2 acheteur(s) pour l'instant" in widget(founder).inner_text()
+    with db.connection_context():
+        clicks = list(Click.select())
+        assert [(c.channel, c.tag is not None, c.ua_family) for c in clicks] == [("whatsapp", True, "chrome-mobile")]
+        assert len(clicks[0].ip_hash) == 32 and "127.0.0.1" not in clicks[0].ip_hash
+        claim = ClaimFact.get(ClaimFact.order_id == "502")
+        assert (claim.founder_id, claim.sponsor_id, claim.source) == ("501", "501", "widget")
+        assert MembershipRow.get(MembershipRow.order_id == "502").role == "member"
+    founder_context.close()
+    friend_context.close()
+
+
+@pytest.mark.parametrize("kind", ["prestashop", "hand-coded"])
+def test_other_confirmation_pages_are_recognised(site, browser, kind):
+    shop, bridge, app = site
+    shop.put_order(paid_order(503, "other@example.test", "c0ffee503key"))
+    if kind == "prestashop":
+        shop.pages["index.php"] = ("<html><body><main id='order-confirmation'><h1>Commande confirmée</h1></main>"
+                                   "{snippet}</body></html>", {})
+        url = f"{shop.url}/pages/index.php?controller=order-confirmation&id_cart=7&id_module=3&id_order=503&key=c0ffee503key"
+    else:
+        shop.pages["merci"] = ("<html><body><div data-order-id='503' data-order-key='c0ffee503key'>Merci !</div>"
+                               "<div data-bridge-widget></div>{snippet}</body></html>", {})
+        url = f"{shop.url}/pages/merci"
+    context, page = new_page(browser)
+    page.goto(url)
+    assert "1 acheteur(s)" in widget(page).inner_text()
+    shot(page, f"{kind}-desktop")
+    context.close()
+
+
+def test_a_hostile_page_neither_breaks_nor_restyles_the_widget(site, browser):
+    shop, bridge, app = site
+    hostile = """<html><head><style>
+      * { font-family: "Comic Sans MS" !important; color: #ff00ff !important; background: yellow !important; }
+      bridge-widget, div { display: none !important; opacity: 0 !important; }
+      button, input, a { visibility: hidden !important; }
+    </style><script>
+      Array.prototype.push = Array.prototype.map = Array.prototype.forEach = Array.prototype.join = function () { throw new Error("hostile"); };
+      Array.prototype.indexOf = Array.prototype.slice = Array.prototype.filter = function () { throw new Error("hostile"); };
+      JSON.parse = JSON.stringify = function () { throw new Error("hostile"); };
+    </script></head><body><p data-order-id="501" data-order-key="wc_order_founder501">Merci</p>{snippet}</body></html>"""
+    shop.pages["hostile"] = (hostile, {})
+    errors = []
+    context, page = new_page(browser, errors=errors)
+    page.goto(f"{shop.url}/pages/hostile")
+    box = widget(page)
+    assert box.is_visible() and "1 acheteur(s)" in box.inner_text()
+    expect(page.locator("bridge-widget button", has_text="Copier")).to_be_visible()  # despite visibility: hidden
+    expect(page.locator("bridge-widget a", has_text="WhatsApp")).to_be_visible()
+    shot(page, "hostile-desktop")
+    assert not [e for e in errors if "hostile" in e]
+    context.close()
+
+
+def test_a_strict_content_security_policy_allowing_only_bridge(site, browser):
+    shop, bridge, app = site
+    policy = f"default-src 'none'; script-src {bridge}; connect-src {bridge}; style-src 'none'; img-src 'none'"
+    shop.pages["strict"] = ("<html><body><div data-order-id='501' data-order-key='wc_order_founder501'></div>"
+                            "<main data-bridge-widget></main>{snippet}</body></html>", {"Content-Security-Policy": policy})
+    errors = []
+    context, page = new_page(browser, errors=errors)
+    page.goto(f"{shop.url}/pages/strict")
+    box = widget(page)
+    assert "1 acheteur(s)" in box.inner_text()
+    radius = page.locator("bridge-widget .b").evaluate("node => getComputedStyle(node).borderTopWidth")
+    assert radius == "4px"  # the widget's styles apply under style-src 'none' (constructed stylesheets)
+    assert not [e for e in errors if "Content Security Policy" in e], errors
+    shot(page, "strict-csp-desktop")
+    context.close()
+
+
+# -- the server side, without a browser --------------------------------------------------------
+
+def founder_code(app, shop):
+    client = app.test_client()
+    view = client.post("/api/v1/shops/shop1/conversions", data={"order_id": "501", "key": "wc_order_founder501"}).get_json()
+    return client, view["share_url"].split("/r/")[1].split("/")
+
+
+def test_links_never_redirect_off_the_shop_and_unknown_codes_are_friendly(site):
+    shop, bridge, app = site
+    client, (code, tag) = founder_code(app, shop)
+    for query in ("", "?next=https://evil.example/", "?url=//evil.example", "?via=<script>"):
+        response = client.get(f"/r/{code}/{tag}{query}")
+        assert response.status_code == 302 and response.headers["Location"].startswith(f"{shop.url}/product/")
+    shop.products[10]["permalink"] = "https://evil.example/product/x/"  # a permalink off the shop's site
+    with db.connection_context():
+        from bridge.storage.models import Product
+        Product.delete().execute()
+    assert client.get(f"/r/{code}").headers["Location"] == f"{shop.url}/?p=10&bridge={code}"
+    unknown = client.get("/r/NOTACODE9999")
+    assert unknown.status_code == 302 and unknown.headers["Location"] == f"{shop.url}/?bridge_notice=unknown"
+    for bad in ("/r/%00", "/r/" + "A" * 300, "/r/abc/../../etc", "/r/ZZZZZZZZZZZZZZ/<b>"):
+        assert client.get(bad).status_code in (302, 404)
+
+
+def test_link_previews_get_open_graph_tags_and_are_not_counted(site):
+    shop, bridge, app = site
+    client, (code, tag) = founder_code(app, shop)
+    preview = client.get(f"/r/{code}", headers={"User-Agent": "WhatsApp/2.23.20.0 A"})
+    assert preview.status_code == 200
+    assert '<meta property="og:title" content="Loopback T-Shirt">' in preview.text
+    assert "Jusqu&#39;à 10% remboursés chez Shop One" in preview.text
+    assert f'<meta property="og:image" content="{shop.url}/tshirt.jpg">' in preview.text
+    client.get(f"/r/{code}", headers={"User-Agent": "facebookexternalhit/1.1"})
+    client.get(f"/r/{code}", headers={"User-Agent": "Mozilla/5.0 Chrome/120.0 Safari/537.36"})
+    with db.connection_context():
+        assert Click.select().count() == 1
+
+
+def test_the_api_answers_only_with_the_orders_key_and_cors_only_for_the_shop(site):
+    shop, bridge, app = site
+    client = app.test_client()
+    wrong = client.post("/api/v1/shops/shop1/conversions", data={"order_id": "501", "key": "wc_order_guess"})
+    assert wrong.status_code == 404 and wrong.get_json()["error"]["code"] == "unknown_order"
+    with db.connection_context():
+        assert OrderFact.select().count() == 0  # nothing stored for a wrong key
+    assert client.get("/api/v1/shops/shop1/orders/501").status_code == 403
+    for body in ({}, {"order_id": "501"}, {"order_id": "x" * 5000, "key": "k"}):
+        assert client.post("/api/v1/shops/shop1/conversions", data=body).status_code in (400, 404)
+    assert client.post("/api/v1/shops/shop1/conversions", data=b"\xff\xfe", content_type="application/json").status_code == 400
+    assert client.post("/api/v1/shops/nope/conversions", data={"order_id": "1", "key": "k"}).status_code == 404
+    ok = client.get("/api/v1/shops/shop1/orders/501?key=wc_order_founder501", headers={"Origin": shop.url})
+    assert ok.status_code == 200 and ok.headers["Access-Control-Allow-Origin"] == shop.url
+    assert ok.get_json()["you"]["role"] == "founder"
+    other = client.get("/api/v1/shops/shop1/orders/501?key=wc_order_founder501", headers={"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in other.headers
+    code = ok.get_json()["code"]
+    state = client.get(f"/api/v1/links/{code}").get_json()
+    assert (state["members"], state["state"], state["next"]["missing"]) == (1, "open", 1)
+    assert 0 < state["seconds_left"] <= 48 * 3600 and state["product"]["name"] == "Loopback T-Shirt"
+    assert client.get("/api/v1/links/<script>").status_code == 404
+
+
+def test_public_endpoints_are_rate_limited(site):
+    shop, bridge, app = site
+    client = app.test_client()
+    answers = [client.get("/api/v1/links/AAAAAAAAAAAA").status_code for _ in range(125)]
+    assert answers[:120] == [404] * 120 and answers[-1] == 429
+    limited = client.get("/api/v1/links/AAAAAAAAAAAA")
+    assert limited.get_json()["error"]["code"] == "too_many_requests" and int(limited.headers["Retry-After"]) <= 60
+
+
+def test_widget_js_is_small_cached_and_gzipped(site):
+    shop, bridge, app = site
+    client = app.test_client()
+    plain = client.get("/widget.js")
+    zipped = client.get("/widget.js", headers={"Accept-Encoding": "gzip, br"})
+    assert plain.status_code == 200 and plain.mimetype == "application/javascript"
+    assert zipped.headers["Content-Encoding"] == "gzip" and gzip.decompress(zipped.data) == plain.data
+    assert len(zipped.data) <= 8 * 1024, len(zipped.data)
+    assert plain.headers["ETag"] and "max-age" in plain.headers["Cache-Control"]
+    again = client.get("/widget.js", headers={"If-None-Match": plain.headers["ETag"]})
+    assert again.status_code == 304 and again.data == b""
+
+
+def test_snippet_command_prints_the_one_line_to_paste(site, tmp_path):
+    from click.testing import CliRunner
+
+    from bridge.cli import main
+
+    shop, bridge, app = site
+    result = CliRunner().invoke(main, ["--config", str(tmp_path / "config.yaml"), "snippet", "shop1"])
+    assert result.exit_code == 0
+    assert result.output.strip().splitlines()[-1] == f'<script src="{bridge}/widget.js" data-shop="shop1" async></script>'
