@@ -25,12 +25,20 @@ from bridge.links import share_url
 from bridge.money import display_amount
 from bridge.rewards.model import Claim
 from bridge.secrets_store import ensure_shop_secret
+from bridge.storage.compiled import execute, select, sentinel
 from bridge.storage.db import db
 from bridge.storage.models import Advocate, Click, GroupRow, MemberTag, OrderFact, Product, ShopSecret
 
 log = logging.getLogger("bridge.attribution")
 PARAM = "bridge"  # the query parameter that carries the code on the shop's pages
 PRODUCT_TTL = timedelta(days=1)
+MISS_TTL = timedelta(minutes=5)
+_misses: dict[tuple[str, str], datetime] = {}  # products the shop could not give lately (per process)
+# Per-process memos for the click path (every click would otherwise ask the database for them again).
+_salts: dict[str, str] = {}
+_founder_products: dict[tuple[int, str, str], str | None] = {}
+_products: dict[tuple[int, str, str], tuple[datetime, object]] = {}
+MEMO_TTL = timedelta(minutes=5)
 CHANNELS = frozenset({"whatsapp", "messenger", "facebook", "x", "email", "sms", "copy", "share", "qr"})
 _CODE = re.compile(r"[0-9A-Z]{8,32}")
 # Link-preview fetchers: they show the link in a chat, nobody clicked yet.
@@ -56,7 +64,8 @@ def resolve(config, code: str) -> Target | None:
     if not _CODE.fullmatch(code):
         return None
     campaigns = {c.id: c for c in config.campaigns}
-    group = GroupRow.get_or_none(GroupRow.code == code)
+    found = select(GroupRow, "group_by_code", lambda: GroupRow.select().where(GroupRow.code == ":code"), code=code)
+    group = found[0] if found else None
     if group is not None and group.campaign in campaigns:
         return Target("group", campaigns[group.campaign], code, group=group)
     advocate = Advocate.get_or_none(Advocate.code == code)
@@ -82,19 +91,25 @@ def is_preview(user_agent: str | None) -> bool:
 def record_click(target: Target, tag: str | None, ip: str | None, user_agent: str | None, referrer: str | None,
                  channel: str | None, now: datetime) -> None:
     """Count a click: the IP only as a hash salted with today's salt, the browser's family, the referring site."""
+    fields = ("shop", "campaign", "code", "tag", "at", "channel", "ip_hash", "ua_family", "referrer_domain")
+    values = dict(shop=target.campaign.shop, campaign=target.campaign.id, code=target.code, tag=tag,
+                  at=Click.at.db_value(now), channel=channel if channel in CHANNELS else None,
+                  ip_hash=_ip_hash(ip, now) if ip else None, ua_family=ua_family(user_agent),
+                  referrer_domain=((urlsplit(referrer).hostname or None) if referrer else None))
     with db.atomic():
-        Click.create(shop=target.campaign.shop, campaign=target.campaign.id, code=target.code, tag=tag, at=now,
-                     channel=channel if channel in CHANNELS else None,
-                     ip_hash=_ip_hash(ip, now) if ip else None, ua_family=ua_family(user_agent),
-                     referrer_domain=(urlsplit(referrer).hostname or None) if referrer else None)
+        execute("insert_click", lambda: Click.insert({getattr(Click, f): sentinel(f) for f in fields}), **values)
 
 
 def _ip_hash(ip: str, now: datetime) -> str:
     """Hash an IP with a random salt that changes every day (older salts are deleted: old hashes can't be matched)."""
-    day = now.strftime("%Y-%m-%d")
-    salt = ensure_shop_secret("*", f"click-salt:{day}")
-    ShopSecret.delete().where((ShopSecret.shop == "*") & ShopSecret.name.startswith("click-salt:")
-                              & (ShopSecret.name < f"click-salt:{(now - timedelta(days=1)):%Y-%m-%d}")).execute()
+    day = f"{id(db.obj)}:{now:%Y-%m-%d}"  # per database: memos must not leak from one to another
+    salt = _salts.get(day)
+    if salt is None:
+        salt = ensure_shop_secret("*", f"click-salt:{now:%Y-%m-%d}")
+        ShopSecret.delete().where((ShopSecret.shop == "*") & ShopSecret.name.startswith("click-salt:")
+                                  & (ShopSecret.name < f"click-salt:{(now - timedelta(days=1)):%Y-%m-%d}")).execute()
+        _salts.clear()
+        _salts[day] = salt
     return hmac.new(salt.encode(), ip.encode(), hashlib.sha256).hexdigest()[:32]
 
 
@@ -114,12 +129,27 @@ def product_info(config, shop_id: str, product_id: str | None, now: datetime) ->
     """The product a group is about, from the cache or the shop (None when the shop cannot say)."""
     if not product_id:
         return None
+    memo = _products.get((id(db.obj), shop_id, product_id))
+    if memo is not None and now - memo[0] < MEMO_TTL:
+        return memo[1]
+    found = _product_info(config, shop_id, product_id, now)
+    if len(_products) > 10_000:
+        _products.clear()
+    _products[(id(db.obj), shop_id, product_id)] = (now, found)
+    return found
+
+
+def _product_info(config, shop_id: str, product_id: str, now: datetime) -> Product | None:
     cached = Product.get_or_none((Product.shop == shop_id) & (Product.product_id == product_id))
     if cached is not None and now - cached.fetched_at < PRODUCT_TTL:
         return cached
+    missed = _misses.get((shop_id, product_id))
+    if missed is not None and now - missed < MISS_TTL:
+        return cached  # do not ask a shop that just failed again on every click
     try:
         info = connector_for(config.shop(shop_id)).fetch_product(product_id)
     except (ConnectorError, NotImplementedError, LookupError, ValueError) as exc:
+        _misses[(shop_id, product_id)] = now
         log.info("product not fetched", extra={"shop": shop_id, "product": product_id, "reason": str(exc)})
         return cached
     with db.atomic():
@@ -135,9 +165,14 @@ def founder_product(target: Target) -> str | None:
     """The founder's first product: what the group is about."""
     if target.kind != "group":
         return None
-    row = OrderFact.get_or_none((OrderFact.shop == target.campaign.shop) & (OrderFact.order_id == target.group.founder_id))
-    lines = json.loads(row.lines) if row else []
-    return str(lines[0][0]) if lines else None
+    key = (id(db.obj), target.campaign.shop, target.group.founder_id)
+    if key not in _founder_products:
+        row = OrderFact.get_or_none((OrderFact.shop == key[1]) & (OrderFact.order_id == key[2]))
+        lines = json.loads(row.lines) if row else []
+        if len(_founder_products) > 100_000:
+            _founder_products.clear()
+        _founder_products[key] = str(lines[0][0]) if lines else None
+    return _founder_products[key]
 
 
 def landing_url(config, target: Target, tag: str | None, now: datetime) -> str:
@@ -161,7 +196,7 @@ def link_state(config, target: Target, now: datetime, locale: str | None = None)
                                        else display_amount(reward.amount.amount, reward.amount.currency, lang))
         body["attribution_days"] = campaign.attribution_window.days
         return body
-    state = state_of_group(campaign, target.group.founder_id, now)
+    state = state_of_group(campaign, target.group.founder_id, now, target.group)
     tiers = [{"buyers": t.buyers, "cashback": t.cashback.describe(campaign.currency)} for t in campaign.tiers]
     body["campaign"].update(tiers=tiers, max_cashback=tiers[-1]["cashback"])
     body["attribution_days"] = campaign.attribution_window.days
@@ -231,3 +266,9 @@ def report_conversion(config, shop_id: str, order_id: str, key: str, code: str |
             referral_claims.append((shop_id, order.id, target.code, "widget", now))
     ingest(config, orders=[order], claims=claims, referral_claims=referral_claims, now=now)
     return thank_you(config, shop_id, order.id, now)
+
+
+def clear_memos() -> None:
+    """Forget the per-process memos (after a product changed in the shop, or between tests)."""
+    for memo in (_misses, _salts, _founder_products, _products):
+        memo.clear()

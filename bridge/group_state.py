@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bridge.decisions import Facts
+from bridge.ingest import row_to_order
 from bridge.rewards.amounts import next_tier, tier_for
 from bridge.rewards.groups import settle_group
 from bridge.rewards.model import Settlement
-from bridge.storage.models import GroupRow, MembershipRow
+from bridge.storage.compiled import select
+from bridge.storage.models import GroupRow, MembershipRow, OrderFact
 
 
 @dataclass(frozen=True)
@@ -38,15 +39,30 @@ class GroupState:
         return next((m.amount for m in self.settlement.members if m.order_id == order_id), None)
 
 
-def state_of_group(campaign, founder_id: str, now: datetime) -> GroupState | None:
-    """The group founded by `founder_id` in `campaign`, as of `now` (None if void or unknown)."""
-    group = GroupRow.get_or_none((GroupRow.campaign == campaign.id) & (GroupRow.founder_id == founder_id))
+def state_of_group(campaign, founder_id: str, now: datetime, group: GroupRow | None = None) -> GroupState | None:
+    """The group founded by `founder_id` in `campaign`, as of `now` (None if void or unknown).
+
+    Two queries (the group, then its members with their orders): this runs on every widget view.
+    """
+    group = group or GroupRow.get_or_none((GroupRow.campaign == campaign.id) & (GroupRow.founder_id == founder_id))
     if group is None:
         return None
-    view = Facts(campaign).view(founder_id)
-    if view is None:
-        return None
-    return GroupState(campaign, group, settle_group(campaign, view.founder, view.members, now))
+    rows = select(OrderFact, "group_members", lambda: (
+        OrderFact.select(OrderFact, MembershipRow.role)
+        .join(MembershipRow, on=((MembershipRow.order_id == OrderFact.order_id) & (MembershipRow.campaign == ":campaign")))
+        .where((OrderFact.shop == ":shop") & (MembershipRow.founder_id == ":founder")
+               & MembershipRow.role.in_(("founder", "member")))), campaign=campaign.id, shop=campaign.shop, founder=founder_id)
+    founder, members = None, []
+    for row in rows:
+        order = row_to_order(row)
+        if row.role == "founder" and order.id == founder_id:
+            founder = order
+        else:
+            members.append(order)
+    if founder is None or founder.paid_at is None:
+        return None  # the founding order later joined another group: a void group
+    members.sort(key=lambda o: (o.paid_at, o.id))
+    return GroupState(campaign, group, settle_group(campaign, founder, [founder] + members, now))
 
 
 def founder_of(campaign, order_id: str) -> str | None:

@@ -16,6 +16,7 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 from werkzeug.serving import make_server
 
+from bridge.attribution import clear_memos
 from bridge.storage.db import db
 from bridge.storage.models import ClaimFact, Click, MembershipRow, OrderFact
 from bridge.web import create_app
@@ -45,6 +46,7 @@ def paid_order(order_id: int, email: str, key: str, product_id: int = 10) -> dic
 def site(config_text, tmp_path):
     """The fake shop (with storefront pages) and bridge on loopback, the shop's pages carrying the snippet."""
     reset()
+    clear_memos()
     with FakeWooCommerce("ck_test_key", "cs_test_secret_value") as shop:
         for name in ("05-product-create-simple-1", "06-product-create-simple-2"):
             shop.put_product(rest_json(f"{name}.response.json"))
@@ -242,6 +244,7 @@ def test_links_never_redirect_off_the_shop_and_unknown_codes_are_friendly(site):
     with db.connection_context():
         from bridge.storage.models import Product
         Product.delete().execute()
+    clear_memos()
     assert client.get(f"/r/{code}").headers["Location"] == f"{shop.url}/?p=10&bridge={code}"
     unknown = client.get("/r/NOTACODE9999")
     assert unknown.status_code == 302 and unknown.headers["Location"] == f"{shop.url}/?bridge_notice=unknown"

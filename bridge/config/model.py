@@ -35,6 +35,7 @@ class ServerSettings:
     log_level: str
     smtp: SmtpSettings | None
     worker: WorkerSettings
+    rate_limits: bool = True  # per-IP limits on the public endpoints (off: a proxy in front does it)
 
 
 @dataclass(frozen=True)

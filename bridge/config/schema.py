@@ -69,6 +69,7 @@ class ServerSchema(StrictSchema):
     log_level = f.Choice(("debug", "info", "warning", "error"), load_default="info")
     smtp = _nested(SmtpSchema, load_default=None)
     worker = _nested(WorkerSchema, load_default=lambda: WorkerSchema().load({}))
+    rate_limits = f.StrictBoolean(load_default=True)
 
     @validates_schema(skip_on_field_errors=False)
     def check_secret(self, data, **kwargs):

@@ -26,9 +26,8 @@ def follow(code: str, tag: str | None = None):
     tag = tag_of(target, tag)
     if is_preview(agent):
         return _preview(config, target, now)
-    state = link_state(config, target, now)
     shop = config.shop(target.campaign.shop)
-    if target.kind == "group" and state.get("state") != "open":
+    if target.kind == "group" and now >= target.group.closes_at:
         # A closed link still leads to the shop, which can show a friendly word through the widget.
         return redirect(f"{shop.url}/?{PARAM}_notice=closed", code=302)
     record_click(target, tag, request.remote_addr, agent, request.referrer, request.args.get("via"), now)
