@@ -18,8 +18,7 @@ system-deps:
 
 demo: $(STAMP)
 	mkdir -p demo/var
-	$(BIN)/bridge --config demo/config.yaml db upgrade
-	$(BIN)/bridge --config demo/config.yaml serve --with-worker
+	$(BIN)/bridge --config demo/config.yaml demo
 
 test: $(STAMP) system-deps
 	$(MAKE) test-sqlite

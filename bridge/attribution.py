@@ -207,11 +207,13 @@ def link_state(config, target: Target, now: datetime, locale: str | None = None)
         body.update(state="closed", members=0, cashback=None, next=None, closes_at=None, seconds_left=0)
         return body
     settlement = state.settlement
-    body.update(state=settlement.state, members=settlement.size, cashback=state.cashback,
+    settled = target.group.settled_at is not None  # paid out: closed whatever the clock says
+    body.update(state="closed" if settled and settlement.state == "open" else settlement.state,
+                members=settlement.size, cashback=state.cashback,
                 next=({"buyers": settlement.next_tier_buyers, "cashback": state.next_cashback,
                        "missing": state.buyers_to_next} if state.buyers_to_next else None),
                 closes_at=settlement.closes_at.isoformat(),
-                seconds_left=max(0, int((settlement.closes_at - now).total_seconds())))
+                seconds_left=0 if settled else max(0, int((settlement.closes_at - now).total_seconds())))
     return body
 
 

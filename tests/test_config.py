@@ -100,6 +100,7 @@ def test_example_config_passes_with_dummy_environment(monkeypatch):
         monkeypatch.setenv(name, "dummy-value-0123456789")
     monkeypatch.setenv("PS_WEBSERVICE_KEY", "A" * 32)
     monkeypatch.setenv("SHOP_IBAN", "FR76 3000 6000 0112 3456 7890 189")
+    monkeypatch.setenv("BRIDGE_ADMIN_PASSWORD", "admin-password")
     config = load_config("config.example.yaml")
     assert config.shops[0].sepa.iban == "FR7630006000011234567890189" and config.shops[0].brand.colour == "#c2410c"
     assert {s.platform for s in config.shops} == {"woocommerce", "prestashop"}

@@ -321,3 +321,16 @@ def test_snippet_command_prints_the_one_line_to_paste(site, tmp_path):
     result = CliRunner().invoke(main, ["--config", str(tmp_path / "config.yaml"), "snippet", "shop1"])
     assert result.exit_code == 0
     assert result.output.strip().splitlines()[-1] == f'<script src="{bridge}/widget.js" data-shop="shop1" async></script>'
+
+
+def test_behind_a_proxy_the_client_address_comes_from_x_forwarded_for(site, tmp_path):
+    from dataclasses import replace
+
+    shop, bridge, app = site
+    config = app.extensions["bridge"].config
+    proxied = create_app(replace(config, server=replace(config.server, proxies=1)), app.extensions["bridge"])
+    client, (code, tag) = founder_code(proxied, shop)
+    for ip in ("203.0.113.7", "203.0.113.8"):
+        client.get(f"/r/{code}", headers={"X-Forwarded-For": ip})
+    with db.connection_context():
+        assert Click.select(Click.ip_hash).distinct().count() == 2  # two people, not one proxy

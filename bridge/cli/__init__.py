@@ -310,4 +310,4 @@ def _reopen_referral(campaign, order_id: str, action: str) -> None:
 
 
 # The other command groups live in their own modules and register themselves on `main`.
-from bridge.cli import payouts, shops  # noqa: E402,F401
+from bridge.cli import demo, payouts, shops  # noqa: E402,F401

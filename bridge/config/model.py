@@ -36,6 +36,8 @@ class ServerSettings:
     smtp: SmtpSettings | None
     worker: WorkerSettings
     rate_limits: bool = True  # per-IP limits on the public endpoints (off: a proxy in front does it)
+    admin_password: str | None = field(default=None, repr=False)  # None: no admin pages
+    proxies: int = 0  # reverse proxies in front that set X-Forwarded-For/-Proto (trusted for client IPs)
 
 
 @dataclass(frozen=True)
@@ -207,7 +209,7 @@ class Config:
 
     def secrets(self) -> tuple[str, ...]:
         """Return every secret value in the configuration (for log redaction)."""
-        found = [self.server.secret_key]
+        found = [self.server.secret_key, self.server.admin_password]
         if self.server.smtp and self.server.smtp.password:
             found.append(self.server.smtp.password)
         for shop in self.shops:

@@ -70,12 +70,17 @@ class ServerSchema(StrictSchema):
     smtp = _nested(SmtpSchema, load_default=None)
     worker = _nested(WorkerSchema, load_default=lambda: WorkerSchema().load({}))
     rate_limits = f.StrictBoolean(load_default=True)
+    admin_password = f.StrictString(load_default=None)
+    proxies = f.StrictInteger(minimum=0, maximum=5, load_default=0)
 
     @validates_schema(skip_on_field_errors=False)
     def check_secret(self, data, **kwargs):
         key = data.get("secret_key")
         if isinstance(key, str) and len(key) < 16:
             raise ValidationError({"secret_key": ["must be at least 16 characters (use a long random value)"]})
+        password = data.get("admin_password")
+        if isinstance(password, str) and len(password) < 4:
+            raise ValidationError({"admin_password": ["must be at least 4 characters"]})
 
     @post_load
     def build(self, data, **kwargs):

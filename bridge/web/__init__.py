@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bridge.config import Config
 from bridge.runtime import Runtime, start
 from bridge.storage.db import db
-from bridge.web import api, claim, errors, health, links, webhooks, widget
+from bridge.web import admin, api, claim, errors, health, links, webhooks, widget
 
 
 def create_app(config: Config, runtime: Runtime | None = None) -> Flask:
@@ -15,7 +16,8 @@ def create_app(config: Config, runtime: Runtime | None = None) -> Flask:
     runtime = runtime or start(config)
     app = Flask("bridge")
     app.config.update(SECRET_KEY=config.server.secret_key, JSON_SORT_KEYS=False,
-                      MAX_CONTENT_LENGTH=1024 * 1024)
+                      MAX_CONTENT_LENGTH=1024 * 1024, SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+                      SESSION_COOKIE_SECURE=config.server.public_url.startswith("https://"))
     app.extensions["bridge"] = runtime
 
     @app.before_request
@@ -27,6 +29,9 @@ def create_app(config: Config, runtime: Runtime | None = None) -> Flask:
         if not db.is_closed():
             db.close()
 
+    if config.server.proxies:
+        # Trust exactly that many proxies for the client's address (rate limits, click hashes) and scheme.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.server.proxies, x_proto=config.server.proxies)
     errors.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(webhooks.bp)
@@ -34,6 +39,7 @@ def create_app(config: Config, runtime: Runtime | None = None) -> Flask:
     app.register_blueprint(links.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(widget.bp)
+    app.register_blueprint(admin.bp)
     return app
 
 
