@@ -19,6 +19,7 @@ from werkzeug.serving import make_server
 from bridge.attribution import clear_memos
 from bridge.storage.db import db
 from bridge.storage.models import ClaimFact, Click, MembershipRow, OrderFact
+from bridge.runtime import Runtime
 from bridge.web import create_app
 from bridge.web.ratelimit import reset
 from tests.conftest import migrated_config
@@ -328,9 +329,40 @@ def test_behind_a_proxy_the_client_address_comes_from_x_forwarded_for(site, tmp_
 
     shop, bridge, app = site
     config = app.extensions["bridge"].config
-    proxied = create_app(replace(config, server=replace(config.server, proxies=1)), app.extensions["bridge"])
+    behind = replace(config, server=replace(config.server, proxies=1))
+    proxied = create_app(behind, Runtime(behind))
     client, (code, tag) = founder_code(proxied, shop)
     for ip in ("203.0.113.7", "203.0.113.8"):
         client.get(f"/r/{code}", headers={"X-Forwarded-For": ip})
     with db.connection_context():
         assert Click.select(Click.ip_hash).distinct().count() == 2  # two people, not one proxy
+
+
+def test_a_referred_friend_gets_the_welcome_coupon_once(site, tmp_path):
+    from bridge.config import load_config_text
+    from bridge.referrals import issue_advocate
+
+    shop, bridge, app = site
+    text = (tmp_path / "config.yaml").read_text() + """
+  - id: ref1
+    type: referral
+    shop: shop1
+    hold: 14d
+    friend_reward: {type: coupon, value: "10%", valid_for: 30d}
+    referrer_reward: {type: cashback, value: "5.00"}
+"""
+    config = load_config_text(text)
+    referral_app = create_app(config, Runtime(config))
+    with db.connection_context():
+        code = issue_advocate(config.campaigns[1], "ada@example.test", None, datetime.now(timezone.utc))
+    client = referral_app.test_client()
+    state = client.get(f"/api/v1/links/{code}").get_json()
+    assert state["kind"] == "advocate" and state["campaign"]["welcome"] == "10%"
+    first = client.post("/api/v1/shops/shop1/welcome", data={"code": code, "email": "friend@example.test"})
+    again = client.post("/api/v1/shops/shop1/welcome", data={"code": code, "email": "Friend@Example.test"})
+    assert first.status_code == 200 and first.get_json()["coupon"] == again.get_json()["coupon"]
+    own = client.post("/api/v1/shops/shop1/welcome", data={"code": code, "email": "ada@example.test"})
+    assert own.status_code == 422 and "not for the person who shared the code" in own.get_json()["error"]["message"]
+    assert client.post("/api/v1/shops/shop1/welcome", data={"code": "NOPE", "email": "x@example.test"}).status_code == 404
+    redirect = client.get(f"/r/{code}")
+    assert redirect.status_code == 302 and redirect.headers["Location"] == f"{shop.url}/?bridge={code}"
