@@ -4,7 +4,8 @@ supplies a `harness` fixture: its fake shop on loopback, its data, and how to br
 A harness has:
     expected            {order id: {field: value}} for orders seeded from the platform's fixtures
     missing_order_id    an id the shop does not have
-    refundable_order_id an order that can take a partial refund of 1.00 (None: no refunds)
+    refundable_order_id an order that can take a partial refund of 1.00
+    refunds             whether the platform can refund a payment (if not, refund() must refuse clearly)
     coupons             whether the platform creates coupons
     connector(broken)   a connector to the fake shop; broken: None | "credentials" | "unreachable"
     put_order(id, modified)  add or change an order, modified at that UTC instant
@@ -76,6 +77,10 @@ class ConnectorContract:
     def test_a_refund_happens_once_per_key(self, harness):
         connector = harness.connector()
         order_id = harness.refundable_order_id
+        if not harness.refunds:
+            with pytest.raises(FatalError, match="sepa or coupon"):  # said before any money moves
+                connector.refund(order_id, Decimal("1.00"), "contract-key", "contract")
+            return
         before = connector.fetch_order(order_id).refunded
         first = connector.refund(order_id, Decimal("1.00"), "contract-key", "contract")
         assert connector.refund(order_id, Decimal("1.00"), "contract-key", "contract") == first

@@ -115,6 +115,8 @@ def test_secrets_are_not_in_repr():
 
 # (case id, text to replace, replacement, expected "path: message" fragment, fragment of the expected line)
 BROKEN = [
+    ("presta-refund", "    shop: presta\n    hold: 14d", "    shop: presta\n    hold: 14d\n    payout:  refund",
+     "campaigns[1].payout: PrestaShop has no API to refund a payment", "payout:  refund"),
     ("poll-every", "      poll_every: 5m", "      poll_every: sometimes", "shops[0].sync.poll_every:", "poll_every"),
     ("brand-colour", "    tone: tu", "    tone: tu\n    brand: {colour: red}", "shops[0].brand.colour: expected a colour",
      "brand"),

@@ -27,6 +27,7 @@ class WooCommerceHarness:
     missing_order_id = "999999"
     refundable_order_id = "17"
     coupons = True
+    refunds = True
 
     def __init__(self, fake, shop):
         self.fake, self.shop = fake, shop

@@ -123,8 +123,9 @@ def test_malformed_orders_name_the_field(change, field):
 
 def test_connector_registry(config):
     assert connector_for(config.shop("shop1")).name == "woocommerce"
-    with pytest.raises(LookupError, match="no connector for platform 'prestashop' yet; available: woocommerce"):
-        connector_for(replace(config.shop("shop1"), platform="prestashop"))
+    assert connector_for(replace(config.shop("shop1"), platform="prestashop")).name == "prestashop"
+    with pytest.raises(LookupError, match="no connector for platform 'shopify' yet; available: prestashop, woocommerce"):
+        connector_for(replace(config.shop("shop1"), platform="shopify"))
 
 
 def test_status_codes_map_to_the_error_tree():

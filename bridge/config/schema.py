@@ -328,10 +328,14 @@ class ConfigSchema(StrictSchema):
 
 
 def _check_sepa(raw: dict, raw_shops: list, errors: dict, index: int) -> None:
-    """A campaign paying by bank transfer needs a EUR shop with a `sepa` debtor account."""
+    """A campaign paying by bank transfer needs a EUR shop with a `sepa` debtor account; PrestaShop cannot refund."""
+    shop = next((s for s in raw_shops if isinstance(s, dict) and s.get("id") == raw["shop"]), {})
+    if raw.get("payout") == "refund" and shop.get("platform") == "prestashop":
+        errors.setdefault(index, {})["payout"] = [
+            "PrestaShop has no API to refund a payment: pay this campaign by sepa (bank transfer) or coupon"]
+        return
     if raw.get("payout") != "sepa":
         return
-    shop = next((s for s in raw_shops if isinstance(s, dict) and s.get("id") == raw["shop"]), {})
     if shop.get("currency") != "EUR":
         problem = f"sepa transfers are in EUR; shop {raw['shop']!r} sells in {shop.get('currency')}"
     elif not shop.get("sepa"):

@@ -81,9 +81,10 @@ class Connector:
 
 def connector_for(shop: Shop) -> Connector:
     """Return the connector of a shop's platform; a precise error names the known platforms."""
+    from bridge.connectors.prestashop import PrestaShopConnector
     from bridge.connectors.woocommerce import WooCommerceConnector
 
-    known = {c.name: c for c in (WooCommerceConnector,)}
+    known = {c.name: c for c in (WooCommerceConnector, PrestaShopConnector)}
     if shop.platform not in known:
         raise LookupError(f"no connector for platform {shop.platform!r} yet; available: {', '.join(sorted(known))}")
     return known[shop.platform](shop)

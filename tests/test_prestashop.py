@@ -1,0 +1,165 @@
+"""The PrestaShop connector against the fake Webservice: shapes, states, slips, vouchers, keys, sync."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+
+from bridge.config.model import PrestaShopSettings
+from bridge.connectors.errors import NotFound
+from bridge.connectors.base import CouponSpec
+from bridge.connectors.prestashop import PrestaShopConnector, forget_caches
+from tests.conftest import migrated_config
+from tests.fake_prestashop import FakePrestaShop
+from tests.test_contract_prestashop import KEY, paid_copy, prestashop_shop
+
+T0 = datetime(2026, 6, 1, 10, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def fake():
+    forget_caches()
+    with FakePrestaShop(KEY) as shop:
+        yield shop
+
+
+def connector(config, fake, **settings):
+    shop = prestashop_shop(config, fake.url)
+    return PrestaShopConnector(replace(shop, prestashop=replace(shop.prestashop, **settings)) if settings else shop)
+
+
+def test_reads_ask_for_upper_case_json_with_the_key_as_basic_user(config, fake):
+    connector(config, fake).fetch_order("5")
+    assert all(args.get("output_format") == "JSON" for method, path, args in fake.requests)
+    assert "ws_key" not in fake.requests[-1][2]
+
+
+@pytest.mark.parametrize("bare", [True, False])
+def test_an_empty_list_in_either_shape_is_no_orders(config, fake, bare):
+    fake.bare_empty_lists = bare
+    assert list(connector(config, fake).fetch_changed(datetime(2030, 1, 1, tzinfo=timezone.utc))) == []
+
+
+def test_the_cursor_is_sent_as_shop_local_time_with_a_space_and_date_1(config, fake):
+    list(connector(config, fake).fetch_changed(datetime(2026, 7, 1, 10, 0, tzinfo=timezone.utc)))
+    args = next(a for m, p, a in fake.requests if p == "/api/orders")
+    assert args["filter[date_upd]"] == "[2026-07-01 12:00:00,9999-12-31 23:59:59]"  # Paris is UTC+2 in July
+    assert args["date"] == "1" and args["sort"] == "[date_upd_ASC,id_ASC]" and args["limit"] == "0,100"
+
+
+@pytest.mark.parametrize("state, paid, cancelled", [("2", True, False), ("9", True, False), ("12", False, False),
+                                                    ("10", False, False), ("6", False, True)])
+def test_paid_comes_from_the_states_flags_never_from_ids(config, fake, state, paid, cancelled):
+    fake.put("orders", paid_copy(50, T0, state=state))
+    order = connector(config, fake).fetch_order("50")
+    assert (order.paid, order.cancelled) == (paid, cancelled)
+    if paid:  # no invoice date ("0000-00-00 00:00:00"): paid when created
+        assert order.paid_at == order.created_at == T0
+
+
+def test_states_and_customers_are_read_once(config, fake):
+    for i in (51, 52, 53):
+        fake.put("orders", paid_copy(i, T0 + timedelta(minutes=i)))
+    woo = connector(config, fake)
+    list(woo.fetch_changed(T0 - timedelta(days=1)))
+    woo.fetch_order("51")
+    paths = [p for m, p, a in fake.requests]
+    assert paths.count("/api/order_states") == 1 and paths.count("/api/customers/1") == 1
+
+
+def test_credit_slips_are_partial_refunds_and_the_refund_state_a_full_one(config, fake):
+    fake.put("orders", paid_copy(60, T0))
+    fake.put("order_slip", {"id": "1", "id_order": "60", "id_customer": "1", "amount": "10.000000",
+                            "shipping_cost_amount": "2.000000", "partial": "1"})
+    fake.put("order_slip", {"id": "2", "id_order": "60", "id_customer": "1", "amount": "5.500000",
+                            "shipping_cost_amount": "0.000000", "partial": "1"})
+    woo = connector(config, fake)
+    assert woo.fetch_order("60").refunded == Decimal("17.500000")
+    fake.put("orders", paid_copy(61, T0, state="7"))  # Refund: not paid, fully refunded, often without a slip
+    refunded = woo.fetch_order("61")
+    assert refunded.refunded == refunded.total == Decimal("71.51") and not refunded.paid
+
+
+@pytest.mark.parametrize("languages", [("1",), ("1", "2")])
+def test_multilingual_fields_in_both_shapes(config, languages):
+    forget_caches()
+    with FakePrestaShop(KEY, languages=languages) as fake:
+        product = connector(config, fake).fetch_product("1")
+        assert product.name == "Faded Short Sleeve T-shirts"
+        assert product.url == f"{fake.url}/index.php?id_product=1&controller=product"
+        assert product.image_url == f"{fake.url}/1-large_default/faded-short-sleeve-tshirts.jpg"
+        state = connector(config, fake)._states()["6"]
+        assert (state["template"] if len(languages) == 1 else state["template"][0]["value"]) == "order_canceled"
+
+
+def test_vouchers_are_cart_rules_with_every_field_set_once_per_code(config, fake):
+    woo = connector(config, fake)
+    spec = CouponSpec(code="CBWELCOME42", email="pub@prestashop.com", amount=Decimal("7.50"),
+                      minimum_order=Decimal("20.00"), expires_at=T0 + timedelta(days=30), description="Welcome")
+    first = woo.create_coupon(spec)
+    assert woo.create_coupon(spec) == first and len(fake.data["cart_rules"]) == 1
+    rule = fake.data["cart_rules"][first]
+    assert [k for k, v in rule.items() if v is None] == []  # nothing left NULL by the POST
+    assert (rule["quantity"], rule["quantity_per_user"], rule["active"], rule["partial_use"]) == ("1", "1", "1", "0")
+    assert (rule["id_customer"], rule["reduction_amount"], rule["reduction_currency"]) == ("1", "7.50", "1")
+    assert rule["code"] == "CBWELCOME42" and rule["name"] == {"1": "Welcome", "2": "Welcome"}
+    assert rule["date_to"] == "2026-07-01 12:00:00"  # shop-local
+    percent = woo.create_coupon(CouponSpec(code="CBPCT10", email=None, percent=Decimal("0.10")))
+    assert fake.data["cart_rules"][percent]["reduction_percent"] == "10"
+    assert fake.data["cart_rules"][percent]["id_customer"] == "0"
+
+
+def test_the_fake_nulls_what_a_naive_post_leaves_out(fake):
+    import requests
+
+    body = b"<prestashop><cart_rule><code>X</code><name><language id='1'>X</language></name></cart_rule></prestashop>"
+    answer = requests.post(f"{fake.url}/api/cart_rules", data=body, auth=(KEY, ""))
+    assert answer.status_code == 201
+    rule = next(iter(fake.data["cart_rules"].values()))
+    assert rule["quantity"] is None and rule["active"] is None  # why the connector starts from schema=blank
+
+
+def test_the_confirmation_pages_key_is_the_orders_secure_key(config, fake):
+    woo = connector(config, fake)
+    assert woo.fetch_order_with_key("5", "b44a6d9efd7a0076a0fbce6b15eaf3b1").id == "5"
+    with pytest.raises(NotFound):
+        woo.fetch_order_with_key("5", "b44a6d9efd7a0076a0fbce6b15eaf3b2")
+    with pytest.raises(NotFound):
+        woo.fetch_order_with_key("../5", "x")
+
+
+def test_multistore_passes_id_shop(config, fake):
+    fake.put("orders", {**paid_copy(70, T0), "id_shop": "2"})
+    store2 = connector(config, fake, id_shop=2)
+    ids = {o.id for page in store2.fetch_changed(T0 - timedelta(days=1)) for o in page}
+    assert ids == {"70"} and all(a.get("id_shop") == "2" for m, p, a in fake.requests)
+
+
+def test_sync_and_the_widget_api_with_a_prestashop_shop(config_text, tmp_path, fake):
+    from click.testing import CliRunner
+
+    from bridge.cli import main
+    from bridge.storage.db import db
+    from bridge.storage.models import OrderFact
+    from bridge.web import create_app
+
+    for i in range(1, 131):
+        fake.put("orders", paid_copy(100 + i, datetime.now(timezone.utc) - timedelta(minutes=200 - i)))
+    text = config_text.replace("platform: woocommerce", "platform: prestashop").replace(
+        "url: https://shop1.example", f"url: {fake.url}").replace(
+        "    woocommerce:\n      consumer_key: ck_test_key\n      consumer_secret: cs_test_secret_value",
+        f"    prestashop:\n      webservice_key: {KEY}").replace(
+        "    tone: tu", "    tone: tu\n    sync:\n      backfill_from: 2026-01-01")
+    config = migrated_config(text, tmp_path)
+    result = CliRunner().invoke(main, ["--config", str(tmp_path / "config.yaml"), "sync", "shop1"])
+    assert result.exit_code == 0 and "shop1: read 130 order(s) in 2 page(s)" in result.output, result.output
+    with db.connection_context():
+        assert OrderFact.select().count() == 130
+    client = create_app(config).test_client()
+    view = client.post("/api/v1/shops/shop1/conversions",
+                       data={"order_id": "101", "key": "b44a6d9efd7a0076a0fbce6b15eaf3b1"}).get_json()
+    assert view["you"]["role"] in ("founder", "member") and view["share_url"]
+    assert client.post("/api/v1/shops/shop1/conversions", data={"order_id": "101", "key": "nope"}).status_code == 404
