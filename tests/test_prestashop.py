@@ -163,3 +163,23 @@ def test_sync_and_the_widget_api_with_a_prestashop_shop(config_text, tmp_path, f
                        data={"order_id": "101", "key": "b44a6d9efd7a0076a0fbce6b15eaf3b1"}).get_json()
     assert view["you"]["role"] in ("founder", "member") and view["share_url"]
     assert client.post("/api/v1/shops/shop1/conversions", data={"order_id": "101", "key": "nope"}).status_code == 404
+
+
+def test_the_fake_behaves_as_the_webservice_documents(fake):
+    """The pitfalls the connector avoids, shown on the fake (PLATFORMS.md pitfalls 10 and 11)."""
+    import requests
+
+    api = f"{fake.url}/api"
+    lower = requests.get(f"{api}/orders/5", params={"output_format": "json"}, auth=(KEY, ""))
+    assert lower.headers["Content-Type"].startswith("text/xml")  # `json` is not `JSON`: XML comes back
+    no_date = requests.get(f"{api}/orders", params={"output_format": "JSON", "filter[date_upd]": ">[2019-01-01 00:00:00]"},
+                           auth=(KEY, ""))
+    assert no_date.status_code == 400  # date filters need date=1
+    iso = requests.get(f"{api}/orders", params={"output_format": "JSON", "date": "1", "display": "full",
+                                                "filter[date_upd]": "[2019-01-01T00:00:00,2020-01-01T00:00:00]"},
+                       auth=(KEY, ""))
+    assert iso.json() == []  # a T turns the interval into an equality that matches nothing
+    ids_only = requests.get(f"{api}/orders", params={"output_format": "JSON"}, auth=(KEY, "")).json()
+    assert ids_only == {"orders": [{"id": 5}]}
+    assert requests.get(f"{api}/orders", params={"output_format": "JSON"}, auth=("short", "")).status_code == 401
+    assert requests.post(f"{api}/cart_rules", json={"code": "X"}, auth=(KEY, "")).status_code == 500  # XML only
