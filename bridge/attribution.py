@@ -38,6 +38,8 @@ _misses: dict[tuple[str, str], datetime] = {}  # products the shop could not giv
 _salts: dict[str, str] = {}
 _founder_products: dict[tuple[int, str, str], str | None] = {}
 _products: dict[tuple[int, str, str], tuple[datetime, object]] = {}
+_targets: dict[tuple[int, str], Target] = {}
+_same_sites: dict[tuple[str, str], bool] = {}
 MEMO_TTL = timedelta(minutes=5)
 CHANNELS = frozenset({"whatsapp", "messenger", "facebook", "x", "email", "sms", "copy", "share", "qr"})
 _CODE = re.compile(r"[0-9A-Z]{8,32}")
@@ -74,6 +76,20 @@ def resolve(config, code: str) -> Target | None:
     return None
 
 
+def resolve_for_click(config, code: str) -> Target | None:
+    """`resolve` for the click path, memoised: what a click needs of a group (campaign, founder, closing
+    time) never changes once the group exists. Unknown codes are not memoised (a group may appear)."""
+    key = (id(db.obj), (code or "").upper())
+    target = _targets.get(key)
+    if target is None:
+        target = resolve(config, code)
+        if target is not None:
+            if len(_targets) > 100_000:
+                _targets.clear()
+            _targets[key] = target
+    return target
+
+
 def tag_of(target: Target, tag: str | None) -> str | None:
     """Keep a member's tag only if it belongs to a member of this very group."""
     if not tag or target.kind != "group" or not _CODE.fullmatch(tag.upper()):
@@ -96,8 +112,8 @@ def record_click(target: Target, tag: str | None, ip: str | None, user_agent: st
                   at=Click.at.db_value(now), channel=channel if channel in CHANNELS else None,
                   ip_hash=_ip_hash(ip, now) if ip else None, ua_family=ua_family(user_agent),
                   referrer_domain=((urlsplit(referrer).hostname or None) if referrer else None))
-    with db.atomic():
-        execute("insert_click", lambda: Click.insert({getattr(Click, f): sentinel(f) for f in fields}), **values)
+    # One INSERT in autocommit mode: atomic on its own, without a BEGIN and a COMMIT around it.
+    execute("insert_click", lambda: Click.insert({getattr(Click, f): sentinel(f) for f in fields}), **values)
 
 
 def _ip_hash(ip: str, now: datetime) -> str:
@@ -179,9 +195,19 @@ def landing_url(config, target: Target, tag: str | None, now: datetime) -> str:
     """Where a click goes: the product page (or the shop's home) on the shop's own site, with the code."""
     shop = config.shop(target.campaign.shop)
     product = product_info(config, shop.id, founder_product(target), now)
-    base = product.url if product is not None and connector_for(shop).same_site(product.url) else shop.url + "/"
+    base = product.url if product is not None and _same_site(shop, product.url) else shop.url + "/"
     value = target.code + (f".{tag}" if tag else "")
     return base + ("&" if urlsplit(base).query else "?") + urlencode({PARAM: value})
+
+
+def _same_site(shop, url: str) -> bool:
+    """Whether a URL is on the shop's own site (remembered: a product's URL does not move often)."""
+    key = (shop.url, url)
+    if key not in _same_sites:
+        if len(_same_sites) > 10_000:
+            _same_sites.clear()
+        _same_sites[key] = connector_for(shop).same_site(url)
+    return _same_sites[key]
 
 
 def link_state(config, target: Target, now: datetime, locale: str | None = None) -> dict:
@@ -207,7 +233,7 @@ def link_state(config, target: Target, now: datetime, locale: str | None = None)
         body.update(state="closed", members=0, cashback=None, next=None, closes_at=None, seconds_left=0)
         return body
     settlement = state.settlement
-    settled = target.group.settled_at is not None  # paid out: closed whatever the clock says
+    settled = state.settled  # paid out: closed whatever the clock says
     body.update(state="closed" if settled and settlement.state == "open" else settlement.state,
                 members=settlement.size, cashback=state.cashback,
                 next=({"buyers": settlement.next_tier_buyers, "cashback": state.next_cashback,
@@ -272,5 +298,5 @@ def report_conversion(config, shop_id: str, order_id: str, key: str, code: str |
 
 def clear_memos() -> None:
     """Forget the per-process memos (after a product changed in the shop, or between tests)."""
-    for memo in (_misses, _salts, _founder_products, _products):
+    for memo in (_misses, _salts, _founder_products, _products, _targets):
         memo.clear()

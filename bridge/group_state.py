@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bridge.ingest import row_to_order
+from bridge.ingest import lines_of
 from bridge.rewards.amounts import next_tier, tier_for
 from bridge.rewards.groups import settle_group
-from bridge.rewards.model import Settlement
+from bridge.rewards.model import Order, Settlement
 from bridge.storage.compiled import select
 from bridge.storage.models import GroupRow, MembershipRow, OrderFact
 
@@ -18,6 +18,7 @@ class GroupState:
     campaign: object
     group: GroupRow
     settlement: Settlement
+    settled: bool = False  # paid out (read with the members, so that a memoised group row stays right)
 
     @property
     def cashback(self) -> str | None:
@@ -47,14 +48,23 @@ def state_of_group(campaign, founder_id: str, now: datetime, group: GroupRow | N
     group = group or GroupRow.get_or_none((GroupRow.campaign == campaign.id) & (GroupRow.founder_id == founder_id))
     if group is None:
         return None
+    # Only what settling needs: converting every column of every member costs more than the query.
     rows = select(OrderFact, "group_members", lambda: (
-        OrderFact.select(OrderFact, MembershipRow.role)
+        OrderFact.select(OrderFact.order_id, OrderFact.currency, OrderFact.paid, OrderFact.paid_at, OrderFact.created_at,
+                         OrderFact.total, OrderFact.refunded, OrderFact.cancelled, OrderFact.lines, MembershipRow.role,
+                         GroupRow.settled_at)
         .join(MembershipRow, on=((MembershipRow.order_id == OrderFact.order_id) & (MembershipRow.campaign == ":campaign")))
+        .join_from(MembershipRow, GroupRow, on=((GroupRow.campaign == MembershipRow.campaign)
+                                                & (GroupRow.founder_id == MembershipRow.founder_id)))
         .where((OrderFact.shop == ":shop") & (MembershipRow.founder_id == ":founder")
-               & MembershipRow.role.in_(("founder", "member")))), campaign=campaign.id, shop=campaign.shop, founder=founder_id)
-    founder, members = None, []
+               & MembershipRow.role.in_(("founder", "member")))), MembershipRow, GroupRow,
+        campaign=campaign.id, shop=campaign.shop, founder=founder_id)
+    founder, members, settled = None, [], False
     for row in rows:
-        order = row_to_order(row)
+        settled = settled or row.settled_at is not None
+        order = Order(shop=campaign.shop, id=row.order_id, currency=row.currency, paid=row.paid, paid_at=row.paid_at,
+                      created_at=row.created_at, total=row.total, refunded=row.refunded, cancelled=row.cancelled,
+                      lines=lines_of(row.lines))
         if row.role == "founder" and order.id == founder_id:
             founder = order
         else:
@@ -62,7 +72,7 @@ def state_of_group(campaign, founder_id: str, now: datetime, group: GroupRow | N
     if founder is None or founder.paid_at is None:
         return None  # the founding order later joined another group: a void group
     members.sort(key=lambda o: (o.paid_at, o.id))
-    return GroupState(campaign, group, settle_group(campaign, founder, [founder] + members, now))
+    return GroupState(campaign, group, settle_group(campaign, founder, [founder] + members, now), settled)
 
 
 def founder_of(campaign, order_id: str) -> str | None:

@@ -28,10 +28,14 @@ def row_to_order(row: OrderFact) -> Order:
     """Rebuild the engine's Order from its row."""
     return Order(shop=row.shop, id=row.order_id, currency=row.currency, paid=row.paid, paid_at=row.paid_at,
                  created_at=row.created_at, modified_at=row.modified_at, total=row.total, refunded=row.refunded,
-                 cancelled=row.cancelled,
-                 lines=tuple(Line(p, q, Decimal(t), Decimal(x)) for p, q, t, x in json.loads(row.lines)),
+                 cancelled=row.cancelled, lines=lines_of(row.lines),
                  customer_id=row.customer_id, email=row.email, billing_address=row.billing_address, ip=row.ip,
                  user_agent=row.user_agent)
+
+
+def lines_of(text: str) -> tuple[Line, ...]:
+    """Read an order's lines back from their stored JSON."""
+    return tuple(Line(p, q, Decimal(t), Decimal(x)) for p, q, t, x in json.loads(text))
 
 
 def store_orders(orders) -> set[tuple[str, str]]:

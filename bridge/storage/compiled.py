@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from typing import Callable
 
+import peewee
+
 from bridge.storage.db import db
 
 _cache: dict[tuple[str, type], tuple[str, list]] = {}
+_converter_cache: dict[tuple, list] = {}
 
 
 def compiled(name: str, build: Callable[[], object]) -> tuple[str, list]:
@@ -24,8 +27,6 @@ def compiled(name: str, build: Callable[[], object]) -> tuple[str, list]:
 
 def sentinel(name: str):
     """A placeholder for a value given at run time, kept away from the field's converter."""
-    import peewee
-
     return peewee.Value(f":{name}", converter=lambda value: value)
 
 
@@ -34,10 +35,54 @@ def bind_params(params: list, values: dict) -> list:
     return [values[p[1:]] if isinstance(p, str) and p.startswith(":") and p[1:] in values else p for p in params]
 
 
-def select(model, name: str, build: Callable[[], object], **values) -> list:
-    """Run a compiled SELECT and return model instances (with every field converted as usual)."""
+def select(model, name: str, build: Callable[[], object], *others, **values) -> list:
+    """Run a compiled SELECT and return light rows: attributes named like the columns, each value
+    converted by its field as peewee would (without building model instances, the costly part).
+    Columns are looked up in `model`, then in `others` (for joins)."""
     sql, params = compiled(name, build)
-    return list(model.raw(sql, *bind_params(params, values)))
+    cursor = db.execute_sql(sql, bind_params(params, values))
+    names = [d[0] for d in cursor.description]
+    converters = _converters(name, names, (model, *others))
+    rows = cursor.fetchall()
+    if not converters:
+        return [Row(zip(names, row)) for row in rows]
+    out = []
+    for row in rows:
+        values = list(row)
+        for index, convert in converters:
+            values[index] = convert(values[index])
+        out.append(Row(zip(names, values)))
+    return out
+
+
+# Columns the drivers already give in their Python type (exactly these classes, not subclasses that
+# may convert): no converter to call for them.
+_AS_IS = (peewee.CharField, peewee.TextField, peewee.IntegerField, peewee.AutoField)
+
+
+def _converters(name: str, names: list[str], models: tuple) -> list[tuple[int, Callable]]:
+    """The (position, converter) pairs of a compiled query's columns that need one, worked out once."""
+    key = (name, type(db.obj), tuple(names))
+    if key not in _converter_cache:
+        pairs = []
+        for index, column in enumerate(names):
+            field = next((m._meta.columns[column] for m in models if column in m._meta.columns), None)
+            if field is not None and type(field) not in _AS_IS:
+                pairs.append((index, field.python_value))
+        _converter_cache[key] = pairs
+    return _converter_cache[key]
+
+
+class Row(dict):
+    """A result row whose columns read as attributes (row.code, row.closes_at)."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
 
 
 def execute(name: str, build: Callable[[], object], **values) -> None:

@@ -42,6 +42,11 @@ class UTCDateTimeField(peewee.DateTimeField):
         return value.astimezone(timezone.utc).replace(tzinfo=None)
 
     def python_value(self, value):
+        if isinstance(value, str):
+            try:  # SQLite's text form, read in C (peewee's own parser tries formats one by one)
+                return datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
+            except ValueError:
+                pass
         value = super().python_value(value)
         if isinstance(value, datetime):
             return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)

@@ -9,16 +9,19 @@ from bridge.config import Config
 from bridge.runtime import Runtime, start
 from bridge.storage.db import db
 from bridge.web import admin, api, claim, errors, health, links, webhooks, widget
+from bridge.web.sessions import CachedSessionInterface
 
 
 def create_app(config: Config, runtime: Runtime | None = None) -> Flask:
     """Build the web app for `config` (binds the database; connects per request)."""
     runtime = runtime or start(config)
     app = Flask("bridge")
-    app.config.update(SECRET_KEY=config.server.secret_key, JSON_SORT_KEYS=False,
+    app.config.update(SECRET_KEY=config.server.secret_key,
                       MAX_CONTENT_LENGTH=1024 * 1024, SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
                       SESSION_COOKIE_SECURE=config.server.public_url.startswith("https://"))
     app.extensions["bridge"] = runtime
+    app.session_interface = CachedSessionInterface()
+    app.json.sort_keys = False  # answers keep their natural order (Flask 3 ignores JSON_SORT_KEYS)
 
     @app.before_request
     def connect():

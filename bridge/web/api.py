@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, jsonify, request
 
-from bridge.attribution import link_state, report_conversion, resolve, shop_public
+from bridge.attribution import link_state, report_conversion, resolve, resolve_for_click, shop_public
 from bridge.connectors.errors import ConnectorError, NotFound, RetriableError
 from bridge.referrals import WelcomeRefused, welcome_coupon
 from bridge.web.errors import error_response
@@ -23,12 +24,17 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
+@lru_cache(maxsize=8)
+def _origins(config) -> frozenset[str]:
+    """The configured shops' origins (the only ones allowed to read the API from a browser)."""
+    return frozenset(_origin(s.url) for s in config.shops)
+
+
 @bp.after_request
 def cors(response):
     """Let the shops' own pages (and only them) read the answers."""
     origin = request.headers.get("Origin")
-    config = current_app.extensions["bridge"].config
-    if origin and origin.lower() in {_origin(s.url) for s in config.shops}:
+    if origin and origin.lower() in _origins(current_app.extensions["bridge"].config):
         response.headers["Access-Control-Allow-Origin"] = origin
         response.headers["Access-Control-Allow-Methods"] = "GET, POST"
         response.headers["Access-Control-Allow-Headers"] = "Content-Type"
@@ -63,7 +69,7 @@ def _shop(shop_id: str):
 def link(code: str):
     """The public state of a share link."""
     config = current_app.extensions["bridge"].config
-    target = resolve(config, code)
+    target = resolve_for_click(config, code)  # what the state needs of the group never changes
     if target is None:
         return error_response(404, "unknown_link", "no link with this code")
     return jsonify(link_state(config, target, datetime.now(timezone.utc)))

@@ -6,7 +6,8 @@ from datetime import datetime, timezone
 
 from flask import Blueprint, current_app, redirect, render_template, request
 
-from bridge.attribution import PARAM, is_preview, landing_url, link_state, record_click, resolve, tag_of
+from bridge.attribution import (PARAM, is_preview, landing_url, link_state, record_click, resolve, resolve_for_click,
+                                tag_of)
 from bridge.web.ratelimit import limited
 
 bp = Blueprint("links", __name__, template_folder="templates")
@@ -19,13 +20,13 @@ def follow(code: str, tag: str | None = None):
     """Redirect (302) to the product page on the shop's configured site; never anywhere else."""
     config = current_app.extensions["bridge"].config
     now = datetime.now(timezone.utc)
-    target = resolve(config, code)
+    target = resolve_for_click(config, code)
     agent = request.headers.get("User-Agent", "")
     if target is None:
         return _unknown(config)
     tag = tag_of(target, tag)
     if is_preview(agent):
-        return _preview(config, target, now)
+        return _preview(config, resolve(config, code), now)  # fresh: the state may have changed
     shop = config.shop(target.campaign.shop)
     if target.kind == "group" and now >= target.group.closes_at:
         # A closed link still leads to the shop, which can show a friendly word through the widget.
