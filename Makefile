@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-sqlite test-postgresql system-deps bench clean
+.PHONY: demo test test-sqlite test-postgresql system-deps bench prestashop-module clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,13 @@ test-postgresql: $(STAMP)
 
 bench: $(STAMP)
 	@set -e; for b in bench/*.py; do [ -e "$$b" ] || continue; echo "== $$b"; $(BIN)/python $$b; done
+
+# The optional PrestaShop module, as the zip that Modules > Module Manager > Upload a module takes.
+prestashop-module:
+	mkdir -p build
+	rm -f build/bridgehints.zip
+	$(PYTHON) -m zipfile -c build/bridgehints.zip prestashop-module/bridgehints
+	@echo "build/bridgehints.zip"
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

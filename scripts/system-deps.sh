@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Install the system packages the test suite needs when they are missing: a PostgreSQL server, and
-# Chromium for the widget's browser tests (Playwright drives /usr/bin/chromium; no browser download).
+# Install the system packages the test suite needs when they are missing: a PostgreSQL server,
+# Chromium for the widget's browser tests (Playwright drives /usr/bin/chromium; no browser download),
+# and php-cli with curl for the PrestaShop module's tests.
 set -euo pipefail
 need=()
 if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
@@ -8,6 +9,11 @@ if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb 
 fi
 if ! [ -x /usr/bin/chromium ]; then
   need+=(chromium)
+fi
+if ! command -v php >/dev/null 2>&1; then
+  need+=(php-cli php-curl)
+elif ! php -m 2>/dev/null | grep -qx curl; then
+  need+=(php-curl)
 fi
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

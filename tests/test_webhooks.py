@@ -115,3 +115,19 @@ def test_secrets_are_generated_once(migrated):
     first = ensure_shop_secret("shop1")
     assert len(first) >= 43 and ensure_shop_secret("shop1") == first == shop_secret("shop1")
     assert shop_secret("other") is None
+
+
+def test_deliveries_are_refused_before_bridge_has_a_secret_for_the_shop(client, shop):
+    with db.connection_context():
+        ShopSecret.delete().execute()
+    import base64
+    import hashlib
+    import hmac
+
+    body = json.dumps({"id": 727}).encode()
+    empty_key = base64.b64encode(hmac.new(b"", body, hashlib.sha256).digest()).decode()  # what anyone could sign
+    headers = {"X-WC-Webhook-Topic": "order.updated", "Content-Type": "application/json",
+               "X-WC-Webhook-Signature": empty_key}
+    response = post(client, headers, body)
+    assert response.status_code == 401 and "bridge webhooks install" in response.get_json()["error"]["message"]
+    assert stored() == []

@@ -61,6 +61,7 @@ class WooCommerceSettings:
 class PrestaShopSettings:
     webservice_key: str = field(repr=False)
     id_shop: int | None
+    hint_secret: str | None = field(default=None, repr=False)  # shared with the bridgehints module
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ class Shop:
         if self.woocommerce:
             found += [self.woocommerce.consumer_key, self.woocommerce.consumer_secret]
         if self.prestashop:
-            found.append(self.prestashop.webservice_key)
+            found += [self.prestashop.webservice_key, self.prestashop.hint_secret]
         if self.sepa:
             found.append(self.sepa.iban)
         return tuple(s for s in found if s)

@@ -113,12 +113,17 @@ class WooCommerceSchema(StrictSchema):
 class PrestaShopSchema(StrictSchema):
     webservice_key = f.StrictString(required=True)
     id_shop = f.StrictInteger(minimum=1, load_default=None)
+    hint_secret = f.StrictString(load_default=None)
 
     @validates_schema(skip_on_field_errors=False)
     def check_key(self, data, **kwargs):
         key = data.get("webservice_key")
         if isinstance(key, str) and len(key) != 32 and "${" not in key:
             raise ValidationError({"webservice_key": ["a PrestaShop webservice key has 32 characters"]})
+        secret = data.get("hint_secret")
+        if isinstance(secret, str) and len(secret) < 32 and "${" not in secret:
+            raise ValidationError({"hint_secret": ["must be at least 32 characters (the same long random value as in "
+                                                   "the bridgehints module)"]})
 
     @post_load
     def build(self, data, **kwargs):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -51,6 +54,12 @@ class Headers:
         return self._items.get(name.lower(), default)
 
 
+def signature_matches(secret: str, body: bytes, signature: str | None) -> bool:
+    """Tell, in constant time, whether `signature` is the base64 HMAC-SHA256 of the raw body under `secret`."""
+    expected = base64.b64encode(hmac.new(secret.encode("utf-8"), body, hashlib.sha256).digest())
+    return hmac.compare_digest(expected, (signature or "").strip().encode("ascii", "replace"))
+
+
 class Connector:
     """A shop platform in bridge's terms. Subclasses set `name` and implement what their platform can."""
 
@@ -59,7 +68,11 @@ class Connector:
     def __init__(self, shop: Shop):
         self.shop = shop
 
-    def parse_webhook(self, secret: str, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
+    def configured_secret(self) -> str | None:
+        """The signing secret the configuration gives for deliveries (None: the one bridge generated and keeps)."""
+        return None
+
+    def parse_webhook(self, secret: str | None, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
         """Verify a delivery over its raw body and say what it means (raises a WebhookError)."""
         raise NotImplementedError(f"{self.name} does not receive webhooks")
 

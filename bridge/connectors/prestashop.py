@@ -10,12 +10,16 @@ Facts relied on (shared/docs/PLATFORMS.md, section B and its pitfalls):
 - multilingual fields are a list of {id, value} or, with one language, a plain string;
 - "paid" is the current state's `paid`/`logable` flag (ids differ per shop); partial refunds are
   credit slips (`order_slip`), full refunds and cancellations are order states;
-- there is no refund-to-card API: cashback is paid by bank transfer or coupon.
+- there is no refund-to-card API: cashback is paid by bank transfer or coupon;
+- there are no webhooks: the optional `bridgehints` module (prestashop-module/) posts signed hints
+  (`X-Bridge-Signature`, base64 HMAC-SHA256 of the body with `hint_secret`) naming an order, which is
+  then read like any other; without it, polling alone keeps bridge up to date.
 """
 
 from __future__ import annotations
 
 import hmac
+import json
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -25,8 +29,9 @@ from typing import Iterator, Mapping
 
 import requests
 
-from bridge.connectors.base import Connector, CouponSpec, ProductInfo
-from bridge.connectors.errors import FatalError, MalformedPayload, NotFound, RetriableError, error_for_status
+from bridge.connectors.base import Connector, CouponSpec, Headers, ProductInfo, WebhookEvent, signature_matches
+from bridge.connectors.errors import (BadSignature, FatalError, MalformedPayload, NotFound, RetriableError,
+                                      error_for_status)
 from bridge.rewards.model import Line, Order
 
 PAGE_SIZE = 100
@@ -34,6 +39,7 @@ NO_DATE = "0000-00-00 00:00:00"
 STATES_TTL = 600  # seconds: order states change rarely (an admin adds one now and then)
 CANCELLED_TEMPLATES = frozenset({"order_canceled"})
 REFUNDED_TEMPLATES = frozenset({"refund"})
+HINT_EVENTS = frozenset({"order.created", "order.updated", "order.refunded"})  # what the module's hooks send
 _cache_lock = threading.Lock()
 _states_cache: dict[str, tuple[float, dict]] = {}
 _emails_cache: dict[tuple[str, str], str | None] = {}
@@ -46,6 +52,36 @@ class PrestaShopConnector(Connector):
     name = "prestashop"
     retry_delays = (1.0, 4.0)
     sleep = staticmethod(time.sleep)
+
+    # -- hints from the bridgehints module ---------------------------------------------------------
+    def configured_secret(self) -> str | None:
+        return self.shop.prestashop.hint_secret
+
+    def parse_webhook(self, secret: str | None, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
+        """Verify a hint from the module over its raw body; say which order it names (or that it is a ping)."""
+        shop = self.shop.id
+        if not secret:
+            raise BadSignature("order hints are not enabled: set prestashop.hint_secret (and the same secret in "
+                               "the bridgehints module)", shop, 401)
+        if not signature_matches(secret, body, Headers(headers).get("X-Bridge-Signature")):
+            raise BadSignature("unsigned request" if Headers(headers).get("X-Bridge-Signature") is None
+                               else "signature does not match the body", shop, 401)
+        try:
+            payload = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            raise MalformedPayload("body is not JSON", shop, 400) from None
+        if not isinstance(payload, dict) or not isinstance(payload.get("event"), str):
+            raise MalformedPayload("body has no event", shop, 400)
+        event = payload["event"]
+        if event == "ping":
+            return WebhookEvent("ping")
+        store, mine = payload.get("id_shop"), self.shop.prestashop.id_shop
+        if event not in HINT_EVENTS or (isinstance(store, int) and mine is not None and store != mine):
+            return WebhookEvent("ignored", topic=event)  # another store of a multistore has its own bridge shop
+        order_id = payload.get("id_order")
+        if isinstance(order_id, bool) or not isinstance(order_id, int) or order_id <= 0:
+            raise MalformedPayload("body has no order id (id_order)", shop, 400)
+        return WebhookEvent("order", topic=event, order_id=str(order_id))
 
     # -- reading -------------------------------------------------------------------------------
     def fetch_order(self, order_id: str) -> Order:

@@ -18,7 +18,7 @@ log = logging.getLogger("bridge.webhooks")
 
 @bp.post("/webhooks/<shop_id>")
 def receive(shop_id: str):
-    """Answer WooCommerce as it expects; store nothing unless the delivery is genuine."""
+    """Answer the shop (WooCommerce, or PrestaShop's bridgehints module) as it expects; store nothing unless genuine."""
     config = current_app.extensions["bridge"].config
     try:
         shop = config.shop(shop_id)
@@ -27,7 +27,7 @@ def receive(shop_id: str):
     connector = connector_for(shop)
     body = request.get_data(cache=False)  # the exact bytes that were signed
     try:
-        event = connector.parse_webhook(shop_secret(shop.id) or "", request.headers, body)
+        event = connector.parse_webhook(connector.configured_secret() or shop_secret(shop.id), request.headers, body)
     except WebhookError as exc:
         log.warning("webhook refused", extra={"shop": shop.id, "reason": str(exc)})
         code = "bad_signature" if isinstance(exc, BadSignature) else "malformed_payload"
