@@ -10,7 +10,10 @@ from pathlib import Path
 from flask import Blueprint, Response, request
 
 bp = Blueprint("widget", __name__)
-SOURCE = Path(__file__).resolve().parents[2] / "js-widget" / "widget.js"
+# An installed package carries the script beside this module (setup.py copies it there); a checkout
+# (and an editable install) serves js-widget/ itself, so an edited widget is served at once.
+PACKAGED = Path(__file__).resolve().parent / "widget.js"
+SOURCE = PACKAGED if PACKAGED.exists() else Path(__file__).resolve().parents[2] / "js-widget" / "widget.js"
 
 
 @lru_cache(maxsize=1)
