@@ -83,6 +83,16 @@ def test_credit_slips_are_partial_refunds_and_the_refund_state_a_full_one(config
     assert refunded.refunded == refunded.total == Decimal("71.51") and not refunded.paid
 
 
+def test_orders_split_from_one_cart_share_a_reference_and_stay_two_orders(config, fake):
+    # A multi-carrier cart becomes several orders with one reference: each is read on its own, by id.
+    first = {**paid_copy(70, T0), "reference": "XKBKNABJK", "total_paid_tax_incl": "40.000000"}
+    second = {**paid_copy(71, T0), "reference": "XKBKNABJK", "total_paid_tax_incl": "31.510000"}
+    fake.put("orders", first)
+    fake.put("orders", second)
+    orders = [o for page in connector(config, fake).fetch_changed(T0 - timedelta(hours=1)) for o in page]
+    assert [(o.id, o.total) for o in orders] == [("70", Decimal("40")), ("71", Decimal("31.51"))]
+
+
 @pytest.mark.parametrize("languages", [("1",), ("1", "2")])
 def test_multilingual_fields_in_both_shapes(config, languages):
     forget_caches()
