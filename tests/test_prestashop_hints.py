@@ -222,3 +222,16 @@ def test_a_hint_for_an_order_the_shop_does_not_know_is_gone(bridge, shop):
     response = post(create_app(config).test_client(), body, sign(body))
     assert response.status_code == 200 and response.get_json()["status"] == "gone"
     assert stored_orders() == set()
+
+
+@pytest.mark.parametrize("secret, says", [(SECRET, "order hints from the bridgehints module accepted"),
+                                          (None, "no order hints (prestashop.hint_secret not set)")])
+def test_check_says_whether_hints_are_accepted(config_text, tmp_path, secret, says):
+    from click.testing import CliRunner
+
+    from bridge.cli import main
+
+    text = prestashop_text(config_text, "https://ps.example", **({"hint_secret": secret} if secret else {}))
+    (tmp_path / "config.yaml").write_text(text)
+    result = CliRunner().invoke(main, ["--config", str(tmp_path / "config.yaml"), "check"])
+    assert result.exit_code == 0 and says in result.output and SECRET not in result.output, result.output

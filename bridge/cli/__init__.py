@@ -68,9 +68,13 @@ def check(ctx: Context):
 
 
 def _polling(shop) -> str:
+    hints = ""
+    if shop.prestashop is not None:
+        hints = (", order hints from the bridgehints module accepted" if shop.prestashop.hint_secret
+                 else ", no order hints (prestashop.hint_secret not set)")
     if shop.sync.poll_every is None:
-        return "not polled: webhooks and `bridge sync` only"
-    return f"polled every {format_duration(shop.sync.poll_every)}"
+        return "not polled: webhooks and `bridge sync` only" + hints
+    return f"polled every {format_duration(shop.sync.poll_every)}" + hints
 
 
 def _describe(campaign) -> str:
