@@ -83,14 +83,42 @@ def test_credit_slips_are_partial_refunds_and_the_refund_state_a_full_one(config
     assert refunded.refunded == refunded.total == Decimal("71.51") and not refunded.paid
 
 
-def test_orders_split_from_one_cart_share_a_reference_and_stay_two_orders(config, fake):
-    # A multi-carrier cart becomes several orders with one reference: each is read on its own, by id.
-    first = {**paid_copy(70, T0), "reference": "XKBKNABJK", "total_paid_tax_incl": "40.000000"}
-    second = {**paid_copy(71, T0), "reference": "XKBKNABJK", "total_paid_tax_incl": "31.510000"}
-    fake.put("orders", first)
-    fake.put("orders", second)
-    orders = [o for page in connector(config, fake).fetch_changed(T0 - timedelta(hours=1)) for o in page]
-    assert [(o.id, o.total) for o in orders] == [("70", Decimal("40")), ("71", Decimal("31.51"))]
+def split_cart(fake, state_of_second="2"):
+    """A cart split between two carriers: orders 70 and 71, one reference, one cart, one customer."""
+    fake.put("orders", {**paid_copy(70, T0), "reference": "XKBKNABJK", "id_cart": "900",
+                        "total_paid_tax_incl": "40.000000"})
+    fake.put("orders", {**paid_copy(71, T0 + timedelta(seconds=1), state=state_of_second), "reference": "XKBKNABJK",
+                        "id_cart": "900", "total_paid_tax_incl": "31.510000"})
+
+
+def test_orders_split_from_one_cart_are_one_purchase_under_the_lowest_id(config, fake):
+    split_cart(fake)
+    fake.put("orders", {**paid_copy(72, T0), "reference": "OTHERCART", "id_cart": "901"})
+    ps = connector(config, fake)
+    orders = [o for page in ps.fetch_changed(T0 - timedelta(hours=1)) for o in page]
+    assert [(o.id, o.total) for o in orders] == [("70", Decimal("71.51")), ("72", Decimal("71.51"))]
+    purchase = orders[0]
+    assert purchase.paid and purchase.refunded == 0 and len(purchase.lines) == 2 * len(orders[1].lines)
+    assert purchase.modified_at == T0 + timedelta(seconds=1)  # the newest part dates the whole
+    # A hint or a thank-you page may name either part: both read as the same purchase.
+    assert ps.fetch_order("71") == ps.fetch_order("70") == purchase
+    assert ps.fetch_order_with_key("71", "b44a6d9efd7a0076a0fbce6b15eaf3b1") == purchase
+    siblings = [a for m, p, a in fake.requests if p == "/api/orders" and "filter[reference]" in a]
+    assert siblings[0]["filter[reference]"] == "[OTHERCART|XKBKNABJK]"  # one look-up for the whole page
+
+
+def test_a_cancelled_part_of_a_split_cart_counts_as_refunded(config, fake):
+    split_cart(fake, state_of_second="6")  # Canceled
+    purchase = connector(config, fake).fetch_order("70")
+    assert (purchase.total, purchase.refunded, purchase.paid, purchase.cancelled) == (
+        Decimal("71.51"), Decimal("31.51"), True, False)
+
+
+def test_orders_with_the_same_reference_from_other_carts_stay_apart(config, fake):
+    fake.put("orders", {**paid_copy(80, T0), "reference": "SAMEREFER", "id_cart": "1"})
+    fake.put("orders", {**paid_copy(81, T0), "reference": "SAMEREFER", "id_cart": "2"})
+    pages = connector(config, fake).fetch_changed(T0 - timedelta(hours=1))
+    assert [o.id for page in pages for o in page] == ["80", "81"]
 
 
 @pytest.mark.parametrize("languages", [("1",), ("1", "2")])

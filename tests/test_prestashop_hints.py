@@ -235,3 +235,17 @@ def test_check_says_whether_hints_are_accepted(config_text, tmp_path, secret, sa
     (tmp_path / "config.yaml").write_text(text)
     result = CliRunner().invoke(main, ["--config", str(tmp_path / "config.yaml"), "check"])
     assert result.exit_code == 0 and says in result.output and SECRET not in result.output, result.output
+
+
+def test_a_split_cart_is_one_purchase_for_hints_and_the_thank_you_page(bridge, shop):
+    _, config = bridge
+    for order_id, total in ((43, "40.000000"), (44, "31.510000")):
+        shop.put("orders", {**paid_copy(order_id, datetime.now(timezone.utc) - timedelta(minutes=1)),
+                            "reference": "SPLITCART", "id_cart": "77", "total_paid_tax_incl": total})
+    client = create_app(config).test_client()
+    body = b'{"event": "order.created", "id_order": 44, "id_shop": 1}'
+    assert post(client, body, sign(body)).get_json() == {"status": "ok", "order": "43", "changed": True}
+    assert stored_orders() == {"43"}
+    view = client.post("/api/v1/shops/shop1/conversions",
+                       data={"order_id": "44", "key": "b44a6d9efd7a0076a0fbce6b15eaf3b1"}).get_json()
+    assert view["you"]["role"] == "founder" and view["share_url"] and stored_orders() == {"43"}

@@ -10,6 +10,9 @@ Facts relied on (shared/docs/PLATFORMS.md, section B and its pitfalls):
 - multilingual fields are a list of {id, value} or, with one language, a plain string;
 - "paid" is the current state's `paid`/`logable` flag (ids differ per shop); partial refunds are
   credit slips (`order_slip`), full refunds and cancellations are order states;
+- a cart split between carriers becomes several orders sharing one `reference` (and `id_cart`):
+  bridge reads them as one purchase, under the lowest order id, so the buyer gets one share link;
+  a cancelled part counts as refunded;
 - there is no refund-to-card API: cashback is paid by bank transfer or coupon;
 - there are no webhooks: the optional `bridgehints` module (prestashop-module/) posts signed hints
   (`X-Bridge-Signature`, base64 HMAC-SHA256 of the body with `hint_secret`) naming an order, which is
@@ -177,12 +180,29 @@ class PrestaShopConnector(Connector):
 
     # -- normalisation -------------------------------------------------------------------------
     def _normalise_all(self, rows: list[Mapping]) -> list[Order]:
-        """Normalise a page of orders with their states, customers' e-mails, currencies and credit slips."""
+        """Normalise a page of orders with their states, customers' e-mails, currencies and credit slips;
+        orders split from one cart come back as one purchase."""
+        rows = self._with_siblings(rows)
         states = self._states()
         slips = self._slips([str(r.get("id")) for r in rows])
-        return [normalise_order(self.shop.id, r, states, self._email(str(r.get("id_customer") or "")),
-                                self._currency_code(str(r.get("id_currency") or "")), slips.get(str(r.get("id")), []),
-                                self.shop.zone) for r in rows]
+        orders = [normalise_order(self.shop.id, r, states, self._email(str(r.get("id_customer") or "")),
+                                  self._currency_code(str(r.get("id_currency") or "")), slips.get(str(r.get("id")), []),
+                                  self.shop.zone) for r in rows]
+        return merge_split_carts(orders, [_cart_of(r) for r in rows])
+
+    def _with_siblings(self, rows: list[Mapping]) -> list[Mapping]:
+        """Add the other orders of the same carts (same reference): one request for the whole page."""
+        carts = {_cart_of(r) for r in rows}
+        references = sorted({reference for reference, _ in carts if reference})
+        known = {str(r.get("id")) for r in rows}
+        extra = []
+        for start in range(0, len(references), PAGE_SIZE):  # a page's worth: the URL stays short
+            chunk = references[start:start + PAGE_SIZE]
+            for row in self._list("orders", display="full", **{"filter[reference]": f"[{'|'.join(chunk)}]"}):
+                if str(row.get("id")) not in known and _cart_of(row) in carts:
+                    known.add(str(row.get("id")))
+                    extra.append(row)
+        return list(rows) + extra
 
     def _states(self) -> dict[str, dict]:
         """The shop's order states by id, with their flags (read once, then every STATES_TTL)."""
@@ -352,6 +372,37 @@ def normalise_order(shop: str, data: Mapping, states: Mapping[str, Mapping], ema
         lines=tuple(_line(r, shop, order_id) for r in rows if isinstance(r, Mapping)),
         customer_id=str(data.get("id_customer")) if str(data.get("id_customer") or "0") != "0" else None,
         email=email, billing_address=None, ip=None, user_agent=None)
+
+
+def _cart_of(row: Mapping) -> tuple[str, str]:
+    """What ties the orders of one cart together: their reference and cart id ("" when unknown)."""
+    reference = str(row.get("reference") or "")
+    return (reference, str(row.get("id_cart") or "")) if reference.isalnum() else ("", str(row.get("id")))
+
+
+def merge_split_carts(orders: list[Order], carts: list[tuple[str, str]]) -> list[Order]:
+    """One Order per cart, in the order of first appearance: the lowest id leads, amounts and lines add up,
+    a cancelled part counts as refunded; the newest modification of any part dates the whole."""
+    groups: dict[tuple[str, str], list[Order]] = {}
+    for order, cart in zip(orders, carts):
+        groups.setdefault(cart, []).append(order)
+    merged = []
+    for parts in groups.values():
+        if len(parts) == 1:
+            merged.append(parts[0])
+            continue
+        parts.sort(key=lambda o: int(o.id))
+        lead, live = parts[0], [o for o in parts if not o.cancelled]
+        paid = [o.paid_at for o in live if o.paid and o.paid_at is not None]
+        stamps = [o.modified_at for o in parts if o.modified_at is not None]
+        merged.append(Order(
+            shop=lead.shop, id=lead.id, currency=lead.currency, paid=bool(paid), paid_at=min(paid) if paid else None,
+            created_at=min(o.created_at for o in parts), total=sum((o.total for o in parts), Decimal(0)),
+            refunded=sum((o.total if o.cancelled and live else o.refunded for o in parts), Decimal(0)),
+            cancelled=not live, lines=tuple(line for o in parts for line in o.lines), customer_id=lead.customer_id,
+            email=lead.email, billing_address=lead.billing_address, ip=lead.ip, user_agent=lead.user_agent,
+            modified_at=max(stamps) if stamps else None))
+    return merged
 
 
 def _line(row: Mapping, shop: str, order_id: str) -> Line:
