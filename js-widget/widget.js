@@ -8,8 +8,9 @@
   var doc = document, win = window;
   var T = {
     en: {
-      title: "Buy together, get money back", members: "{n} buyer(s) so far", now: "{c} back for everyone",
-      below: "From {b} buyers, everyone gets {c} back", next: "{m} more buyer(s) and everyone gets {c}",
+      title: "Buy together, get money back", members: "{n} buyers so far", members1: "{n} buyer so far", now: "{c} back for everyone",
+      below: "From {b} buyers, everyone gets {c} back", next: "{m} more buyers and everyone gets {c}",
+      next1: "{m} more buyer and everyone gets {c}", day: "d",
       top: "Top cashback reached", closes: "Closes in", closed: "This link is closed", share: "Share your link",
       copy: "Copy", copied: "Copied!", you: "You get {a} back so far", more: "Share",
       land: "A friend's link: buy before it closes and you all get up to {c} back",
@@ -18,8 +19,9 @@
       msg: "I bought this at {s}: buy it through my link and we all get money back! {u}"
     },
     tu: {
-      title: "Achetez ensemble, soyez remboursés", members: "{n} acheteur(s) pour l'instant", now: "{c} remboursés pour chacun",
-      below: "Dès {b} acheteurs, chacun récupère {c}", next: "Encore {m} acheteur(s) et tout le monde récupère {c}",
+      title: "Achetez ensemble, soyez remboursés", members: "{n} acheteurs pour l'instant", members1: "{n} acheteur pour l'instant", now: "{c} remboursés pour chacun",
+      below: "Dès {b} acheteurs, chacun récupère {c}", next: "Encore {m} acheteurs et tout le monde récupère {c}",
+      next1: "Encore {m} acheteur et tout le monde récupère {c}", day: "j",
       top: "Remboursement maximum atteint", closes: "Se ferme dans", closed: "Ce lien est fermé", share: "Partage ton lien",
       copy: "Copier", copied: "Copié !", you: "Tu récupères {a} pour l'instant", more: "Partager",
       land: "Le lien d'un ami : achète avant la fermeture et vous récupérez tous jusqu'à {c}",
@@ -56,6 +58,11 @@
       }
     }
     return s;
+  }
+
+  // One buyer or several: English says "1 buyer", French also "0 acheteur" (singular below 2).
+  function counted(dict, key, n, vars) {
+    return text(dict, (dict === T.en ? n === 1 : n < 2) ? key + "1" : key, vars);
   }
 
   function el(tag, attrs, kids) {
@@ -95,10 +102,10 @@
     return d;
   }
 
-  function clock(seconds) {
+  function clock(seconds, day) {
     var d = Math.floor(seconds / 86400), h = Math.floor(seconds % 86400 / 3600), m = Math.floor(seconds % 3600 / 60);
     var s = Math.floor(seconds % 60), two = function (n) { return (n < 10 ? "0" : "") + n; };
-    return (d ? d + " d " : "") + two(h) + ":" + two(m) + ":" + two(s);
+    return (d ? d + " " + day + " " : "") + two(h) + ":" + two(m) + ":" + two(s);
   }
 
   function withVia(url, via) { return url + (url.indexOf("?") < 0 ? "?" : "&") + "via=" + via; }
@@ -120,15 +127,15 @@
     var goal = view.next ? view.next.buyers : (top ? top.buyers : 1), n = view.members || 0;
     var pct = Math.max(0, Math.min(100, Math.round(100 * n / Math.max(goal, 1))));
     var bar = el("div", {"class": "bar", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": String(goal),
-      "aria-valuenow": String(n), "aria-label": text(d, "members", {n: n})}, [el("i")]);
+      "aria-valuenow": String(n), "aria-label": counted(d, "members", n, {n: n})}, [el("i")]);
     bar.firstChild.style.width = pct + "%";
     var status = view.cashback ? text(d, "now", {c: view.cashback}) : (tiers.length ? text(d, "below", {b: tiers[0].buyers, c: tiers[0].cashback}) : "");
-    var next = view.next ? text(d, "next", {m: view.next.missing, c: view.next.cashback}) : (view.cashback ? text(d, "top") : "");
+    var next = view.next ? counted(d, "next", view.next.missing, {m: view.next.missing, c: view.next.cashback}) : (view.cashback ? text(d, "top") : "");
     var timer = el("span", {"class": "t", role: "timer", "aria-live": "off"});
     var end = Date.now() + 1000 * (view.seconds_left || 0);
     var tick = function () {
       var left = Math.max(0, (end - Date.now()) / 1000);
-      timer.textContent = left > 0 && view.state === "open" ? clock(left) : "";
+      timer.textContent = left > 0 && view.state === "open" ? clock(left, text(d, "day")) : "";
       timer.parentNode && (timer.parentNode.firstChild.textContent = left > 0 && view.state === "open" ? text(d, "closes") + " " : text(d, "closed"));
       if (left <= 0) clearInterval(every);
     };
@@ -154,7 +161,7 @@
       });
       row.appendChild(native);
     }
-    var kids = [el("h2", {text: text(d, "title")}), el("p", {text: text(d, "members", {n: n}) + " · " + status}), bar,
+    var kids = [el("h2", {text: text(d, "title")}), el("p", {text: counted(d, "members", n, {n: n}) + " · " + status}), bar,
       next ? el("p", {text: next}) : null, view.you && view.you.amount ? el("p", {text: text(d, "you", {a: view.you.amount})}) : null,
       el("p", {}, [el("span", {text: ""}), timer]), el("div", {"class": "row"}, [input, button]), row];
     for (var j = 0; j < kids.length; j++) if (kids[j]) box.appendChild(kids[j]);

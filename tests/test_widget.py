@@ -111,11 +111,12 @@ def test_thank_you_page_shows_the_share_link_progress_and_countdown(site, browse
     box = widget(page)
     text = box.inner_text()
     assert "Achetez ensemble, soyez remboursés" in text
-    assert "1 acheteur(s) pour l'instant · Dès 2 acheteurs, chacun récupère 5%" in text
+    assert "1 acheteur pour l'instant · Dès 2 acheteurs, chacun récupère 5%" in text
+    assert "Encore 1 acheteur et tout le monde récupère 5%" in text  # singular and plural, never "(s)"
     link = page.locator("bridge-widget input").input_value()
     assert re.fullmatch(rf"{re.escape(bridge)}/r/[0-9A-Z]{{14}}/[0-9A-Z]{{14}}", link)
     first = page.locator("bridge-widget .t").inner_text()
-    assert re.fullmatch(r"1 d 23:5\d:\d\d", first), first  # a 48-hour window that just opened
+    assert re.fullmatch(r"1 j 23:5\d:\d\d", first), first  # a 48-hour window that just opened
     page.wait_for_timeout(2100)
     assert page.locator("bridge-widget .t").inner_text() < first  # it counts down
     page.locator("bridge-widget button", has_text="Copier").click()
@@ -152,10 +153,10 @@ def test_a_friend_follows_the_link_keeps_the_code_buys_and_the_group_grows(site,
     friend.goto(f"{shop.url}/")  # browsing around keeps the code
     shop.put_order(paid_order(502, "friend@example.test", "wc_order_friend502"))
     friend.goto(f"{shop.url}/checkout/order-received/502/?key=wc_order_friend502")
-    assert "2 acheteur(s) pour l'instant · 5% remboursés pour chacun" in widget(friend).inner_text()
+    assert "2 acheteurs pour l'instant · 5% remboursés pour chacun" in widget(friend).inner_text()
 
     founder.reload()
-    assert "2 acheteur(s) pour l'instant" in widget(founder).inner_text()
+    assert "2 acheteurs pour l'instant" in widget(founder).inner_text()
     with db.connection_context():
         clicks = list(Click.select())
         assert [(c.channel, c.tag is not None, c.ua_family) for c in clicks] == [("whatsapp", True, "chrome-mobile")]
@@ -181,7 +182,7 @@ def test_other_confirmation_pages_are_recognised(site, browser, kind):
         url = f"{shop.url}/pages/merci"
     context, page = new_page(browser)
     page.goto(url)
-    assert "1 acheteur(s)" in widget(page).inner_text()
+    assert "1 acheteur pour" in widget(page).inner_text()
     shot(page, f"{kind}-desktop")
     context.close()
 
@@ -202,7 +203,7 @@ def test_a_hostile_page_neither_breaks_nor_restyles_the_widget(site, browser):
     context, page = new_page(browser, errors=errors)
     page.goto(f"{shop.url}/pages/hostile")
     box = widget(page)
-    assert box.is_visible() and "1 acheteur(s)" in box.inner_text()
+    assert box.is_visible() and "1 acheteur pour" in box.inner_text()
     expect(page.locator("bridge-widget button", has_text="Copier")).to_be_visible()  # despite visibility: hidden
     expect(page.locator("bridge-widget a", has_text="WhatsApp")).to_be_visible()
     shot(page, "hostile-desktop")
@@ -219,7 +220,7 @@ def test_a_strict_content_security_policy_allowing_only_bridge(site, browser):
     context, page = new_page(browser, errors=errors)
     page.goto(f"{shop.url}/pages/strict")
     box = widget(page)
-    assert "1 acheteur(s)" in box.inner_text()
+    assert "1 acheteur pour" in box.inner_text()
     radius = page.locator("bridge-widget .b").evaluate("node => getComputedStyle(node).borderTopWidth")
     assert radius == "4px"  # the widget's styles apply under style-src 'none' (constructed stylesheets)
     assert not [e for e in errors if "Content Security Policy" in e], errors
