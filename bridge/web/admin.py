@@ -16,6 +16,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 
 from bridge.money import format_amount
 from bridge.storage.models import GroupRow, MembershipRow, OrderFact, Payout, Reward
+from bridge.web.ratelimit import limited
 
 bp = Blueprint("admin", __name__, template_folder="templates")
 LIMIT = 200
@@ -38,6 +39,7 @@ def _check_csrf() -> None:
 
 
 @bp.route("/admin/login", methods=["GET", "POST"])
+@limited("admin-login", 10)  # per client address and minute: guessing the password takes forever
 def login():
     if _password() is None:
         abort(404)
@@ -76,7 +78,10 @@ def dashboard():
             (OrderFact.shop == group.shop) & OrderFact.order_id.in_([m.order_id for m in members]))}
         rewards = {r.order_id: r for r in Reward.select().where(
             (Reward.campaign == group.campaign) & Reward.key.startswith(f"{group.campaign}:group:{group.founder_id}:"))}
-        state = "settled" if group.settled_at else ("open" if now < group.closes_at else "closed")
+        if not any(m.role == "founder" for m in members):
+            state = "void"  # its founding order joined another group later: nobody is in this one
+        else:
+            state = "settled" if group.settled_at else ("open" if now < group.closes_at else "closed")
         groups.append(dict(group=group, state=state, members=[dict(
             order=m.order_id, role=m.role, email=orders[m.order_id].email if m.order_id in orders else "",
             sponsor=m.sponsor_id, flags=[text for _, _, text in json.loads(m.flags)],
