@@ -249,3 +249,15 @@ def test_a_split_cart_is_one_purchase_for_hints_and_the_thank_you_page(bridge, s
     view = client.post("/api/v1/shops/shop1/conversions",
                        data={"order_id": "44", "key": "b44a6d9efd7a0076a0fbce6b15eaf3b1"}).get_json()
     assert view["you"]["role"] == "founder" and view["share_url"] and stored_orders() == {"43"}
+
+
+def test_webhooks_install_points_prestashop_shops_to_the_module(config_text, tmp_path):
+    from click.testing import CliRunner
+
+    from bridge.cli import main
+
+    text = prestashop_text(config_text, "https://ps.example").replace(
+        "    tone: tu", "    tone: tu\n    sync:\n      poll_every: 2m")
+    migrated_config(text, tmp_path)
+    result = CliRunner().invoke(main, ["--config", str(tmp_path / "config.yaml"), "webhooks", "install", "shop1"])
+    assert result.exit_code == 2 and "polls them every 2m" in result.output and "bridgehints" in result.output

@@ -57,8 +57,14 @@ def webhooks_install(ctx: Context, shop, delivery_url):
     found = runtime.config.shop(shop)
     connector = connector_for(found)
     if not hasattr(connector, "install_webhooks"):
-        raise click.UsageError(f"{found.platform} shops have no webhooks; bridge polls them "
-                               f"every {found.sync.poll_every or 'time you run bridge sync'}")
+        from bridge.durations import format_duration
+
+        every = format_duration(found.sync.poll_every) if found.sync.poll_every else None
+        raise click.UsageError(
+            f"{found.platform} shops have no webhooks; bridge polls them "
+            + (f"every {every}" if every else "each time you run bridge sync")
+            + ("; for news at once, install the bridgehints module (prestashop-module/README.md) with "
+               "prestashop.hint_secret" if found.platform == "prestashop" else ""))
     url = delivery_url or f"{runtime.config.server.public_url.rstrip('/')}/webhooks/{shop}"
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
