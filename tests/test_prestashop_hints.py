@@ -261,3 +261,10 @@ def test_webhooks_install_points_prestashop_shops_to_the_module(config_text, tmp
     migrated_config(text, tmp_path)
     result = CliRunner().invoke(main, ["--config", str(tmp_path / "config.yaml"), "webhooks", "install", "shop1"])
     assert result.exit_code == 2 and "polls them every 2m" in result.output and "bridgehints" in result.output
+
+
+def test_a_hint_that_does_not_know_its_store_is_read(bridge, shop):
+    _, config = bridge
+    body = b'{"event": "order.updated", "id_order": 41, "id_shop": 0}'  # the module could not tell the store
+    response = post(create_app(config).test_client(), body, sign(body))
+    assert response.status_code == 200 and response.get_json()["status"] == "ok" and stored_orders() == {"41"}

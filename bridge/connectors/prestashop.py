@@ -79,7 +79,7 @@ class PrestaShopConnector(Connector):
         if event == "ping":
             return WebhookEvent("ping")
         store, mine = payload.get("id_shop"), self.shop.prestashop.id_shop
-        if event not in HINT_EVENTS or (isinstance(store, int) and mine is not None and store != mine):
+        if event not in HINT_EVENTS or (isinstance(store, int) and store > 0 and mine is not None and store != mine):
             return WebhookEvent("ignored", topic=event)  # another store of a multistore has its own bridge shop
         order_id = payload.get("id_order")
         if isinstance(order_id, bool) or not isinstance(order_id, int) or order_id <= 0:
