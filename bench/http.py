@@ -1,8 +1,9 @@
 """Benchmark: share-link redirects and the link-state API under the production server, against a bare baseline.
 
-    python bench/http.py [--seconds 5] [--clients 8] [--rounds 3]
+    python bench/http.py [--seconds 5] [--clients 8] [--rounds 3] [--database sqlite|postgresql]
 
-bridge runs as `bridge serve` (waitress, 8 threads) on a SQLite database seeded with groups. The
+bridge runs as `bridge serve` (waitress, 8 threads) on a SQLite database (or, with `--database
+postgresql`, a throw-away PostgreSQL server on loopback) seeded with groups. The
 baseline, run in the same way in the same run, is a bare Flask app under waitress doing the same
 kind of work without bridge: look the code up in SQLite, insert a click row and redirect; look the
 group up and answer a small JSON. Clients are threads with keep-alive connections. The last line is
@@ -24,7 +25,6 @@ import http.client  # noqa: E402
 import json  # noqa: E402
 import random  # noqa: E402
 import socket  # noqa: E402
-import sqlite3  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import threading  # noqa: E402
@@ -41,12 +41,13 @@ from bridge.storage.db import db  # noqa: E402
 from bridge.storage.models import GroupRow  # noqa: E402
 from tests.engine_data import order  # noqa: E402
 from tests.fake_woocommerce import FakeWooCommerce  # noqa: E402
+from tests.pgserver import PostgresServer  # noqa: E402
 from tests.wc_fixtures import rest_json  # noqa: E402
 
 BIN = os.path.dirname(sys.executable)
 GROUPS = 200
 CONFIG = """
-server: {{public_url: "http://127.0.0.1:{port}", secret_key: bench-secret-key-0123456789, database_url: "sqlite:///{db}",
+server: {{public_url: "http://127.0.0.1:{port}", secret_key: bench-secret-key-0123456789, database_url: "{db}",
           log_level: warning, rate_limits: false}}
 shops:
   - {{id: s, name: S, platform: woocommerce, url: "{url}", currency: EUR, timezone: UTC, locale: fr,
@@ -61,29 +62,38 @@ import sqlite3, sys, threading
 from flask import Flask, jsonify, redirect
 from waitress import serve
 DB, SHOP, PORT = sys.argv[1], sys.argv[2], int(sys.argv[3])
+POSTGRES = DB.startswith("postgresql://")
+P, NOW = ("%s", "now()") if POSTGRES else ("?", "datetime('now')")
 app = Flask("baseline")
 local = threading.local()
 def conn():
     if not hasattr(local, "c"):
-        local.c = sqlite3.connect(DB, timeout=15, isolation_level=None)
-        local.c.execute("PRAGMA journal_mode=WAL")
+        if POSTGRES:
+            import psycopg2
+            local.c = psycopg2.connect(DB)
+            local.c.autocommit = True
+        else:
+            local.c = sqlite3.connect(DB[len("sqlite:///"):], timeout=15, isolation_level=None)
+            local.c.execute("PRAGMA journal_mode=WAL")
     return local.c
+def query(sql, args, many=False):
+    cursor = conn().cursor()
+    cursor.execute(sql.replace("?", P), args)
+    return cursor.fetchall() if many else cursor.fetchone()
 @app.get("/r/<code>")
 def follow(code):
-    c = conn()
-    row = c.execute('SELECT campaign, founder_id FROM "group" WHERE code = ?', (code,)).fetchone()
+    row = query('SELECT campaign, founder_id FROM "group" WHERE code = ?', (code,))
     if row is None:
         return redirect(SHOP + "/", 302)
-    c.execute("INSERT INTO baseline_click (code, at) VALUES (?, datetime('now'))", (code,))  # autocommit, as bridge
+    conn().cursor().execute(f"INSERT INTO baseline_click (code, at) VALUES ({P}, {NOW})", (code,))  # autocommit
     return redirect(SHOP + "/product/x/?bridge=" + code, 302)
 @app.get("/links/<code>")
 def state(code):
-    c = conn()
-    group = c.execute('SELECT campaign, founder_id, closes_at FROM "group" WHERE code = ?', (code,)).fetchone()
-    members = c.execute("SELECT order_id FROM membership WHERE campaign = ? AND founder_id = ?", group[:2]).fetchall()
-    orders = c.execute("SELECT total FROM order_fact WHERE order_id IN (%s)" % ",".join("?" * len(members)),
-                       [m[0] for m in members]).fetchall() if members else []
-    return jsonify(code=code, members=len(members), total=sum(float(o[0]) for o in orders), closes_at=group[2])
+    group = query('SELECT campaign, founder_id, closes_at FROM "group" WHERE code = ?', (code,))
+    members = query("SELECT order_id FROM membership WHERE campaign = ? AND founder_id = ?", group[:2], many=True)
+    orders = query("SELECT total FROM order_fact WHERE order_id IN (%s)" % ",".join("?" * len(members)),
+                   [m[0] for m in members], many=True) if members else []
+    return jsonify(code=code, members=len(members), total=sum(float(o[0]) for o in orders), closes_at=str(group[2]))
 serve(app, host="127.0.0.1", port=PORT, threads=8, _quiet=True)
 '''
 
@@ -142,11 +152,24 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite",
+                        help="postgresql: a throw-away server on loopback (tests/pgserver.py), for both sides")
     args = parser.parse_args()
+    server = PostgresServer().start() if args.database == "postgresql" else None
+    try:
+        run(args, server)
+    finally:
+        if server is not None:
+            server.stop()
+
+
+def run(args, server) -> None:
+    """Seed the database, start bridge and the baseline, load both in rounds; print the summary."""
     with FakeWooCommerce("ck", "cs") as shop, tempfile.TemporaryDirectory() as folder:
         shop.put_product(rest_json("05-product-create-simple-1.response.json"))
-        path, port = os.path.join(folder, "bridge.db"), free_port()
-        text = CONFIG.format(db=path, url=shop.url, port=port)
+        port = free_port()
+        url = server.create_database("bench_http") if server else f"sqlite:///{os.path.join(folder, 'bridge.db')}"
+        text = CONFIG.format(db=url, url=shop.url, port=port)
         with open(os.path.join(folder, "config.yaml"), "w") as handle:
             handle.write(text)
         config = load_config_text(text)
@@ -168,14 +191,16 @@ def main() -> None:
             ingest(config, orders=orders, claims=claims, now=now)
             codes = [g.code for g in GroupRow.select()]
         assert len(codes) == GROUPS, len(codes)
-        sqlite = sqlite3.connect(path)
-        sqlite.execute("CREATE TABLE baseline_click (id INTEGER PRIMARY KEY, code TEXT, at TEXT)")
-        sqlite.commit()
-        sqlite.close()
+        with db.connection_context():
+            db.execute_sql("CREATE TABLE baseline_click (id INTEGER PRIMARY KEY, code TEXT, at TEXT)" if server is None
+                           else "CREATE TABLE baseline_click (id SERIAL PRIMARY KEY, code TEXT, at TIMESTAMP)")
+            # Planner statistics, as a live database has them (PostgreSQL's autovacuum would take a minute).
+            db.execute_sql("ANALYZE")
+        db.obj.close_all()  # bridge and the baseline run in their own processes
         bridge = subprocess.Popen([os.path.join(BIN, "bridge"), "--config", os.path.join(folder, "config.yaml"), "serve",
                                    "--port", str(port), "--threads", "8"], stderr=open(os.environ.get("BENCH_LOG", os.devnull), "w"))
         base_port = free_port()
-        baseline = subprocess.Popen([sys.executable, "-c", BASELINE, path, shop.url, str(base_port)])
+        baseline = subprocess.Popen([sys.executable, "-c", BASELINE, url, shop.url, str(base_port)])
         try:
             wait_until_up(port)
             wait_until_up(base_port)
@@ -200,7 +225,7 @@ def main() -> None:
             baseline.terminate()
             bridge.wait(timeout=30)
             baseline.wait(timeout=30)
-    summary = {"rounds": args.rounds, "target_ratio": 0.7}
+    summary = {"database": args.database, "rounds": args.rounds, "target_ratio": 0.7}
     for kind in ("redirect", "link_state"):
         ratios = sorted((r[f"bridge_{kind}"]["req_s"] / r[f"baseline_{kind}"]["req_s"], i) for i, r in enumerate(rounds))
         ratio, median_round = ratios[len(ratios) // 2]

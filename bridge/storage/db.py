@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from urllib.parse import unquote, urlsplit
 
 import peewee
@@ -13,8 +14,34 @@ from bridge.storage.fields import COLUMN_TYPES
 # Connections are pooled: the web app takes one per request, and opening a connection (with its
 # pragmas, or a PostgreSQL login) costs more than most requests do.
 POOL = dict(max_connections=32, stale_timeout=300)
+ALIVE_BYPASS = 0.5  # seconds: a connection handed back this recently is not pinged again (as HikariCP does)
 
 db = peewee.DatabaseProxy()
+
+
+class PostgresPool(PooledPostgresqlDatabase):
+    """peewee's PostgreSQL pool, without its liveness round trip (`SELECT 1`) on every check-out of a
+    connection that was handed back less than ALIVE_BYPASS ago: on a busy server that round trip
+    doubled the cost of a click. An idle connection is still pinged before it is used again."""
+
+    def __init__(self, *args, **kwargs):
+        self._returned: dict[int, float] = {}
+        super().__init__(*args, **kwargs)
+
+    def _is_closed(self, conn):
+        returned = self._returned.get(self.conn_key(conn))
+        if (returned is not None and time.monotonic() - returned < ALIVE_BYPASS and not conn.closed
+                and self._adapter.txn_status(conn) == self._adapter.txn_idle):
+            return False
+        return super()._is_closed(conn)
+
+    def _close(self, conn, close_conn=False):
+        self._returned[self.conn_key(conn)] = time.monotonic()
+        super()._close(conn, close_conn)
+
+    def _close_raw(self, conn):
+        self._returned.pop(self.conn_key(conn), None)
+        super()._close_raw(conn)
 
 
 def open_database(url: str) -> peewee.Database:
@@ -34,7 +61,7 @@ def open_database(url: str) -> peewee.Database:
             pragmas={"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 15000, "synchronous": "normal",
                      "cache_size": -65536})  # 64 MiB: the working set of a busy shop stays in memory
     if parts.scheme in ("postgresql", "postgres"):
-        return PooledPostgresqlDatabase(
+        return PostgresPool(
             parts.path.lstrip("/"), **POOL, user=unquote(parts.username or "") or None,
             password=unquote(parts.password or "") or None, host=parts.hostname or None, port=parts.port,
             field_types=COLUMN_TYPES["postgresql"])
