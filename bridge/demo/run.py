@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
 from aiosmtpd.controller import Controller
+from waitress import wasyncore
 from waitress.server import create_server
 
 from bridge.connectors.base import connector_for
@@ -72,7 +73,8 @@ class Demo:
         public = urlsplit(self.config.server.public_url)
         self.web = create_server(create_app(self.config, self.runtime), host=public.hostname, port=public.port or 80,
                                  threads=8)
-        threading.Thread(target=self.web.run, daemon=True).start()
+        self.serving = threading.Thread(target=self._serve, daemon=True)
+        self.serving.start()
         with db.connection_context():
             secret = ensure_shop_secret(self.shop_config.id)
         connector_for(self.shop_config).install_webhooks(f"{self.config.server.public_url}/webhooks/{self.shop_config.id}",
@@ -80,6 +82,14 @@ class Demo:
         self.jobs = threading.Thread(target=self._loop, daemon=True)
         self.jobs.start()
         return self
+
+    def _serve(self) -> None:
+        """waitress's loop, one poll at a time, ended and closed from this same thread: closing its
+        sockets from another thread while select() waits on them fails now and then (EBADF)."""
+        while not self.stopping.is_set():
+            wasyncore.loop(timeout=0.2, map=self.web._map, count=1)
+        self.web.task_dispatcher.shutdown()
+        wasyncore.close_all(self.web._map)
 
     def _loop(self) -> None:
         """Run the jobs every few seconds on the wall clock (the worker's job, kept simple for a demo)."""
@@ -100,7 +110,7 @@ class Demo:
 
     def stop(self) -> None:
         self.stopping.set()
-        self.web.close()
+        self.serving.join(timeout=10)
         self.smtp.stop()
         self.shop.__exit__(None, None, None)
 
