@@ -16,10 +16,14 @@ from bridge.connectors.base import connector_for
 from bridge.connectors.errors import ConnectorError
 from bridge.ingest import ingest
 from bridge.jobs import ExpectedFailure, Job
-from bridge.storage.db import db
+from bridge.storage.db import db, is_postgresql
 from bridge.storage.models import SyncCursor
 
 _EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
+# After a sync this large, PostgreSQL's statistics are refreshed at once: with the empty-table ones,
+# the planner scanned every order of the shop for each group's members until autovacuum caught up.
+ANALYZE_AFTER = 1000
+ANALYZED = ("order_fact", "membership", "claim_fact", '"group"')
 log = logging.getLogger("bridge.sync")
 
 
@@ -62,6 +66,8 @@ def sync_shop(config, shop_id: str, now: datetime, progress: Callable[[int], Non
         orders, pages = orders + len(page), pages + 1
         if progress:
             progress(len(page))
+    if orders >= ANALYZE_AFTER and is_postgresql():
+        db.execute_sql(f"ANALYZE {', '.join(ANALYZED)}")
     return SyncResult(shop.id, since, orders, pages, position)
 
 
