@@ -66,9 +66,10 @@ class PrestaShopConnector(Connector):
         if not secret:
             raise BadSignature("order hints are not enabled: set prestashop.hint_secret (and the same secret in "
                                "the bridgehints module)", shop, 401)
-        if not signature_matches(secret, body, Headers(headers).get("X-Bridge-Signature")):
-            raise BadSignature("unsigned request" if Headers(headers).get("X-Bridge-Signature") is None
-                               else "signature does not match the body", shop, 401)
+        signature = Headers(headers).get("X-Bridge-Signature")
+        if not signature_matches(secret, body, signature):
+            raise BadSignature("unsigned request" if signature is None else "signature does not match the body",
+                               shop, 401)
         try:
             payload = json.loads(body)
         except (ValueError, UnicodeDecodeError):
