@@ -51,7 +51,9 @@ def state_of_group(campaign, founder_id: str, now: datetime, group: GroupRow | N
     # Only what settling needs: converting every column of every member costs more than the query.
     rows = select(OrderFact, "group_members", lambda: (
         OrderFact.select(OrderFact.order_id, OrderFact.currency, OrderFact.paid, OrderFact.paid_at, OrderFact.created_at,
-                         OrderFact.total, OrderFact.refunded, OrderFact.cancelled, OrderFact.lines, MembershipRow.role,
+                         OrderFact.total, OrderFact.refunded, OrderFact.own_refunded, OrderFact.cancelled, OrderFact.lines,
+                         OrderFact.refunded_lines, OrderFact.refunded_shipping,
+                         MembershipRow.role,
                          GroupRow.settled_at)
         .join(MembershipRow, on=((MembershipRow.order_id == OrderFact.order_id) & (MembershipRow.campaign == ":campaign")))
         .join_from(MembershipRow, GroupRow, on=((GroupRow.campaign == MembershipRow.campaign)
@@ -63,8 +65,9 @@ def state_of_group(campaign, founder_id: str, now: datetime, group: GroupRow | N
     for row in rows:
         settled = settled or row.settled_at is not None
         order = Order(shop=campaign.shop, id=row.order_id, currency=row.currency, paid=row.paid, paid_at=row.paid_at,
-                      created_at=row.created_at, total=row.total, refunded=row.refunded, cancelled=row.cancelled,
-                      lines=lines_of(row.lines))
+                      created_at=row.created_at, total=row.total, refunded=row.refunded,
+                      own_refunded=row.own_refunded, cancelled=row.cancelled, lines=lines_of(row.lines),
+                      refunded_lines=lines_of(row.refunded_lines), refunded_shipping=row.refunded_shipping)
         if row.role == "founder" and order.id == founder_id:
             founder = order
         else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime, timezone
 from decimal import Decimal
 
@@ -17,9 +18,10 @@ from bridge.storage.models import ClaimFact, OrderFact
 def order_to_row(order: Order) -> dict:
     """Flatten an Order into OrderFact columns."""
     return dict(shop=order.shop, order_id=order.id, currency=order.currency, paid=order.paid, paid_at=order.paid_at,
-                created_at=order.created_at, modified_at=order.modified_at, total=order.total,
-                refunded=order.refunded, cancelled=order.cancelled,
-                lines=json.dumps([[l.product_id, l.quantity, str(l.total), str(l.tax)] for l in order.lines]),
+                paid_at_source=order.paid_at_source, created_at=order.created_at, modified_at=order.modified_at,
+                total=order.total, refunded=order.refunded, own_refunded=order.own_refunded, cancelled=order.cancelled,
+                refunded_lines=_lines_json(order.refunded_lines), refunded_shipping=order.refunded_shipping,
+                lines=_lines_json(order.lines),
                 customer_id=order.customer_id, email=order.email, email_norm=normalise_email(order.email),
                 billing_address=order.billing_address, ip=order.ip, user_agent=order.user_agent)
 
@@ -27,10 +29,15 @@ def order_to_row(order: Order) -> dict:
 def row_to_order(row: OrderFact) -> Order:
     """Rebuild the engine's Order from its row."""
     return Order(shop=row.shop, id=row.order_id, currency=row.currency, paid=row.paid, paid_at=row.paid_at,
-                 created_at=row.created_at, modified_at=row.modified_at, total=row.total, refunded=row.refunded,
-                 cancelled=row.cancelled, lines=lines_of(row.lines),
+                 paid_at_source=row.paid_at_source, created_at=row.created_at, modified_at=row.modified_at,
+                 total=row.total, refunded=row.refunded, own_refunded=row.own_refunded, cancelled=row.cancelled,
+                 refunded_lines=lines_of(row.refunded_lines), refunded_shipping=row.refunded_shipping, lines=lines_of(row.lines),
                  customer_id=row.customer_id, email=row.email, billing_address=row.billing_address, ip=row.ip,
                  user_agent=row.user_agent)
+
+
+def _lines_json(lines) -> str:
+    return json.dumps([[line.product_id, line.quantity, str(line.total), str(line.tax)] for line in lines])
 
 
 def lines_of(text: str) -> tuple[Line, ...]:
@@ -38,8 +45,25 @@ def lines_of(text: str) -> tuple[Line, ...]:
     return tuple(Line(p, q, Decimal(t), Decimal(x)) for p, q, t, x in json.loads(text))
 
 
-def store_orders(orders) -> set[tuple[str, str]]:
+def with_paid_at(order: Order, stored: Order | None, now: datetime) -> Order:
+    """Give a snapshot the payment instant that is already a fact, or make it one.
+
+    Once stored, paid_at never moves: a later read (completing a cash-on-delivery order sets WooCommerce's
+    date_paid; a refund takes the paid status away) must not move a group's window or void it. A paid
+    snapshot without a date from the shop is dated when bridge first sees it paid: the shop's last change,
+    which the payment cannot be later than, or now if the shop gave no change instant.
+    """
+    if stored is not None and stored.paid_at is not None:
+        return replace(order, paid_at=stored.paid_at, paid_at_source=stored.paid_at_source)
+    if order.paid_at is not None or not order.paid:
+        return order
+    seen = min(order.modified_at, now) if order.modified_at is not None else now
+    return replace(order, paid_at=seen, paid_at_source="first_seen")
+
+
+def store_orders(orders, now: datetime | None = None) -> set[tuple[str, str]]:
     """Upsert each order whose snapshot is newer than the stored one; return the keys that changed."""
+    now = now or datetime.now(timezone.utc)
     newest = keep_latest(orders)
     changed = []
     by_shop: dict[str, list[str]] = {}
@@ -49,7 +73,8 @@ def store_orders(orders) -> set[tuple[str, str]]:
         for part in chunks(ids):
             stored = {row.order_id: row_to_order(row) for row in
                       OrderFact.select().where((OrderFact.shop == shop) & OrderFact.order_id.in_(part))}
-            changed += [newest[(shop, i)] for i in part if is_newer(newest[(shop, i)], stored.get(i))]
+            changed += [with_paid_at(newest[(shop, i)], stored.get(i), now) for i in part
+                        if is_newer(newest[(shop, i)], stored.get(i))]
     upsert_many(OrderFact, [order_to_row(o) for o in changed], [OrderFact.shop, OrderFact.order_id])
     return {o.key for o in changed}
 
@@ -95,7 +120,7 @@ def ingest(config, orders=(), claims=(), now=None, referral_claims=()) -> set[tu
 
     now = now or datetime.now(timezone.utc)
     with db.atomic():
-        changed = store_orders(orders) | store_claims(claims)
+        changed = store_orders(orders, now) | store_claims(claims)
         for shop, order_id, code, source, at in referral_claims:
             store_referral_claim(shop, order_id, code, source, at)
         refresh(config, changed, now)

@@ -7,6 +7,7 @@ import os
 import textwrap
 
 import pytest
+from hypothesis import settings
 
 from bridge.config import load_config_text
 from bridge.storage import bind, upgrade
@@ -14,6 +15,9 @@ from bridge.storage.db import db
 from tests.pgserver import PostgresServer
 
 BACKEND = os.environ.get("BRIDGE_TEST_DB", "sqlite")
+# No timed assertions: hypothesis' per-example deadline fails on a busy 2-core machine, not on slow code.
+settings.register_profile("bridge", deadline=None)
+settings.load_profile("bridge")
 _counter = itertools.count()
 
 

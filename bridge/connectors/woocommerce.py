@@ -34,6 +34,7 @@ REFUND_META = "_bridge_payout_key"
 CANCELLED = frozenset({"cancelled", "failed", "trash"})
 ORDER_TOPICS = frozenset({"order.created", "order.updated", "order.deleted", "order.restored"})
 _PING = re.compile(rb"webhook_id=\d+")
+OWN_REFUND = re.compile(r"\[bridge payout:[^\]]+\]")
 RETRY_DELAYS = (1.0, 4.0)  # seconds before the second and third attempt of a read
 MAX_RETRY_AFTER = 30.0  # a longer Retry-After is left to the next scheduled run
 WEBHOOK_TOPICS = ("order.created", "order.updated", "order.deleted", "order.restored")
@@ -53,8 +54,18 @@ class WooCommerceConnector(Connector):
         return PAID | frozenset(extra)
 
     def normalise(self, data: Mapping) -> Order:
-        """Turn a wc/v3 order object into bridge's Order."""
-        return normalise_order(self.shop.id, data, self.paid_statuses())
+        """Turn a wc/v3 order object into bridge's Order, with what each customer refund gave back.
+
+        The order lists its refunds by amount only; the refunds' own lines say which products and how
+        much shipping, so they are read (one request) for orders the customer had refunds on.
+        """
+        details = None
+        refunds = data.get("refunds") if isinstance(data, Mapping) else None
+        if isinstance(refunds, list) and any(isinstance(r, Mapping) and not is_own_refund(r) for r in refunds):
+            order_id = data.get("id")
+            if isinstance(order_id, int) and not isinstance(order_id, bool):
+                details = self._get(f"orders/{order_id}/refunds", about=str(order_id), per_page=100)
+        return normalise_order(self.shop.id, data, self.paid_statuses(), details)
 
     def parse_webhook(self, secret: str | None, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
         return parse_webhook(secret, headers, body, shop=self.shop.id)
@@ -295,29 +306,64 @@ def parse_webhook(secret: str | None, headers: Mapping[str, str], body: bytes, s
     return WebhookEvent("order", topic=topic, order_id=str(order_id))
 
 
-def normalise_order(shop: str, data: Mapping, paid_statuses: frozenset[str] = PAID) -> Order:
-    """Translate one order object; raise MalformedPayload naming the first field that is not as documented."""
+def is_own_refund(refund: Mapping) -> bool:
+    """Tell whether a refund is one bridge made (its reason ends with the payout key, see `refund`)."""
+    return bool(OWN_REFUND.search(str(refund.get("reason") or "")))
+
+
+def normalise_order(shop: str, data: Mapping, paid_statuses: frozenset[str] = PAID,
+                    refund_details: list | None = None) -> Order:
+    """Translate one order object; raise MalformedPayload naming the first field that is not as documented.
+
+    `refund_details` are the order's refund objects (orders/<id>/refunds): their lines and shipping say
+    what the customer's refunds gave back, so that only an unspecified amount is spread pro rata.
+    """
     if not isinstance(data, Mapping):
         raise MalformedPayload("an order must be a JSON object", shop)
     order_id = _field(data, "id", int, shop)
     status = _field(data, "status", str, shop, order_id)
     total = _amount(data, "total", shop, order_id)
-    refunds = data.get("refunds") or []
-    refunded = -sum((_amount(r, "total", shop, order_id) for r in refunds), Decimal(0))
+    refunds = [r for r in data.get("refunds") or [] if isinstance(r, Mapping)]
+    # bridge's own cashback refunds carry their payout key in the reason: they are not the customer's.
+    own = -sum((_amount(r, "total", shop, order_id) for r in refunds if is_own_refund(r)), Decimal(0))
+    refunded = -sum((_amount(r, "total", shop, order_id) for r in refunds if not is_own_refund(r)), Decimal(0))
     if status == "refunded":
-        refunded = max(refunded, total)  # a hand-set "refunded" status may come without refund records
+        refunded = max(refunded, total - own)  # a hand-set "refunded" status may come without refund records
+    refunded_lines, refunded_shipping = _refunded_parts(refund_details or [], shop, order_id)
     billing = data.get("billing") or {}
     paid = status in paid_statuses
     created = _instant(data, "date_created_gmt", shop, order_id)
+    # Cash on delivery is `processing` with no date_paid; completing it later sets one. Neither is the
+    # instant the order became paid, so bridge dates it when it first sees it paid (ingest keeps it).
     paid_at = _instant(data, "date_paid_gmt", shop, order_id, optional=True)
     return Order(
         shop=shop, id=str(order_id), currency=_field(data, "currency", str, shop, order_id), paid=paid,
-        paid_at=paid_at or (created if paid else None), created_at=created,
+        paid_at=paid_at, paid_at_source="shop" if paid_at else "first_seen", own_refunded=own, created_at=created,
+        refunded_lines=refunded_lines, refunded_shipping=refunded_shipping,
         modified_at=_instant(data, "date_modified_gmt", shop, order_id, optional=True), total=total,
         refunded=refunded, cancelled=status in CANCELLED, lines=tuple(_line(l, shop, order_id) for l in data.get("line_items") or []),
         customer_id=str(data["customer_id"]) if data.get("customer_id") else None,
         email=(billing.get("email") or None), billing_address=_address(billing),
         ip=data.get("customer_ip_address") or None, user_agent=data.get("customer_user_agent") or None)
+
+
+def _refunded_parts(details: list, shop: str, order_id) -> tuple[tuple[Line, ...], Decimal]:
+    """The products and the shipping the customer's refunds gave back (positive amounts), bridge's own left out."""
+    lines: list[Line] = []
+    shipping = Decimal(0)
+    for refund in details:
+        if not isinstance(refund, Mapping) or is_own_refund(refund):
+            continue
+        for line in refund.get("line_items") or []:
+            if isinstance(line, Mapping):
+                lines.append(Line(product_id=str(_field(line, "product_id", int, shop, order_id)),
+                                  quantity=-_field(line, "quantity", int, shop, order_id),
+                                  total=-_amount(line, "total", shop, order_id),
+                                  tax=-_amount(line, "total_tax", shop, order_id)))
+        for line in refund.get("shipping_lines") or []:
+            if isinstance(line, Mapping):
+                shipping -= _amount(line, "total", shop, order_id) + _amount(line, "total_tax", shop, order_id)
+    return tuple(lines), shipping
 
 
 def _stamp(instant: datetime) -> str:

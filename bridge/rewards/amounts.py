@@ -26,13 +26,26 @@ def has_eligible_line(order: Order, products: frozenset[str] | None) -> bool:
 
 
 def eligible_amount(order: Order, products: frozenset[str] | None, base: str) -> Decimal:
-    """Paid amount of the eligible lines (tax per `base`, shipping never), reduced pro rata by refunds."""
-    lines = [line for line in order.lines if products is None or line.product_id in products]
-    gross = sum((line.total + (line.tax if base == "paid_incl_tax" else ZERO) for line in lines), ZERO)
-    if order.total <= 0 or order.refunded <= 0:
-        return max(gross, ZERO)
-    kept = max(order.total - order.refunded, ZERO) / order.total
-    return max(gross * kept, ZERO)
+    """Paid amount of the eligible lines (tax per `base`, shipping never), less what refunds took back.
+
+    A refund that names its lines lowers the eligible amount by those lines only; a shipping refund
+    lowers nothing; only an unspecified amount is spread pro rata over what was left of the order.
+    """
+    def value(line) -> Decimal:
+        return line.total + (line.tax if base == "paid_incl_tax" else ZERO)
+
+    def eligible(line) -> bool:
+        return products is None or line.product_id in products
+
+    gross = sum((value(line) for line in order.lines if eligible(line)), ZERO)
+    back = sum((value(line) for line in order.refunded_lines if eligible(line)), ZERO)
+    specified = sum((line.total + line.tax for line in order.refunded_lines), ZERO) + order.refunded_shipping
+    unspecified = max(order.refunded - specified, ZERO)
+    remaining = order.total - specified
+    kept = max(remaining - unspecified, ZERO) / remaining if unspecified > 0 and remaining > 0 else Decimal(1)
+    if unspecified > 0 and remaining <= 0:
+        kept = ZERO
+    return max((gross - back) * kept, ZERO)
 
 
 def tier_for(tiers: tuple[Tier, ...], size: int) -> Tier | None:

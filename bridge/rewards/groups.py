@@ -32,8 +32,7 @@ def best_claims(claims: list[Claim]) -> dict[str, Claim]:
 
 def _order_checks(campaign: SocialBuyingCampaign, order: Order) -> list[Check]:
     """Checks every order goes through before it can found or join a group."""
-    checks = [Check("paid", order.paid_at is not None,
-                    f"paid at {order.paid_at.isoformat()}" if order.paid_at else "never paid")]
+    checks = [Check("paid", order.paid_at is not None, paid_text(order))]
     checks.append(Check("currency", order.currency == campaign.currency,
                         f"in {order.currency}" + ("" if order.currency == campaign.currency
                                                   else f", but the campaign pays in {campaign.currency}")))
@@ -85,6 +84,15 @@ def decide_order(campaign: SocialBuyingCampaign, order: Order, claim: Claim | No
         founding.append(Check("founds_group", True, f"opens a group until {(order.paid_at + campaign.window).isoformat()}"))
         return Membership(order.id, "founder", order.id, None, tuple(refused + founding))
     return Membership(order.id, "none", None, None, tuple(refused + founding))
+
+
+def paid_text(order: Order) -> str:
+    """When the order was paid, and where that instant comes from."""
+    if order.paid_at is None:
+        return "never paid"
+    if order.paid_at_source == "first_seen":
+        return f"no payment date from the shop: first seen paid at {order.paid_at.isoformat()}"
+    return f"paid at {order.paid_at.isoformat()}"
 
 
 def decision_order(order: Order) -> tuple:

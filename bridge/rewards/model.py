@@ -28,7 +28,7 @@ class Order:
     id: str
     currency: str
     paid: bool  # currently in a paid state
-    paid_at: datetime | None  # when it was first paid (None: never)
+    paid_at: datetime | None  # when it was first paid (None: never, or the shop gave no date yet)
     created_at: datetime
     total: Decimal  # what the customer paid, tax and shipping included, before refunds
     refunded: Decimal = Decimal(0)  # positive sum of refunds
@@ -40,6 +40,19 @@ class Order:
     ip: str | None = None
     user_agent: str | None = None
     modified_at: datetime | None = None  # the shop's last-modified instant: newer snapshots win
+    # "shop": the shop dated the payment; "first_seen": it gave none (cash on delivery), so paid_at is the
+    # instant bridge first saw the order paid, kept from then on.
+    paid_at_source: str = "shop"
+    own_refunded: Decimal = Decimal(0)  # bridge's own cashback refunds on this order: never the customer's
+    # What the customer's refunds said they gave back (positive amounts): products, and shipping (tax
+    # included). The rest of `refunded`, if any, is unspecified and spread pro rata.
+    refunded_lines: tuple[Line, ...] = ()
+    refunded_shipping: Decimal = Decimal(0)
+
+    @property
+    def customer_total(self) -> Decimal:
+        """What the customer paid, less what bridge itself gave back on the order."""
+        return self.total - self.own_refunded
 
     @property
     def key(self) -> tuple[str, str]:
@@ -47,7 +60,7 @@ class Order:
 
     @property
     def fully_refunded(self) -> bool:
-        return self.total > 0 and self.refunded >= self.total
+        return self.total > 0 and self.refunded >= self.customer_total
 
     @property
     def counts(self) -> bool:

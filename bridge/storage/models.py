@@ -1,5 +1,7 @@
 """Peewee models: rows, keys and transactions; no business rules and no platform formats."""
 
+from decimal import Decimal
+
 import peewee
 
 from bridge.storage.db import db
@@ -49,11 +51,15 @@ class OrderFact(BaseModel):
     order_id = peewee.CharField(max_length=64)
     currency = peewee.CharField(max_length=3)
     paid = peewee.BooleanField()
-    paid_at = UTCDateTimeField(null=True)
+    paid_at = UTCDateTimeField(null=True)  # kept from the first paid snapshot on: never moved by later reads
+    paid_at_source = peewee.CharField(max_length=16, default="shop")  # shop | first_seen
     created_at = UTCDateTimeField()
     modified_at = UTCDateTimeField(null=True)
     total = AmountField()
-    refunded = AmountField()
+    refunded = AmountField()  # the customer's refunds only
+    own_refunded = AmountField(default=Decimal(0))  # bridge's own cashback refunds on the order
+    refunded_lines = peewee.TextField(default="[]")  # JSON like lines: what the customer's refunds named
+    refunded_shipping = AmountField(default=Decimal(0))
     cancelled = peewee.BooleanField()
     lines = peewee.TextField()  # JSON: [[product_id, quantity, total, tax], ...]
     customer_id = peewee.CharField(max_length=64, null=True)

@@ -1,0 +1,278 @@
+"""The social-buying loop on a real WooCommerce 11 shop, through bridge's CLI and HTTP only.
+
+A founder buys (cash on delivery: `processing` with no payment date), sees the share link on the
+real thank-you page, a friend follows it through the real storefront and buys, the owner refunds,
+bridge pays by refund and by coupon, the coupon is used at the real checkout, every webhook is
+replayed twice newest first, and `bridge ledger check` holds after every step.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from tests.live import woo
+from tests.live.conftest import bridge_for
+from tests.live.recorder import DeliveryRecorder
+
+CHROMIUM = "/usr/bin/chromium"
+PHONE_UA = ("Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 "
+            "Mobile Safari/537.36")
+DESKTOP_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
+
+CAMPAIGN = """\
+- id: ensemble
+  type: social_buying
+  shop: wc
+  window: 48h
+  hold: 14d
+  eligible_products: any
+  tiers:
+    - buyers: 2
+      cashback: 5%
+    - buyers: 3
+      cashback: 10%
+  payout: {payout}
+"""
+
+
+def shop_yaml(shop: dict) -> str:
+    return f"""\
+- id: wc
+  name: Boutique de test
+  platform: woocommerce
+  url: {shop['url']}
+  currency: EUR
+  timezone: Europe/Paris
+  locale: fr
+  tone: vous
+  sync:
+    poll_every: "off"
+    backfill_from: 2025-01-01
+    timeout: 30s
+  woocommerce:
+    consumer_key: {shop['consumer_key']}
+    consumer_secret: {shop['consumer_secret']}
+    auth: oauth
+    api_refund: false
+"""
+
+
+@pytest.fixture
+def wc(woocommerce):
+    """A freshly installed shop with bridge's snippet in every page's footer, as a shop owner pastes it."""
+    woocommerce.fresh()
+    yield woocommerce.info
+    for plugin in (woocommerce.dir / "wp" / "wp-content" / "mu-plugins").glob("bridge-*.php"):
+        plugin.unlink()
+
+
+def install_snippet(woocommerce, bridge) -> None:
+    """The line `bridge snippet` prints, in every page's footer through a mu-plugin (as a shop owner adds it)."""
+    line = bridge.cli("snippet", "wc").stdout.strip()
+    (woocommerce.dir / "wp" / "wp-content" / "mu-plugins" / "bridge-snippet.php").write_text(
+        "<?php\nadd_action( 'wp_footer', function () {\n    echo <<<'BRIDGE'\n" + line + "\nBRIDGE;\n}, 100 );\n")
+
+
+@pytest.fixture
+def browser():
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu",
+                                                                             "--disable-background-networking"])
+        yield chromium
+        chromium.close()
+
+
+def widget_text(page, ready: str = "bridge-widget h2") -> str:
+    """The widget's text once it has drawn itself; else fail with what the page holds of bridge."""
+    try:
+        page.wait_for_selector(ready, timeout=15_000)
+    except Exception as exc:
+        html = page.content()
+        scripts = [line for line in html.splitlines() if "widget.js" in line or "bridge" in line.lower()][:10]
+        raise AssertionError(f"no widget on {page.url}: {exc}\n" + "\n".join(scripts)) from None
+    return page.locator("bridge-widget .b").first.inner_text()
+
+
+def rows(bridge, sql: str, *args) -> list[tuple]:
+    """Read bridge's database (never written by this test)."""
+    with sqlite3.connect(bridge.folder / "bridge.db") as con:
+        return con.execute(sql, args).fetchall()
+
+
+def state(bridge) -> dict:
+    """Everything a replay must leave as it was."""
+    return {table: rows(bridge, f"SELECT * FROM {table} ORDER BY 1") for table in
+            ("membership", '"group"', "reward", "payout", "clawback")} | {
+        "orders": rows(bridge, "SELECT order_id, paid, paid_at, total, refunded, cancelled FROM order_fact ORDER BY 1")}
+
+
+def started(tmp_path, wc, woocommerce, payout: str):
+    bridge = bridge_for(tmp_path, shop_yaml(wc), CAMPAIGN.format(payout=payout))
+    assert "wc" in bridge.cli("check").stdout
+    bridge.cli("db", "upgrade")
+    bridge.serve()
+    recorder = DeliveryRecorder(bridge.url)
+    installed = bridge.cli("webhooks", "install", "wc", "--url", f"{recorder.url}/webhooks/wc").stdout
+    assert installed.count(": created") == 4, installed
+    install_snippet(woocommerce, bridge)
+    return bridge, recorder
+
+
+def group_of_two(bridge, recorder, wc, woocommerce, browser):
+    """A founder (cash on delivery) and a friend who came through the share link on a phone (bank transfer)."""
+    # The founder pays cash on delivery: WooCommerce says processing, with no payment date.
+    founder = woo.checkout(wc, [(101, 2)], "founder@example.test", user_agent=DESKTOP_UA)
+    assert founder["status"] == "processing" and woo.order(wc, founder["order_id"])["date_paid_gmt"] is None
+    woo.deliver_webhooks(woocommerce)
+    assert recorder.deliveries and all(d[3] == 200 for d in recorder.deliveries), recorder.deliveries
+    explained = bridge.cli("explain", "order", "wc", str(founder["order_id"])).stdout
+    assert "opens a group" in explained and "no payment date from the shop" in explained, explained
+    bridge.ledger_ok()
+
+    # The real thank-you page of the real theme shows the share link.
+    founder_ctx = browser.new_context(locale="fr-FR", user_agent=DESKTOP_UA)
+    founder_page = founder_ctx.new_page()
+    founder_page.goto(woo.received_url(wc, founder))
+    assert "1 acheteur" in widget_text(founder_page)
+    link = founder_page.locator("bridge-widget input").input_value()
+    assert re.fullmatch(rf"{re.escape(bridge.url)}/r/[0-9A-Z]{{14}}/[0-9A-Z]{{14}}", link), link
+
+    # A friend follows it on a phone, through the storefront's pretty permalinks, and buys.
+    friend_ctx = browser.new_context(locale="fr-FR", user_agent=PHONE_UA, is_mobile=True, has_touch=True,
+                                     viewport={"width": 390, "height": 844})
+    friend_page = friend_ctx.new_page()
+    friend_page.goto(link + "?via=whatsapp")
+    assert friend_page.url.startswith(wc["url"] + "/product/huile-olive-1l/?bridge="), friend_page.url
+    assert "jusqu'à 10%" in widget_text(friend_page, ready="bridge-widget .b")  # the landing banner
+    friend = woo.checkout(wc, [(101, 1), (103, 1)], "friend@example.test", payment="bacs", user_agent=PHONE_UA,
+                          address={"first_name": "Grace", "last_name": "Hopper", "address_1": "8 avenue Foch"})
+    assert friend["status"] == "on-hold"
+    woo.set_status(wc, friend["order_id"], "processing")  # the merchant saw the transfer arrive
+    friend_page.goto(woo.received_url(wc, friend))
+    assert "2 acheteurs" in widget_text(friend_page)
+    woo.deliver_webhooks(woocommerce)
+    founder_page.reload()
+    assert "2 acheteurs" in widget_text(founder_page)
+    bridge.ledger_ok()
+    return founder, friend, founder_page, (founder_ctx, friend_ctx)
+
+
+def past_hold(bridge) -> None:
+    """`bridge tick --now` past close + hold, twice (the second run must change nothing)."""
+    after = (datetime.now(timezone.utc) + timedelta(hours=49, days=14)).isoformat()
+    bridge.cli("tick", "--now", after)
+    bridge.cli("tick", "--now", after)
+
+
+def paid_payouts(bridge) -> dict[str, Decimal]:
+    return {order: Decimal(amount) for order, amount in rows(
+        bridge, "SELECT r.order_id, p.amount FROM payout p JOIN reward r ON r.id = p.reward_id WHERE p.state = 'paid'")}
+
+
+def test_social_buying_on_a_real_woocommerce_shop_paid_by_refund(tmp_path, wc, woocommerce, browser):
+    bridge, recorder = started(tmp_path, wc, woocommerce, "refund")
+    try:
+        founder, friend, founder_page, contexts = group_of_two(bridge, recorder, wc, woocommerce, browser)
+
+        # The owner refunds the friend's tea (a line refund): the eligible amount drops by that line only.
+        tea = next(l for l in woo.order(wc, friend["order_id"])["line_items"] if l["product_id"] == 103)
+        woo.refund(wc, friend["order_id"], "9.60", [{"id": tea["id"], "quantity": 1, "refund_total": "8.00",
+                                                     "refund_tax": [{"id": 1, "refund_total": "1.60"}]}])
+        woo.deliver_webhooks(woocommerce)
+        bridge.ledger_ok()
+
+        # Past close + hold: everyone is paid back 5% by a refund on their own order.
+        past_hold(bridge)
+        # founder: 2 x 24.00 = 48.00 -> 2.40; friend: 24.00 (the tea refunded) -> 1.20
+        assert paid_payouts(bridge) == {str(founder["order_id"]): Decimal("2.40"),
+                                        str(friend["order_id"]): Decimal("1.20")}
+        refunds = woo.order(wc, founder["order_id"])["refunds"]
+        assert [r["total"] for r in refunds] == ["-2.40"], refunds
+        bridge.ledger_ok()
+
+        # bridge's own refunds come back as order.updated webhooks: they are not the customer's.
+        woo.deliver_webhooks(woocommerce)
+        bridge.cli("sync", "wc")
+        assert rows(bridge, "SELECT count(*) FROM clawback") == [(0,)]
+        founder_page.reload()
+        widget_text(founder_page)
+        bridge.ledger_ok()
+
+        # A refund after the payout becomes a clawback of what was paid on it.
+        oil = woo.order(wc, founder["order_id"])["line_items"][0]  # one of the two bottles came back
+        woo.refund(wc, founder["order_id"], "24.00", [{"id": oil["id"], "quantity": 1, "refund_total": "20.00",
+                                                       "refund_tax": [{"id": 1, "refund_total": "4.00"}]}])
+        woo.deliver_webhooks(woocommerce)
+        assert [(Decimal(a),) for (a,) in rows(bridge, "SELECT amount FROM clawback")] == [(Decimal("1.20"),)]
+        bridge.ledger_ok()
+
+        # Every delivery bridge received, replayed twice, newest first, leaves the same state.
+        before = state(bridge)
+        for _ in range(2):
+            assert set(recorder.replay(newest_first=True)) <= {200}
+        assert state(bridge) == before
+        bridge.ledger_ok()
+        for context in contexts:
+            context.close()
+    finally:
+        recorder.close()
+        bridge.stop()
+
+
+def test_cashback_by_coupon_is_used_at_the_real_checkout_once(tmp_path, wc, woocommerce, browser):
+    bridge, recorder = started(tmp_path, wc, woocommerce, "coupon")
+    try:
+        founder, friend, founder_page, contexts = group_of_two(bridge, recorder, wc, woocommerce, browser)
+        past_hold(bridge)
+        assert paid_payouts(bridge) == {str(founder["order_id"]): Decimal("2.40"),
+                                        str(friend["order_id"]): Decimal("1.68")}  # 33.60 x 5%
+        coupons = woo.rest(wc).get("coupons", params={"per_page": 100}).json()
+        by_email = {tuple(c["email_restrictions"]): c for c in coupons}
+        mine = by_email[("founder@example.test",)]
+        assert (mine["amount"], mine["discount_type"], mine["usage_limit"]) == ("2.40", "fixed_cart", 1)
+        bridge.ledger_ok()
+
+        # Someone else cannot use it; its owner can, once, as a guest at the real checkout.
+        with pytest.raises(woo.CouponRefused):
+            woo.checkout(wc, [(102, 1)], "stranger@example.test", coupon=mine["code"])
+        used = woo.checkout(wc, [(102, 1)], "founder@example.test", coupon=mine["code"])
+        placed = woo.order(wc, used["order_id"])
+        assert [c["code"] for c in placed["coupon_lines"]] == [mine["code"]], placed["coupon_lines"]
+        assert Decimal(placed["total"]) == Decimal("15.00") + Decimal("6.00") - Decimal("2.40")
+        with pytest.raises(woo.CouponRefused):
+            woo.checkout(wc, [(102, 1)], "founder@example.test", coupon=mine["code"])
+        woo.deliver_webhooks(woocommerce)
+        bridge.ledger_ok()
+        for context in contexts:
+            context.close()
+    finally:
+        recorder.close()
+        bridge.stop()
+
+
+def test_a_backfill_with_bridge_sync_finds_the_same_group(tmp_path, wc, woocommerce, browser):
+    bridge, recorder = started(tmp_path / "live", wc, woocommerce, "refund") if (tmp_path / "live").mkdir() is None \
+        else None
+    try:
+        founder, friend, _, contexts = group_of_two(bridge, recorder, wc, woocommerce, browser)
+        for context in contexts:
+            context.close()
+    finally:
+        recorder.close()
+        bridge.stop()
+    # A second bridge that never got a webhook reads the shop's history: the founder's group is found,
+    # with the same payment instant (first seen paid: the shop's last change before the backfill).
+    (tmp_path / "late").mkdir()
+    late = bridge_for(tmp_path / "late", shop_yaml(wc), CAMPAIGN.format(payout="refund"))
+    late.cli("db", "upgrade")
+    synced = late.cli("sync", "wc")
+    assert "read 2 order(s)" in synced.stdout and "2/2" in synced.stderr or "read 2 order(s)" in synced.stdout, synced
+    explained = late.cli("explain", "order", "wc", str(founder["order_id"])).stdout
+    assert "opened its own group" in explained, explained
+    late.ledger_ok()
