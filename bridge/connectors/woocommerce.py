@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Iterator, Mapping
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import requests
 from woocommerce import API
@@ -131,13 +132,14 @@ class WooCommerceConnector(Connector):
             return existing
         body = {"code": spec.code, "discount_type": "percent" if spec.percent is not None else "fixed_cart",
                 "amount": (f"{(spec.percent * 100).normalize():f}" if spec.percent is not None
-                           else str(Money(spec.amount, self.shop.currency).rounded().amount)),
+                           else str(self._coupon_amount(spec.amount))),
                 "usage_limit": 1, "usage_limit_per_user": 1, "individual_use": False,
                 "email_restrictions": [spec.email] if spec.email else [], "description": spec.description}
         if spec.minimum_order is not None:
             body["minimum_amount"] = str(spec.minimum_order)
         if spec.expires_at is not None:
-            body["date_expires_gmt"] = _stamp(spec.expires_at)
+            # WooCommerce 11 ignores date_expires_gmt on write; date_expires is read in the site's time zone.
+            body["date_expires"] = spec.expires_at.astimezone(ZoneInfo(self.shop.timezone)).strftime("%Y-%m-%dT%H:%M:%S")
         try:
             return str(self._send("post", "coupons", body)["id"])
         except FatalError as exc:
@@ -147,6 +149,35 @@ class WooCommerceConnector(Connector):
                 if found:
                     return found
             raise
+
+    def _coupon_amount(self, amount: Decimal) -> Decimal:
+        """The fixed_cart amount that takes `amount` off a cart, tax included.
+
+        A shop whose prices are entered without tax applies a fixed coupon before tax, so the customer
+        gets amount x (1 + rate) off (seen on a real shop: a 2.40 coupon took 2.88 off at 20% VAT).
+        The amount is divided by the store's standard rate; with no tax on top, it is sent as it is.
+        """
+        rate = self._tax_on_top()
+        money = Money(amount / (1 + rate / 100) if rate else amount, self.shop.currency).rounded().amount
+        return money
+
+    def _tax_on_top(self) -> Decimal:
+        """The standard tax rate (percent) WooCommerce adds on top of coupon amounts; 0 when it adds none."""
+        if getattr(self, "_tax_rate", None) is None:
+            self._tax_rate = Decimal(0)
+            try:
+                taxes_on = self._get("settings/general/woocommerce_calc_taxes").get("value") == "yes"
+                included = self._get("settings/tax/woocommerce_prices_include_tax").get("value") == "yes"
+                if taxes_on and not included:
+                    country = str(self._get("settings/general/woocommerce_default_country").get("value") or "")
+                    rates = [r for r in self._get("taxes", per_page=100, **{"class": "standard"})
+                             if isinstance(r, Mapping) and not r.get("compound")]
+                    here = [r for r in rates if r.get("country") in (country.split(":")[0], "")]
+                    found = {Decimal(str(r.get("rate"))) for r in (here or rates)}
+                    self._tax_rate = found.pop() if len(found) == 1 else Decimal(0)
+            except (FatalError, InvalidOperation, AttributeError):
+                self._tax_rate = Decimal(0)  # a shop (or a fake) without these settings: amounts as they are
+        return self._tax_rate
 
     def refund(self, order_id: str, amount: Decimal, key: str, reason: str) -> str:
         """Refund part of an order once per `key` (kept in the refund's meta and reason); return the refund id.

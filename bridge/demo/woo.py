@@ -39,6 +39,7 @@ class DemoWooCommerce:
     def __init__(self, consumer_key: str = "ck_fake", consumer_secret: str = "cs_fake", tls_cert=None, port: int = 0):
         self.consumer_key, self.consumer_secret = consumer_key, consumer_secret
         self.webhooks: dict[int, dict] = {}
+        self.site_timezone = "Europe/Paris"  # WordPress's timezone_string: site-local dates are read in it
         self.auth_used: list[str] = []  # oauth | basic | query_string, per authenticated request
         self.fail_next: list[tuple[int, dict]] = []  # canned (status, headers) answers for the next requests
         self.fail_next_write: list[tuple[int, dict]] = []  # the same, for the next POST/PUT/DELETE only
@@ -270,10 +271,14 @@ class DemoWooCommerce:
                 return _error(400, "woocommerce_rest_coupon_code_already_exists",
                               f"The coupon code {code} already exists")
             self.next_id += 1
+            # As WooCommerce 11 does (seen on a real shop): date_expires_gmt is ignored on write, date_expires
+            # is read in the site's time zone and both are answered.
+            body = {k: v for k, v in body.items() if k != "date_expires_gmt"}
+            expires = _site_to_gmt(body.get("date_expires"), self.site_timezone)
             coupon = {"discount_type": "fixed_cart", "usage_limit": None, "usage_limit_per_user": None,
-                      "email_restrictions": [], "minimum_amount": "0.00", "date_expires_gmt": None,
-                      "individual_use": False, "description": "", **body, "id": self.next_id, "code": code,
-                      "usage_count": 0}
+                      "email_restrictions": [], "minimum_amount": "0.00", "date_expires": None,
+                      "individual_use": False, "description": "", **body, "date_expires_gmt": expires,
+                      "id": self.next_id, "code": code, "usage_count": 0}
             self.coupons[coupon["id"]] = coupon
         response = jsonify(coupon)
         response.status_code = 201
@@ -404,6 +409,17 @@ class DemoWooCommerce:
 def _public(hook: dict) -> dict:
     """A webhook as the API shows it (never its secret)."""
     return {k: v for k, v in hook.items() if k not in {"secret", "failures"}}
+
+
+def _site_to_gmt(local: str | None, zone: str) -> str | None:
+    """A site-local WooCommerce date as its *_gmt twin (None stays None)."""
+    from datetime import datetime, timezone
+    from zoneinfo import ZoneInfo
+
+    if not local:
+        return None
+    instant = datetime.fromisoformat(local).replace(tzinfo=ZoneInfo(zone)).astimezone(timezone.utc)
+    return instant.strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def _error(status: int, code: str, message: str):
