@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-sqlite test-postgresql system-deps bench prestashop-module clean
+.PHONY: demo test test-sqlite test-postgresql test-live system-deps bench prestashop-module clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,12 +23,17 @@ demo: $(STAMP)
 test: $(STAMP) system-deps
 	$(MAKE) test-sqlite
 	$(MAKE) test-postgresql
+	$(MAKE) test-live
 
 test-sqlite: $(STAMP)
-	BRIDGE_TEST_DB=sqlite $(BIN)/pytest
+	BRIDGE_TEST_DB=sqlite $(BIN)/pytest --ignore=tests/live
 
 test-postgresql: $(STAMP)
-	BRIDGE_TEST_DB=postgresql $(BIN)/pytest
+	BRIDGE_TEST_DB=postgresql $(BIN)/pytest --ignore=tests/live
+
+# Real WooCommerce and PrestaShop shops (../shared/platforms: they install their own Debian packages), once, on SQLite.
+test-live: $(STAMP)
+	BRIDGE_TEST_DB=sqlite $(BIN)/pytest tests/live
 
 bench: $(STAMP)
 	@set -e; for b in bench/*.py; do [ -e "$$b" ] || continue; echo "== $$b"; $(BIN)/python $$b; done

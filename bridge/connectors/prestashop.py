@@ -114,12 +114,28 @@ class PrestaShopConnector(Connector):
             if fresh:
                 yield self._normalise_all(fresh)
             if len(rows) < page_size:
-                return
+                break
             last = rows[-1].get("date_upd")
             if last == after:
                 offset += page_size
             else:
                 after, offset = last, 0
+        yield from self._slipped_since(since, {i for i, _ in seen}, page_size)
+
+    def _slipped_since(self, since: datetime, read: set[str], page_size: int) -> Iterator[list[Order]]:
+        """Orders that got a credit slip at or after `since`: a slip never changes its order's date_upd.
+
+        Seen on a real shop: a partial refund from the back office adds an order_slip and leaves the
+        order's date_upd as it was, so a poll by date_upd alone would pay on the unrefunded amount.
+        """
+        slips = self._list("order_slip", display="[id,id_order]", date="1",
+                           **{"filter[date_add]": f"[{self._local(since)},9999-12-31 23:59:59]"})
+        ids = sorted({str(s.get("id_order")) for s in slips if str(s.get("id_order") or "").isdigit()} - read, key=int)
+        for start in range(0, len(ids), page_size):
+            part = ids[start:start + page_size]
+            rows = self._list("orders", display="full", **{"filter[id]": f"[{'|'.join(part)}]"})
+            if rows:
+                yield self._normalise_all(rows)
 
     def fetch_product(self, product_id: str) -> ProductInfo:
         data = self._get(f"products/{int(product_id)}").get("product") or {}
@@ -127,8 +143,23 @@ class PrestaShopConnector(Connector):
         image = data.get("id_default_image")
         return ProductInfo(
             name=_text(data.get("name")),
-            url=f"{self.shop.url}/index.php?id_product={int(product_id)}&controller=product",
+            url=self._canonical(f"{self.shop.url}/index.php?id_product={int(product_id)}&controller=product"),
             image_url=f"{self.shop.url}/{int(image)}-large_default/{slug}.jpg" if str(image or "").isdigit() and slug else None)
+
+    def _canonical(self, url: str) -> str:
+        """The product page's canonical URL, where a query string survives.
+
+        With friendly URLs and "Redirect to the canonical URL" (PrestaShop's defaults) any other form of
+        a product's address is redirected and loses its query, and with it the share code. The
+        Webservice does not give the category part of the friendly URL, so the shop is asked once
+        (bridge memoises products) and its redirect followed; on any failure the plain address is kept.
+        """
+        try:
+            answer = requests.get(url, timeout=min(self.shop.sync.timeout.total_seconds(), 10), allow_redirects=True,
+                                  headers={"User-Agent": "Mozilla/5.0 (compatible; bridge)"})
+        except requests.RequestException:
+            return url
+        return answer.url if answer.status_code == 200 and self.same_site(answer.url) else url
 
     # -- writing -------------------------------------------------------------------------------
     def create_coupon(self, spec: CouponSpec) -> str:
@@ -250,8 +281,16 @@ class PrestaShopConnector(Connector):
         return str(rows[0]["id"]) if rows else "0"
 
     def _customer_id(self, email: str) -> str:
-        rows = self._list("customers", display="[id]", **{"filter[email]": f"[{email}]"})
-        return str(rows[0]["id"]) if rows else "0"  # 0: anybody, restricted by code only
+        """The one registered account with this e-mail that a voucher can be tied to, else "0".
+
+        Each guest checkout creates a new guest customer, even for an e-mail seen before, and PrestaShop
+        asks a guest to log in before using a voucher tied to another guest: tied to a guest, the voucher
+        could never be used. "0" leaves it to its code (unguessable, single-use). A registered account
+        is the person's own, whatever they do next, so a voucher is tied to it.
+        """
+        rows = self._list("customers", display="[id,is_guest]", **{"filter[email]": f"[{email}]"})
+        registered = [r for r in rows if str(r.get("is_guest", "0")) in ("0", "", "false")]
+        return str(registered[0]["id"]) if len(registered) == 1 else "0"
 
     def _order_json(self, order_id: str) -> Mapping:
         if not str(order_id).isdigit() or len(str(order_id)) > 18:

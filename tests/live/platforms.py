@@ -84,5 +84,6 @@ class LiveShop:
         """Run one of the shop's helper commands (wp-cli, order.php...) and return its stdout; fail loudly."""
         done = subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout)
         if done.returncode != 0:
-            raise ShopFailed(f"{' '.join(argv)} exited {done.returncode}:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+            raise ShopFailed(f"{' '.join(argv)} exited {done.returncode}:\n"
+                             f"{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
         return done.stdout

@@ -181,7 +181,7 @@ def test_social_buying_on_a_real_woocommerce_shop_paid_by_refund(tmp_path, wc, w
         founder, friend, founder_page, contexts = group_of_two(bridge, recorder, wc, woocommerce, browser)
 
         # The owner refunds the friend's tea (a line refund): the eligible amount drops by that line only.
-        tea = next(l for l in woo.order(wc, friend["order_id"])["line_items"] if l["product_id"] == 103)
+        tea = next(item for item in woo.order(wc, friend["order_id"])["line_items"] if item["product_id"] == 103)
         woo.refund(wc, friend["order_id"], "9.60", [{"id": tea["id"], "quantity": 1, "refund_total": "8.00",
                                                      "refund_tax": [{"id": 1, "refund_total": "1.60"}]}])
         woo.deliver_webhooks(woocommerce)
@@ -277,3 +277,26 @@ def test_a_backfill_with_bridge_sync_finds_the_same_group(tmp_path, wc, woocomme
     explained = late.cli("explain", "order", "wc", str(founder["order_id"])).stdout
     assert "opened its own group" in explained, explained
     late.ledger_ok()
+
+
+def test_coupons_expire_and_refunds_happen_once_on_the_real_shop(tmp_path, wc):
+    from bridge.config import load_config
+    from bridge.connectors.base import CouponSpec
+    from bridge.connectors.woocommerce import WooCommerceConnector
+
+    bridge = bridge_for(tmp_path, shop_yaml(wc), CAMPAIGN.format(payout="refund"))
+    connector = WooCommerceConnector(load_config(str(bridge.config)).shop("wc"))
+    ends = datetime(2027, 1, 31, 22, 59, 0, tzinfo=timezone.utc)
+    coupon_id = connector.create_coupon(CouponSpec(code="LIVE-EXPIRES-7K", email="ada@example.test",
+                                                   amount=Decimal("6.00"), expires_at=ends, description="live"))
+    assert connector.create_coupon(CouponSpec(code="LIVE-EXPIRES-7K", email="ada@example.test",
+                                              amount=Decimal("6.00"), expires_at=ends)) == coupon_id
+    stored = woo.rest(wc).get(f"coupons/{coupon_id}").json()
+    assert stored["date_expires_gmt"] == "2027-01-31T22:59:00", stored  # WooCommerce 11 kept the end
+    assert stored["amount"] == "5.00"  # 6.00 with the 20% VAT WooCommerce adds on top
+
+    placed = woo.checkout(wc, [(104, 1)], "ada@example.test")
+    first = connector.refund(str(placed["order_id"]), Decimal("1.00"), "payout:live:1", "live cashback")
+    assert connector.refund(str(placed["order_id"]), Decimal("1.00"), "payout:live:1", "live cashback") == first
+    order = connector.fetch_order(str(placed["order_id"]))
+    assert (order.refunded, order.own_refunded, order.paid_at_source) == (Decimal(0), Decimal("1.00"), "first_seen")

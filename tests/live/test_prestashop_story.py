@@ -1,0 +1,173 @@
+"""The social-buying loop on a real PrestaShop 8.1 shop, through bridge's CLI and HTTP only.
+
+Guest checkouts by bank wire and cheque as the classic theme's forms send them, the merchant's
+"Payment accepted" and credit slips through PrestaShop's own back-office commands, the bridgehints
+module installed into the real shop, the share link through friendly URLs with the canonical
+redirect on, polling that sees credit slips, and cashback paid as cart rules that the buyer then
+uses at a real guest checkout. `bridge ledger check` holds after every step.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+
+from tests.live.conftest import ROOT, bridge_for
+from tests.live.test_woocommerce_story import past_hold, paid_payouts, rows
+
+CAMPAIGN = """\
+- id: ensemble
+  type: social_buying
+  shop: ps
+  window: 48h
+  hold: 14d
+  eligible_products: any
+  tiers:
+    - buyers: 2
+      cashback: 5%
+    - buyers: 3
+      cashback: 10%
+  payout: coupon
+"""
+
+
+def shop_yaml(shop: dict, hint_secret: str | None) -> str:
+    hints = f"\n    hint_secret: {hint_secret}" if hint_secret else ""
+    return f"""\
+- id: ps
+  name: Boutique Test
+  platform: prestashop
+  url: {shop['url'].rstrip('/')}
+  currency: EUR
+  timezone: Europe/Paris
+  locale: fr
+  tone: vous
+  sync:
+    poll_every: "off"
+    backfill_from: 2025-01-01
+    timeout: 30s
+  prestashop:
+    webservice_key: {shop['webservice_key']}{hints}
+"""
+
+
+@pytest.fixture
+def ps(prestashop):
+    prestashop.fresh()
+    return prestashop.info
+
+
+def checkout(prestashop, product: str, email: str, payment: str, voucher: str | None = None) -> dict:
+    """A guest checkout with the shop's own helper (plain form posts, a browser's user agent)."""
+    argv = [sys.executable, str(prestashop.dir / "scripts" / "checkout.py"), str(prestashop.dir / "shop.json"),
+            "--product", product, "--payment", payment, "--email", email]
+    if voucher:
+        argv += ["--voucher", voucher]
+    return json.loads(prestashop.run(*argv, timeout=120))
+
+
+def merchant(prestashop, *args: str) -> dict:
+    """The back office's own commands (order.php): status changes, partial refunds with credit slips."""
+    return json.loads(prestashop.run(str(prestashop.dir / "ps-php"), str(prestashop.dir / "scripts" / "order.php"),
+                                     *args))
+
+
+def install_module(prestashop, bridge, secret: str) -> None:
+    """The bridgehints module, installed as the back office's upload does, configured with bridge's URL."""
+    prestashop.run(str(prestashop.dir / "install-module"), str(ROOT / "prestashop-module" / "bridgehints"),
+                   timeout=300)
+    script = prestashop.dir / "scripts" / "bridge-configure.php"
+    script.write_text("<?php\nrequire getenv('PS_SHOP_DIR') . '/config/config.inc.php';\n"
+                      f"Configuration::updateValue('BRIDGEHINTS_URL', '{bridge.url}/webhooks/ps');\n"
+                      f"Configuration::updateValue('BRIDGEHINTS_SECRET', '{secret}');\necho 'ok';\n")
+    subprocess.run(["chown", "www-data", str(script)], check=False)
+    assert prestashop.run(str(prestashop.dir / "ps-php"), str(script)).strip().endswith("ok")
+
+
+def share_link(bridge, placed: dict) -> str:
+    """What the widget shows on the confirmation page: bridge's thank-you view of the order."""
+    view = requests.get(f"{bridge.url}/api/v1/shops/ps/orders/{placed['id_order']}",
+                        params={"key": placed["key"]}, timeout=30)
+    assert view.status_code == 200, view.text
+    return view.json()["share_url"]
+
+
+def test_social_buying_on_a_real_prestashop_shop_paid_by_voucher(tmp_path, ps, prestashop):
+    secret = secrets.token_hex(24)
+    bridge = bridge_for(tmp_path, shop_yaml(ps, secret), CAMPAIGN)
+    assert "ps" in bridge.cli("check").stdout
+    bridge.cli("db", "upgrade")
+    bridge.serve()
+    try:
+        install_module(prestashop, bridge, secret)
+
+        # The founder pays by bank wire; nothing counts until the merchant records the payment.
+        founder = checkout(prestashop, "1x2", "founder@example.test", "ps_wirepayment")
+        merchant(prestashop, "status", str(founder["id_order"]), "PS_OS_PAYMENT")
+        explained = bridge.cli("explain", "order", "ps", str(founder["id_order"])).stdout
+        assert "opened its own group" in explained, explained  # the module's hint brought it at once
+        bridge.ledger_ok()
+
+        # The share link lands on the product's page with its code, through the canonical redirect.
+        link = share_link(bridge, founder)
+        landing = requests.get(link + "?via=whatsapp", timeout=30,
+                               headers={"User-Agent": "Mozilla/5.0 (Linux; Android 14) Chrome/126.0 Mobile"})
+        assert landing.status_code == 200 and "bridge" in parse_qs(urlsplit(landing.url).query), landing.url
+        code = parse_qs(urlsplit(landing.url).query)["bridge"][0]
+
+        # A friend buys by cheque; the merchant cashes it; the thank-you page reports the order with the code.
+        friend = checkout(prestashop, "2x2", "friend@example.test", "ps_checkpayment")
+        merchant(prestashop, "status", str(friend["id_order"]), "PS_OS_PAYMENT")
+        reported = requests.post(f"{bridge.url}/api/v1/shops/ps/conversions", timeout=30, json={
+            "order_id": str(friend["id_order"]), "key": friend["key"], "code": code})
+        assert reported.status_code == 200, reported.text
+        assert "joined" in bridge.cli("explain", "order", "ps", str(friend["id_order"])).stdout
+        bridge.ledger_ok()
+
+        # A credit slip for one of the friend's two sweaters: seen by the hint, and by a bridge that only
+        # polls (with no overlap, so that only the slip's own date can bring the order back).
+        (tmp_path / "poller").mkdir()
+        polling = shop_yaml(ps, None).replace('poll_every: "off"', 'poll_every: "off"\n    overlap: 1s')
+        poller = bridge_for(tmp_path / "poller", polling, CAMPAIGN)
+        poller.cli("db", "upgrade")
+        time.sleep(2)
+        merchant(prestashop, "status", str(founder["id_order"]), "PS_OS_SHIPPING")  # a later change of another order
+        poller.cli("sync", "ps")  # its cursor is now past the friend's order, whose date_upd a slip never moves
+        time.sleep(2)
+        merchant(prestashop, "refund", str(friend["id_order"]), "#1=1")
+        poller.cli("sync", "ps")
+        for who in (bridge, poller):
+            refunded = rows(who, "SELECT refunded FROM order_fact WHERE order_id = ?", str(friend["id_order"]))
+            assert Decimal(refunded[0][0]) > 0, (who.folder, refunded)
+            who.ledger_ok()
+
+        # Past close + hold: cashback as single-use cart rules, usable by the buyer at a guest checkout.
+        past_hold(bridge)
+        paid = paid_payouts(bridge)
+        # 5% of 2 x 22.94 for the founder; of the one sweater (34.46) the friend kept
+        assert paid == {str(founder["id_order"]): Decimal("2.29"), str(friend["id_order"]): Decimal("1.72")}, paid
+        reference = rows(bridge, "SELECT p.external_ref FROM payout p JOIN reward r ON r.id = p.reward_id "
+                                 "WHERE r.order_id = ?", str(founder["id_order"]))[0][0]
+        bridge.ledger_ok()
+        voucher = json.loads(prestashop.run(
+            str(prestashop.dir / "mysql"), "-N", "-e", "SELECT JSON_OBJECT('code', code, 'amount', "
+            f"CAST(reduction_amount AS CHAR)) FROM ps_cart_rule WHERE code = '{reference}'").strip())
+        assert Decimal(voucher["amount"]) == paid[str(founder["id_order"])]
+        used = checkout(prestashop, "1x1", "founder@example.test", "ps_wirepayment", voucher=voucher["code"])
+        discount = prestashop.run(str(prestashop.dir / "mysql"), "-N", "-e",
+                                  "SELECT CAST(total_discounts_tax_incl AS CHAR) FROM ps_orders"
+                                  f" WHERE id_order = {int(used['id_order'])}").strip()
+        assert Decimal(discount) == Decimal(voucher["amount"]), discount
+        with pytest.raises(Exception, match="voucher"):  # single use
+            checkout(prestashop, "1x1", "founder@example.test", "ps_wirepayment", voucher=voucher["code"])
+        bridge.ledger_ok()
+    finally:
+        bridge.stop()
