@@ -281,7 +281,7 @@ class PrestaShopConnector(Connector):
         return str(rows[0]["id"]) if rows else "0"
 
     def _customer_id(self, email: str) -> str:
-        """The one registered account with this e-mail that a voucher can be tied to, else "0".
+        """The (first) registered account with this e-mail that a voucher can be tied to, else "0".
 
         Each guest checkout creates a new guest customer, even for an e-mail seen before, and PrestaShop
         asks a guest to log in before using a voucher tied to another guest: tied to a guest, the voucher
@@ -290,7 +290,7 @@ class PrestaShopConnector(Connector):
         """
         rows = self._list("customers", display="[id,is_guest]", **{"filter[email]": f"[{email}]"})
         registered = [r for r in rows if str(r.get("is_guest", "0")) in ("0", "", "false")]
-        return str(registered[0]["id"]) if len(registered) == 1 else "0"
+        return str(min(registered, key=lambda r: int(str(r.get("id") or 0)))["id"]) if registered else "0"
 
     def _order_json(self, order_id: str) -> Mapping:
         if not str(order_id).isdigit() or len(str(order_id)) > 18:
