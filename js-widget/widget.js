@@ -254,7 +254,12 @@
     if (order && key) {
       post("/shops/" + shop + "/conversions", {order_id: order, key: key, code: kept()}).then(function (view) {
         if (!view || !view.share_url) return;
-        var spot = doc.querySelector("[data-bridge-widget]") || doc.querySelector(".woocommerce-order, #order-confirmation, main") || doc.body;
+        // The module's placeholder; else the confirmation's own block (PrestaShop's classic theme gives its
+        // <body> the id order-confirmation, so that id is only taken when it is not the body's); else main.
+        var spot = doc.querySelector("[data-bridge-widget]")
+          || doc.querySelector(".woocommerce-order, #content-hook_order_confirmation .card-block, #content-hook_order_confirmation")
+          || doc.querySelector("main#order-confirmation, div#order-confirmation, section#order-confirmation")
+          || doc.querySelector("main, #main, #content") || doc.body;
         showGroup(view, spot);
       })["catch"](function () {});
     }

@@ -14,7 +14,7 @@ import ipaddress
 import json
 import re
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Iterator, Mapping
 from urllib.parse import urlsplit
@@ -35,7 +35,7 @@ REFUND_META = "_bridge_payout_key"
 CANCELLED = frozenset({"cancelled", "failed", "trash"})
 ORDER_TOPICS = frozenset({"order.created", "order.updated", "order.deleted", "order.restored"})
 _PING = re.compile(rb"webhook_id=\d+")
-OWN_REFUND = re.compile(r"\[bridge payout:[^\]]+\]")
+OWN_REFUND = re.compile(r"\[bridge [^\]\s]+\]")  # what `refund` writes at the end of its reason
 RETRY_DELAYS = (1.0, 4.0)  # seconds before the second and third attempt of a read
 MAX_RETRY_AFTER = 30.0  # a longer Retry-After is left to the next scheduled run
 WEBHOOK_TOPICS = ("order.created", "order.updated", "order.deleted", "order.restored")
@@ -106,13 +106,15 @@ class WooCommerceConnector(Connector):
 
         A moving `modified_after` cursor rather than page numbers: an order modified during the poll
         moves past the cursor, where the next request finds it, instead of shifting the pages behind
-        it. Boundaries are inclusive, so the boundary second is read again and deduplicated; only when
-        a whole page shares one second is it read by page number.
+        it. WordPress compares `modified_after` exclusively (seen on a real shop), so each request asks
+        from one second before the cursor: the boundary second is read again and deduplicated, and
+        an order sharing the last row's second on the next page is never skipped. Only when a whole
+        page shares one second is it read by page number.
         """
         after, page, seen = _stamp(since), 1, set()
         while True:
-            rows = self._get("orders", modified_after=after, dates_are_gmt="true", orderby="modified", order="asc",
-                             per_page=page_size, page=page)
+            rows = self._get("orders", modified_after=_second_before(after), dates_are_gmt="true", orderby="modified",
+                             order="asc", per_page=page_size, page=page)
             fresh = [r for r in rows if (r.get("id"), r.get("date_modified_gmt")) not in seen]
             seen.update((r.get("id"), r.get("date_modified_gmt")) for r in rows)
             if fresh:
@@ -395,6 +397,11 @@ def _refunded_parts(details: list, shop: str, order_id) -> tuple[tuple[Line, ...
             if isinstance(line, Mapping):
                 shipping -= _amount(line, "total", shop, order_id) + _amount(line, "total_tax", shop, order_id)
     return tuple(lines), shipping
+
+
+def _second_before(stamp: str) -> str:
+    """The `*_gmt` stamp one second earlier (an exclusive boundary that includes `stamp`'s second)."""
+    return (datetime.fromisoformat(stamp) - timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def _stamp(instant: datetime) -> str:

@@ -379,12 +379,14 @@ class DemoWooCommerce:
             orders = list(self.orders.values())
         # dates_are_gmt=false compares with the shop's local columns; this fake shop runs in UTC.
         column = "date_modified_gmt" if args.get("dates_are_gmt") == "true" else "date_modified"
-        if "modified_after" in args:  # WooCommerce's date boundaries are inclusive
+        # WordPress's date_query without `inclusive`: both boundaries are exclusive (seen on a real shop:
+        # modified_after=15:00:00 leaves out an order modified at 15:00:00).
+        if "modified_after" in args:
             after = datetime.fromisoformat(args["modified_after"].replace("Z", ""))
-            orders = [o for o in orders if datetime.fromisoformat(o[column]) >= after]
+            orders = [o for o in orders if datetime.fromisoformat(o[column]) > after]
         if "modified_before" in args:
             before = datetime.fromisoformat(args["modified_before"].replace("Z", ""))
-            orders = [o for o in orders if datetime.fromisoformat(o[column]) <= before]
+            orders = [o for o in orders if datetime.fromisoformat(o[column]) < before]
         key = {"modified": "date_modified_gmt", "date": "date_created_gmt", "id": "id"}.get(args.get("orderby", "date"))
         if key is None:
             return _error(400, "rest_invalid_param", "Invalid parameter(s): orderby")

@@ -19,7 +19,7 @@ if (!defined('_PS_VERSION_')) {
 
 class BridgeHints extends Module
 {
-    const VERSION = '1.0.0';
+    const VERSION = '1.1.0';
     const CONFIG_URL = 'BRIDGEHINTS_URL';
     const CONFIG_SECRET = 'BRIDGEHINTS_SECRET';
     const CONNECT_TIMEOUT = 2;
@@ -50,7 +50,37 @@ class BridgeHints extends Module
         return parent::install()
             && $this->registerHook('actionValidateOrder')
             && $this->registerHook('actionOrderStatusPostUpdate')
-            && $this->registerHook('actionOrderSlipAdd');
+            && $this->registerHook('actionOrderSlipAdd')
+            && $this->registerWidgetHooks();
+    }
+
+    /** The hooks that put bridge's widget on the shop's pages (also run by upgrade/upgrade-1.1.0.php). */
+    public function registerWidgetHooks()
+    {
+        return $this->registerHook('displayBeforeBodyClosingTag') && $this->registerHook('displayOrderConfirmation');
+    }
+
+    /**
+     * Every page: the one line of `bridge snippet`, built from the configured webhook URL
+     * (https://BRIDGE/webhooks/SHOP gives https://BRIDGE/widget.js and data-shop="SHOP").
+     */
+    public function hookDisplayBeforeBodyClosingTag($params)
+    {
+        $url = (string) Configuration::get(self::CONFIG_URL);
+        if (!self::isWebhookUrl($url)) {
+            return '';
+        }
+        $cut = strrpos($url, '/webhooks/');
+        $base = substr($url, 0, $cut);
+        $shop = substr($url, $cut + strlen('/webhooks/'));
+        return '<script src="' . self::escape($base . '/widget.js') . '" data-shop="' . self::escape($shop)
+            . '" async></script>' . "\n";
+    }
+
+    /** The confirmation page: where the widget shows the buyer's share link (in the theme's confirmation block). */
+    public function hookDisplayOrderConfirmation($params)
+    {
+        return (string) Configuration::get(self::CONFIG_URL) !== '' ? '<div data-bridge-widget></div>' : '';
     }
 
     public function uninstall()

@@ -20,9 +20,12 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
+from tests.live import prestashop_front
 from tests.live.conftest import ROOT, bridge_for
-from tests.live.test_woocommerce_story import past_hold, paid_payouts, rows
+from tests.live.test_woocommerce_story import (DESKTOP_UA, PHONE_UA, browser, past_hold, paid_payouts,  # noqa: F401
+                                               rows, widget_text)
 
+ARTIFACTS = ROOT / "artifacts" / "live"
 CAMPAIGN = """\
 - id: ensemble
   type: social_buying
@@ -37,6 +40,12 @@ CAMPAIGN = """\
       cashback: 10%
   payout: coupon
 """
+
+
+def shot(page, name: str) -> None:
+    """A screenshot for people to look at (artifacts/live/)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 def shop_yaml(shop: dict, hint_secret: str | None) -> str:
@@ -100,7 +109,7 @@ def share_link(bridge, placed: dict) -> str:
     return view.json()["share_url"]
 
 
-def test_social_buying_on_a_real_prestashop_shop_paid_by_voucher(tmp_path, ps, prestashop):
+def test_social_buying_on_a_real_prestashop_shop_paid_by_voucher(tmp_path, ps, prestashop, browser):
     secret = secrets.token_hex(24)
     bridge = bridge_for(tmp_path, shop_yaml(ps, secret), CAMPAIGN)
     assert "ps" in bridge.cli("check").stdout
@@ -116,23 +125,35 @@ def test_social_buying_on_a_real_prestashop_shop_paid_by_voucher(tmp_path, ps, p
         assert "opened its own group" in explained, explained  # the module's hint brought it at once
         bridge.ledger_ok()
 
-        # The share link lands on the product's page with its code, through the canonical redirect.
-        link = share_link(bridge, founder)
-        landing = requests.get(link + "?via=whatsapp", timeout=30,
-                               headers={"User-Agent": "Mozilla/5.0 (Linux; Android 14) Chrome/126.0 Mobile"})
-        assert landing.status_code == 200 and "bridge" in parse_qs(urlsplit(landing.url).query), landing.url
-        code = parse_qs(urlsplit(landing.url).query)["bridge"][0]
+        # The founder's confirmation page of the real classic theme shows the share link, in its
+        # confirmation block (the module's placeholder), not below the footer.
+        founder_ctx = browser.new_context(locale="fr-FR", user_agent=DESKTOP_UA)
+        founder_page = founder_ctx.new_page()
+        founder_page.goto(founder["confirmation_url"])
+        assert "1 acheteur" in widget_text(founder_page)
+        assert founder_page.locator("#content-hook_order_confirmation bridge-widget").count() == 1
+        shot(founder_page, "prestashop-confirmation-desktop")
+        link = founder_page.locator("bridge-widget input").input_value()
 
-        # A friend buys by cheque; the merchant cashes it; the thank-you page reports the order with the code.
-        friend = checkout(prestashop, "2x2", "friend@example.test", "ps_checkpayment")
+        # A friend on a phone follows it: friendly URLs and the canonical redirect keep the code; the
+        # friend buys in the front office by cheque, and the merchant cashes it.
+        friend_ctx = browser.new_context(locale="fr-FR", user_agent=PHONE_UA, is_mobile=True, has_touch=True,
+                                         viewport={"width": 390, "height": 844})
+        friend_page = friend_ctx.new_page()
+        friend_page.goto(link + "?via=whatsapp")
+        assert "bridge=" in friend_page.url and "/hommes/1-" in friend_page.url, friend_page.url
+        assert "jusqu'à 10%" in widget_text(friend_page, ready="bridge-widget .b")
+        friend = prestashop_front.guest_checkout(friend_page, "friend@example.test", "ps_checkpayment", quantity=2)
         merchant(prestashop, "status", str(friend["id_order"]), "PS_OS_PAYMENT")
-        reported = requests.post(f"{bridge.url}/api/v1/shops/ps/conversions", timeout=30, json={
-            "order_id": str(friend["id_order"]), "key": friend["key"], "code": code})
-        assert reported.status_code == 200, reported.text
+        friend_page.reload()
+        assert "2 acheteurs" in widget_text(friend_page)
+        shot(friend_page, "prestashop-friend-confirmation-phone")
         assert "joined" in bridge.cli("explain", "order", "ps", str(friend["id_order"])).stdout
+        founder_page.reload()
+        assert "2 acheteurs" in widget_text(founder_page)
         bridge.ledger_ok()
 
-        # A credit slip for one of the friend's two sweaters: seen by the hint, and by a bridge that only
+        # A credit slip for one of the friend's two T-shirts: seen by the hint, and by a bridge that only
         # polls (with no overlap, so that only the slip's own date can bring the order back).
         (tmp_path / "poller").mkdir()
         polling = shop_yaml(ps, None).replace('poll_every: "off"', 'poll_every: "off"\n    overlap: 1s')
@@ -152,8 +173,8 @@ def test_social_buying_on_a_real_prestashop_shop_paid_by_voucher(tmp_path, ps, p
         # Past close + hold: cashback as single-use cart rules, usable by the buyer at a guest checkout.
         past_hold(bridge)
         paid = paid_payouts(bridge)
-        # 5% of 2 x 22.94 for the founder; of the one sweater (34.46) the friend kept
-        assert paid == {str(founder["id_order"]): Decimal("2.29"), str(friend["id_order"]): Decimal("1.72")}, paid
+        # 5% of 2 x 22.94 for the founder; of the one T-shirt (22.94) the friend kept
+        assert paid == {str(founder["id_order"]): Decimal("2.29"), str(friend["id_order"]): Decimal("1.15")}, paid
         reference = rows(bridge, "SELECT p.external_ref FROM payout p JOIN reward r ON r.id = p.reward_id "
                                  "WHERE r.order_id = ?", str(founder["id_order"]))[0][0]
         bridge.ledger_ok()
@@ -169,5 +190,7 @@ def test_social_buying_on_a_real_prestashop_shop_paid_by_voucher(tmp_path, ps, p
         with pytest.raises(Exception, match="voucher"):  # single use
             checkout(prestashop, "1x1", "founder@example.test", "ps_wirepayment", voucher=voucher["code"])
         bridge.ledger_ok()
+        founder_ctx.close()
+        friend_ctx.close()
     finally:
         bridge.stop()
