@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from playwright.sync_api import sync_playwright
 
 from tests.live.platforms import LiveShop, free_port
 
@@ -46,6 +47,16 @@ def prestashop():
     shop = _shop("prestashop")
     yield shop
     shop.remove()
+
+
+@pytest.fixture
+def browser():
+    """Headless Chromium from Debian's package, as the widget's own tests use it."""
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        yield chromium
+        chromium.close()
 
 
 @pytest.hookimpl(hookwrapper=True)

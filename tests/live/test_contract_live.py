@@ -109,9 +109,9 @@ class PrestaShopLive(LiveHarness):
 
     def copy_sql(self, order_id, modified) -> str:
         local = modified.astimezone(ZONE).strftime("%Y-%m-%d %H:%M:%S")
-        return (f"DROP TEMPORARY TABLE IF EXISTS t; CREATE TEMPORARY TABLE t AS SELECT * FROM ps_orders WHERE id_order ="
-                f" {int(self.template)}; UPDATE t SET id_order = {order_id}, reference = 'C{order_id}', "
-                f"date_add = '{local}', date_upd = '{local}', current_state = 2, valid = 1; "
+        return (f"DROP TEMPORARY TABLE IF EXISTS t; CREATE TEMPORARY TABLE t AS SELECT * FROM ps_orders"
+                f" WHERE id_order = {int(self.template)}; UPDATE t SET id_order = {order_id}, "
+                f"reference = 'C{order_id}', date_add = '{local}', date_upd = '{local}', current_state = 2, valid = 1; "
                 "INSERT INTO ps_orders SELECT * FROM t;")
 
     def connector(self, broken=None):

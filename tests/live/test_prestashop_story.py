@@ -15,15 +15,13 @@ import subprocess
 import sys
 import time
 from decimal import Decimal
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 
 from tests.live import prestashop_front
 from tests.live.conftest import ROOT, bridge_for
-from tests.live.test_woocommerce_story import (DESKTOP_UA, PHONE_UA, browser, past_hold, paid_payouts,  # noqa: F401
-                                               rows, widget_text)
+from tests.live.story import DESKTOP_UA, PHONE_UA, paid_payouts, past_hold, rows, widget_text
 
 ARTIFACTS = ROOT / "artifacts" / "live"
 CAMPAIGN = """\

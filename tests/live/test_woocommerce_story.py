@@ -9,21 +9,15 @@ replayed twice newest first, and `bridge ledger check` holds after every step.
 from __future__ import annotations
 
 import re
-import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from decimal import Decimal
 
 import pytest
-from playwright.sync_api import sync_playwright
 
 from tests.live import woo
 from tests.live.conftest import bridge_for
 from tests.live.recorder import DeliveryRecorder
-
-CHROMIUM = "/usr/bin/chromium"
-PHONE_UA = ("Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 "
-            "Mobile Safari/537.36")
-DESKTOP_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
+from tests.live.story import DESKTOP_UA, PHONE_UA, paid_payouts, past_hold, rows, widget_text
 
 CAMPAIGN = """\
 - id: ensemble
@@ -77,32 +71,6 @@ def install_snippet(woocommerce, bridge) -> None:
     line = bridge.cli("snippet", "wc").stdout.strip()
     (woocommerce.dir / "wp" / "wp-content" / "mu-plugins" / "bridge-snippet.php").write_text(
         "<?php\nadd_action( 'wp_footer', function () {\n    echo <<<'BRIDGE'\n" + line + "\nBRIDGE;\n}, 100 );\n")
-
-
-@pytest.fixture
-def browser():
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu",
-                                                                             "--disable-background-networking"])
-        yield chromium
-        chromium.close()
-
-
-def widget_text(page, ready: str = "bridge-widget h2") -> str:
-    """The widget's text once it has drawn itself; else fail with what the page holds of bridge."""
-    try:
-        page.wait_for_selector(ready, timeout=15_000)
-    except Exception as exc:
-        html = page.content()
-        scripts = [line for line in html.splitlines() if "widget.js" in line or "bridge" in line.lower()][:10]
-        raise AssertionError(f"no widget on {page.url}: {exc}\n" + "\n".join(scripts)) from None
-    return page.locator("bridge-widget .b").first.inner_text()
-
-
-def rows(bridge, sql: str, *args) -> list[tuple]:
-    """Read bridge's database (never written by this test)."""
-    with sqlite3.connect(bridge.folder / "bridge.db") as con:
-        return con.execute(sql, args).fetchall()
 
 
 def state(bridge) -> dict:
@@ -161,18 +129,6 @@ def group_of_two(bridge, recorder, wc, woocommerce, browser):
     assert "2 acheteurs" in widget_text(founder_page)
     bridge.ledger_ok()
     return founder, friend, founder_page, (founder_ctx, friend_ctx)
-
-
-def past_hold(bridge) -> None:
-    """`bridge tick --now` past close + hold, twice (the second run must change nothing)."""
-    after = (datetime.now(timezone.utc) + timedelta(hours=49, days=14)).isoformat()
-    bridge.cli("tick", "--now", after)
-    bridge.cli("tick", "--now", after)
-
-
-def paid_payouts(bridge) -> dict[str, Decimal]:
-    return {order: Decimal(amount) for order, amount in rows(
-        bridge, "SELECT r.order_id, p.amount FROM payout p JOIN reward r ON r.id = p.reward_id WHERE p.state = 'paid'")}
 
 
 def test_social_buying_on_a_real_woocommerce_shop_paid_by_refund(tmp_path, wc, woocommerce, browser):

@@ -1,0 +1,40 @@
+"""What both live stories do with bridge and a browser: read bridge's state, move past the hold, read the widget."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+PHONE_UA = ("Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 "
+            "Mobile Safari/537.36")
+DESKTOP_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
+
+
+def widget_text(page, ready: str = "bridge-widget h2") -> str:
+    """The widget's text once it has drawn itself; else fail with what the page holds of bridge."""
+    try:
+        page.wait_for_selector(ready, timeout=15_000)
+    except Exception as exc:
+        html = page.content()
+        scripts = [line for line in html.splitlines() if "widget.js" in line or "bridge" in line.lower()][:10]
+        raise AssertionError(f"no widget on {page.url}: {exc}\n" + "\n".join(scripts)) from None
+    return page.locator("bridge-widget .b").first.inner_text()
+
+
+def rows(bridge, sql: str, *args) -> list[tuple]:
+    """Read bridge's database (never written by this test)."""
+    with sqlite3.connect(bridge.folder / "bridge.db") as con:
+        return con.execute(sql, args).fetchall()
+
+
+def past_hold(bridge) -> None:
+    """`bridge tick --now` past close + hold, twice (the second run must change nothing)."""
+    after = (datetime.now(timezone.utc) + timedelta(hours=49, days=14)).isoformat()
+    bridge.cli("tick", "--now", after)
+    bridge.cli("tick", "--now", after)
+
+
+def paid_payouts(bridge) -> dict[str, Decimal]:
+    return {order: Decimal(amount) for order, amount in rows(
+        bridge, "SELECT r.order_id, p.amount FROM payout p JOIN reward r ON r.id = p.reward_id WHERE p.state = 'paid'")}
