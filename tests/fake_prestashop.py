@@ -19,6 +19,11 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.serving import make_server
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "prestashop"
+# What PrestaShop 8.1's JSON output writes as numbers (its int-typed ObjectModel fields), read off a real shop.
+INTEGER_FIELDS = frozenset({"id", "id_address_delivery", "id_address_invoice", "id_cart", "id_currency", "id_lang",
+                            "id_customer", "id_carrier", "current_state", "invoice_number", "delivery_number",
+                            "id_shop_group", "id_shop", "round_mode", "round_type", "id_order", "partial",
+                            "order_slip_type"})
 RESOURCES = {"orders": "order", "order_states": "order_state", "customers": "customer", "currencies": "currency",
              "order_slip": "order_slip", "cart_rules": "cart_rule", "languages": "language", "products": "product"}
 MULTILINGUAL = {"order_states": {"name", "template"}, "products": {"name", "link_rewrite"}, "cart_rules": {"name"}}
@@ -192,8 +197,9 @@ class FakePrestaShop:
                         mimetype="text/xml")
 
     def _shape(self, resource: str, row: dict) -> dict:
-        """Multilingual fields: a list of {id, value}, or a plain string with one language."""
-        shaped = dict(row)
+        """Multilingual fields: a list of {id, value}, or a plain string with one language; integer fields as
+        JSON numbers, as PrestaShop 8's JSON output writes ids and states (seen on a real 8.1.2 shop)."""
+        shaped = {k: (int(v) if k in INTEGER_FIELDS and isinstance(v, str) and v.isdigit() else v) for k, v in row.items()}
         for field in MULTILINGUAL.get(resource, ()):
             if isinstance(row.get(field), dict):
                 values = row[field]

@@ -105,7 +105,8 @@ def test_the_modules_hooks_become_one_signed_hint_per_order_and_bridge_reads_eac
         "calls": [["hookActionValidateOrder", {"order": 41}], ["hookActionOrderStatusPostUpdate", {"id_order": 41}],
                   ["hookActionValidateOrder", {"order": 42}], ["hookActionOrderSlipAdd", {"order": 42}]]}, bare=bare)
     assert report["transport"] == ("streams" if bare else "curl")
-    assert report["hooks"] == ["actionValidateOrder", "actionOrderStatusPostUpdate", "actionOrderSlipAdd"]
+    assert report["hooks"] == ["actionValidateOrder", "actionOrderStatusPostUpdate", "actionOrderSlipAdd",
+                               "displayBeforeBodyClosingTag", "displayOrderConfirmation"]
     assert report["logs"] == []  # every hint was accepted
     assert stored_orders() == {"41", "42"}
     # Two hooks for each order, one hint each: the order is read once per hint, from the shop's own API.
@@ -268,3 +269,15 @@ def test_a_hint_that_does_not_know_its_store_is_read(bridge, shop):
     body = b'{"event": "order.updated", "id_order": 41, "id_shop": 0}'  # the module could not tell the store
     response = post(create_app(config).test_client(), body, sign(body))
     assert response.status_code == 200 and response.get_json()["status"] == "ok" and stored_orders() == {"41"}
+
+
+def test_the_module_puts_the_widget_on_every_page_and_its_place_on_the_confirmation_page(tmp_path):
+    report = run_module(tmp_path, {"configuration": {"BRIDGEHINTS_URL": "https://bridge.example/b/webhooks/shop-1",
+                                                     "BRIDGEHINTS_SECRET": SECRET},
+                                   "calls": [["hookDisplayBeforeBodyClosingTag", {}],
+                                             ["hookDisplayOrderConfirmation", {}]]})
+    assert report["outputs"] == ['<script src="https://bridge.example/b/widget.js" data-shop="shop-1" async></script>\n',
+                                 "<div data-bridge-widget></div>"]
+    unconfigured = run_module(tmp_path, {"configuration": {"BRIDGEHINTS_URL": "javascript:alert(1)//webhooks/x"},
+                                         "calls": [["hookDisplayBeforeBodyClosingTag", {}]]})
+    assert unconfigured["outputs"] == [""]  # only a real webhook address of bridge gives a script

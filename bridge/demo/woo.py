@@ -310,7 +310,8 @@ class DemoWooCommerce:
             stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
             refund = {"id": self.next_id, "order_id": order_id, "amount": f"{amount:.2f}", "reason": body.get("reason", ""),
                       "refunded_payment": bool(api_refund), "meta_data": body.get("meta_data", []),
-                      "date_created_gmt": stamp}
+                      "date_created_gmt": stamp, "line_items": _refunded_items(order, body.get("line_items")),
+                      "shipping_lines": [], "tax_lines": [], "fee_lines": []}
             self.refunds[refund["id"]] = refund
             refunds = order.get("refunds", []) + [{"id": refund["id"], "reason": refund["reason"], "total": f"-{amount:.2f}"}]
             self.orders[order_id] = {**order, "refunds": refunds, "date_modified_gmt": stamp, "date_modified": stamp,
@@ -411,6 +412,22 @@ class DemoWooCommerce:
 def _public(hook: dict) -> dict:
     """A webhook as the API shows it (never its secret)."""
     return {k: v for k, v in hook.items() if k not in {"secret", "failures"}}
+
+
+def _refunded_items(order: dict, asked) -> list[dict]:
+    """A refund's lines as WooCommerce answers them: the order's product, negative quantity and amounts."""
+    from decimal import Decimal
+
+    items = {line.get("id"): line for line in order.get("line_items") or []}
+    out = []
+    for item in asked if isinstance(asked, list) else []:
+        line = items.get(item.get("id")) if isinstance(item, dict) else None
+        if line is None:
+            continue
+        tax = sum((Decimal(str(t.get("refund_total") or 0)) for t in item.get("refund_tax") or []), Decimal(0))
+        out.append({"id": line["id"], "product_id": line.get("product_id"), "quantity": -int(item.get("quantity") or 0),
+                    "total": f"-{Decimal(str(item.get('refund_total') or 0)):.2f}", "total_tax": f"-{tax:.2f}"})
+    return out
 
 
 def _site_to_gmt(local: str | None, zone: str) -> str | None:

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.live import woo
+from tests.live import woo, woo_front
 from tests.live.conftest import bridge_for
 from tests.live.recorder import DeliveryRecorder
 from tests.live.story import DESKTOP_UA, PHONE_UA, paid_payouts, past_hold, rows, widget_text
@@ -118,11 +118,15 @@ def group_of_two(bridge, recorder, wc, woocommerce, browser):
     friend_page.goto(link + "?via=whatsapp")
     assert friend_page.url.startswith(wc["url"] + "/product/huile-olive-1l/?bridge="), friend_page.url
     assert "jusqu'à 10%" in widget_text(friend_page, ready="bridge-widget .b")  # the landing banner
-    friend = woo.checkout(wc, [(101, 1), (103, 1)], "friend@example.test", payment="bacs", user_agent=PHONE_UA,
-                          address={"first_name": "Grace", "last_name": "Hopper", "address_1": "8 avenue Foch"})
-    assert friend["status"] == "on-hold"
+    # The friend adds the tea too, and pays by bank transfer through the real block checkout.
+    friend_page.goto(wc["url"] + "/product/the-vert/")
+    friend_page.click("button[name=add-to-cart]")
+    friend_page.wait_for_load_state()
+    friend_page.goto(link.split("?")[0])  # back to the oil through the same link: the code is kept all along
+    friend = woo_front.block_checkout(friend_page, wc["url"], "friend@example.test", payment="bacs")
+    assert woo.order(wc, friend["order_id"])["status"] == "on-hold"
     woo.set_status(wc, friend["order_id"], "processing")  # the merchant saw the transfer arrive
-    friend_page.goto(woo.received_url(wc, friend))
+    friend_page.reload()
     assert "2 acheteurs" in widget_text(friend_page)
     woo.deliver_webhooks(woocommerce)
     founder_page.reload()

@@ -154,13 +154,14 @@ Tools::$post = isset($scenario['post']) ? $scenario['post'] : array();
 require $scenario['module'];
 
 // Registered before the module's own sender, so PHP runs it first: the report waits for the sends.
-register_shutdown_function(function () use (&$content) {
-    register_shutdown_function(function () use (&$content) {
+register_shutdown_function(function () use (&$content, &$outputs) {
+    register_shutdown_function(function () use (&$content, &$outputs) {
         echo json_encode(array(
             'content' => $content,
             'logs' => PrestaShopLogger::$lines,
             'configuration' => Configuration::$values,
             'hooks' => Module::$hooks,
+            'outputs' => $outputs,
             'transport' => function_exists('curl_init') ? 'curl' : 'streams',
         ));
     });
@@ -168,6 +169,7 @@ register_shutdown_function(function () use (&$content) {
 
 $module = new BridgeHints();
 $content = null;
+$outputs = array();  // what each hook returned (the display hooks print into the page)
 if (!empty($scenario['install'])) {
     $module->install();
 }
@@ -176,7 +178,7 @@ foreach (isset($scenario['calls']) ? $scenario['calls'] : array() as $call) {
     if (isset($params['order'])) {
         $params['order'] = new Order($params['order']);  // the hooks pass an Order object
     }
-    $module->{$call[0]}($params);
+    $outputs[] = $module->{$call[0]}($params);
 }
 if (!empty($scenario['content'])) {
     $content = $module->getContent();
