@@ -405,11 +405,13 @@ def normalise_order(shop: str, data: Mapping, states: Mapping[str, Mapping], ema
     created = _instant(data, "date_add", shop, order_id, zone)
     invoiced = _instant(data, "invoice_date", shop, order_id, zone, optional=True)
     rows = (data.get("associations") or {}).get("order_rows") or []
+    refunded_lines, refunded_shipping = _slip_parts(slips, rows, shop, order_id)
     return Order(
         shop=shop, id=order_id, currency=currency, paid=paid, paid_at=(invoiced or created) if paid else None,
         created_at=created, modified_at=_instant(data, "date_upd", shop, order_id, zone, optional=True), total=total,
         refunded=min(refunded, total), cancelled=template in CANCELLED_TEMPLATES,
         lines=tuple(_line(r, shop, order_id) for r in rows if isinstance(r, Mapping)),
+        refunded_lines=refunded_lines, refunded_shipping=refunded_shipping,
         customer_id=str(data.get("id_customer")) if str(data.get("id_customer") or "0") != "0" else None,
         email=email, billing_address=None, ip=None, user_agent=None)
 
@@ -440,9 +442,27 @@ def merge_split_carts(orders: list[Order], carts: list[tuple[str, str]]) -> list
             created_at=min(o.created_at for o in parts), total=sum((o.total for o in parts), Decimal(0)),
             refunded=sum((o.total if o.cancelled and live else o.refunded for o in parts), Decimal(0)),
             cancelled=not live, lines=tuple(line for o in parts for line in o.lines), customer_id=lead.customer_id,
+            refunded_lines=tuple(line for o in parts for line in o.refunded_lines),
+            refunded_shipping=sum((o.refunded_shipping for o in parts), Decimal(0)),
             email=lead.email, billing_address=lead.billing_address, ip=lead.ip, user_agent=lead.user_agent,
             modified_at=max(stamps) if stamps else None))
     return merged
+
+
+def _slip_parts(slips: list[Mapping], rows: list, shop: str, order_id: str) -> tuple[tuple[Line, ...], Decimal]:
+    """What the credit slips say they gave back: each detail's product (through its order row) and the shipping."""
+    products = {str(r.get("id")): str(r.get("product_id")) for r in rows if isinstance(r, Mapping)}
+    lines, shipping = [], Decimal(0)
+    for slip in slips:
+        shipping += _amount(slip, "shipping_cost_amount", shop, order_id)
+        for detail in (slip.get("associations") or {}).get("order_slip_details") or []:
+            product = products.get(str(detail.get("id_order_detail"))) if isinstance(detail, Mapping) else None
+            if product is None:
+                continue  # a detail the order's rows do not name: its amount stays unspecified (pro rata)
+            excl = _amount(detail, "amount_tax_excl", shop, order_id)
+            lines.append(Line(product_id=product, quantity=int(str(detail.get("product_quantity") or "0")),
+                              total=excl, tax=_amount(detail, "amount_tax_incl", shop, order_id) - excl))
+    return tuple(lines), shipping
 
 
 def _line(row: Mapping, shop: str, order_id: str) -> Line:
