@@ -27,7 +27,7 @@ from bridge.rewards.model import Claim
 from bridge.secrets_store import ensure_shop_secret
 from bridge.storage.compiled import execute, select, sentinel
 from bridge.storage.db import db
-from bridge.storage.models import Advocate, Click, GroupRow, MemberTag, OrderFact, Product, ShopSecret
+from bridge.storage.models import Advocate, Click, GroupRow, MemberTag, OrderFact, Product, Reward, ShopSecret
 
 log = logging.getLogger("bridge.attribution")
 PARAM = "bridge"  # the query parameter that carries the code on the shop's pages
@@ -237,7 +237,8 @@ def link_state(config, target: Target, now: datetime, locale: str | None = None)
     body.update(state="closed" if settled and settlement.state == "open" else settlement.state,
                 members=settlement.size, cashback=state.cashback,
                 next=({"buyers": settlement.next_tier_buyers, "cashback": state.next_cashback,
-                       "missing": state.buyers_to_next} if state.buyers_to_next else None),
+                       "missing": state.buyers_to_next} if state.buyers_to_next and settlement.state == "open"
+                      and not settled else None),
                 closes_at=settlement.closes_at.isoformat(),
                 seconds_left=0 if settled else max(0, int((settlement.closes_at - now).total_seconds())))
     return body
@@ -267,6 +268,10 @@ def thank_you(config, shop_id: str, order_id: str, now: datetime) -> dict:
         body["share_url"] = share_url(config.server.public_url, group.code, tag.tag if tag else None)
         state = state_of_group(campaign, founder, now)
         amount = state.amount_of(order_id) if state else None
+        if group.settled_at is not None:  # once granted, what was granted (a later refund is a clawback)
+            granted = Reward.get_or_none((Reward.campaign == campaign.id) & (Reward.order_id == order_id)
+                                         & (Reward.kind == "group_cashback"))
+            amount = granted.amount if granted is not None and granted.state == "granted" else None
         body["you"] = {"role": "founder" if founder == order_id else "member",
                        "amount": display_amount(amount, campaign.currency, shop.locale) if amount else None}
         return body

@@ -12,7 +12,7 @@
       below: "From {b} buyers, everyone gets {c} back", next: "{m} more buyers and everyone gets {c}",
       next1: "{m} more buyer and everyone gets {c}", day: "d",
       top: "Top cashback reached", closes: "Closes in", closed: "This link is closed", share: "Share your link",
-      copy: "Copy", copied: "Copied!", you: "You get {a} back so far", more: "Share",
+      copy: "Copy", copied: "Copied!", you: "You get {a} back so far", got: "You get {a} back", more: "Share",
       land: "A friend's link: buy before it closes and you all get up to {c} back",
       shut: "This group link is closed, but the shop is open", welcome: "A friend gives you {c} off your first order",
       email: "Your e-mail", get: "Get my coupon", code: "Your code: {k}", dismiss: "Close",
@@ -23,14 +23,14 @@
       below: "Dès {b} acheteurs, chacun récupère {c}", next: "Encore {m} acheteurs et tout le monde récupère {c}",
       next1: "Encore {m} acheteur et tout le monde récupère {c}", day: "j",
       top: "Remboursement maximum atteint", closes: "Se ferme dans", closed: "Ce lien est fermé", share: "Partage ton lien",
-      copy: "Copier", copied: "Copié !", you: "Tu récupères {a} pour l'instant", more: "Partager",
+      copy: "Copier", copied: "Copié !", you: "Tu récupères {a} pour l'instant", got: "Tu récupères {a}", more: "Partager",
       land: "Le lien d'un ami : achète avant la fermeture et vous récupérez tous jusqu'à {c}",
       shut: "Ce lien de groupe est fermé, mais la boutique est ouverte", welcome: "Un ami t'offre {c} sur ta première commande",
       email: "Ton e-mail", get: "Recevoir mon bon", code: "Ton code : {k}", dismiss: "Fermer",
       msg: "J'ai acheté ça chez {s} : achète-le avec mon lien et on est tous remboursés ! {u}"
     },
     vous: {
-      share: "Partagez votre lien", you: "Vous récupérez {a} pour l'instant",
+      share: "Partagez votre lien", you: "Vous récupérez {a} pour l'instant", got: "Vous récupérez {a}",
       land: "Le lien d'un proche : achetez avant la fermeture et vous récupérez tous jusqu'à {c}",
       welcome: "Un proche vous offre {c} sur votre première commande", email: "Votre e-mail", code: "Votre code : {k}",
       msg: "J'ai acheté ça chez {s} : achetez-le avec mon lien et nous serons tous remboursés ! {u}"
@@ -130,7 +130,9 @@
       "aria-valuenow": String(n), "aria-label": counted(d, "members", n, {n: n})}, [el("i")]);
     bar.firstChild.style.width = pct + "%";
     var status = view.cashback ? text(d, "now", {c: view.cashback}) : (tiers.length ? text(d, "below", {b: tiers[0].buyers, c: tiers[0].cashback}) : "");
-    var next = view.next ? counted(d, "next", view.next.missing, {m: view.next.missing, c: view.next.cashback}) : (view.cashback ? text(d, "top") : "");
+    // A closed group invites nobody: no next tier to reach, no link to share, what each member gets.
+    var open = view.state === "open";
+    var next = !open ? "" : view.next ? counted(d, "next", view.next.missing, {m: view.next.missing, c: view.next.cashback}) : (view.cashback ? text(d, "top") : "");
     var timer = el("span", {"class": "t", role: "timer", "aria-live": "off"});
     var end = Date.now() + 1000 * (view.seconds_left || 0);
     var tick = function () {
@@ -162,8 +164,9 @@
       row.appendChild(native);
     }
     var kids = [el("h2", {text: text(d, "title")}), el("p", {text: counted(d, "members", n, {n: n}) + " · " + status}), bar,
-      next ? el("p", {text: next}) : null, view.you && view.you.amount ? el("p", {text: text(d, "you", {a: view.you.amount})}) : null,
-      el("p", {}, [el("span", {text: ""}), timer]), el("div", {"class": "row"}, [input, button]), row];
+      next ? el("p", {text: next}) : null,
+      view.you && view.you.amount ? el("p", {text: text(d, open ? "you" : "got", {a: view.you.amount})}) : null,
+      el("p", {}, [el("span", {text: ""}), timer]), open ? el("div", {"class": "row"}, [input, button]) : null, open ? row : null];
     for (var j = 0; j < kids.length; j++) if (kids[j]) box.appendChild(kids[j]);
     tick();
   }

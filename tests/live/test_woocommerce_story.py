@@ -160,8 +160,11 @@ def test_social_buying_on_a_real_woocommerce_shop_paid_by_refund(tmp_path, wc, w
         woo.deliver_webhooks(woocommerce)
         bridge.cli("sync", "wc")
         assert rows(bridge, "SELECT count(*) FROM clawback") == [(0,)]
+        # The founder's page now shows the closed group and what was paid, and invites no more sharing.
         founder_page.reload()
-        widget_text(founder_page)
+        closed = widget_text(founder_page)
+        assert "Vous récupérez 2,40" in closed and "Ce lien est fermé" in closed, closed
+        assert "Encore" not in closed and founder_page.locator("bridge-widget input").count() == 0
         bridge.ledger_ok()
 
         # A refund after the payout becomes a clawback of what was paid on it.

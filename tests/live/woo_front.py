@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from playwright.sync_api import expect
+
 
 def block_checkout(page, shop_url: str, email: str, payment: str = "bacs", first: str = "Grace",
                    last: str = "Hopper") -> dict:
@@ -21,7 +23,22 @@ def block_checkout(page, shop_url: str, email: str, payment: str = "bacs", first
     page.fill("#shipping-postcode", "75016")
     page.fill("#shipping-city", "Paris")
     page.check(f"#radio-control-wc-payment-method-options-{payment}")
-    page.get_by_role("button", name="Place Order").click()
-    page.wait_for_url(re.compile(r".*/order-received/\d+/.*"), timeout=60_000)
+    # The block checkout sends each field as it is typed and ignores "Place Order" while it recalculates.
+    page.wait_for_load_state("networkidle")
+    button = page.get_by_role("button", name="Place Order")
+    try:
+        for attempt in range(3):
+            expect(button).to_be_enabled(timeout=20_000)
+            button.click()
+            try:
+                page.wait_for_url(re.compile(r".*/order-received/\d+/.*"), timeout=20_000)
+                break
+            except Exception:
+                if attempt == 2:
+                    raise
+    except Exception:
+        notices = page.locator(".wc-block-components-notice-banner, .wc-block-components-validation-error")
+        page.screenshot(path="/tmp/bridge-block-checkout-failed.png", full_page=True)
+        raise AssertionError(f"the block checkout did not place the order: {notices.all_inner_texts()}") from None
     found = re.search(r"/order-received/(\d+)/\?key=(wc_order_\w+)", page.url)
     return {"order_id": int(found.group(1)), "order_key": found.group(2), "url": page.url}
