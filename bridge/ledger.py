@@ -14,13 +14,16 @@ from decimal import Decimal
 
 
 from bridge.decisions import Facts
+from bridge.ingest import row_to_order
 from bridge.rewards.amounts import capped, eligible_amount, eligible_products, round_half_up
 from bridge.rewards.groups import settle_group
 from bridge.rewards.identity import normalise_email
+from bridge.rewards.referral import referral_owed
 from bridge.mail import news
+from bridge.money import format_amount
 from bridge.storage.bulk import chunks
 from bridge.storage.db import db, is_postgresql
-from bridge.storage.models import Clawback, GroupRow, Payout, Reward
+from bridge.storage.models import Clawback, GroupRow, OrderFact, Payout, Reward
 
 ZERO = Decimal(0)
 # Every state of a payout whose money has not left yet (see bridge/payouts.py for the life of one).
@@ -160,7 +163,41 @@ def _recover_clawbacks(shop: str, email: str | None, currency: str, amount: Deci
 
 
 def record_clawbacks(config, changed: set[tuple[str, str]], now: datetime) -> int:
-    """For orders refunded or cancelled after their group was settled, record what must come back."""
+    """For orders refunded or cancelled after their reward was granted, record what must come back."""
+    return _group_clawbacks(config, changed, now) + _referral_clawbacks(config, changed, now)
+
+
+def _referral_clawbacks(config, changed: set[tuple[str, str]], now: datetime) -> int:
+    """A friend's qualifying order refunded after the referrer's reward: the referrer owes it back."""
+    created = 0
+    for campaign in (c for c in config.campaigns if c.type == "referral"):
+        ids = [o for s, o in changed if s == campaign.shop]
+        for part in chunks(ids):
+            keys = [f"{campaign.id}:referral:{order_id}" for order_id in part]
+            for reward in Reward.select().where(Reward.key.in_(keys) & (Reward.state == "granted")):
+                friend_id = reward.key.rsplit(":", 1)[1]
+                row = OrderFact.get_or_none((OrderFact.shop == campaign.shop) & (OrderFact.order_id == friend_id))
+                if row is None:
+                    continue
+                owed = referral_owed(campaign, row_to_order(row), reward.amount)
+                created += _open_clawback(campaign, reward, owed, now)
+    return created
+
+
+def _open_clawback(campaign, reward: Reward, owed: Decimal, now: datetime, why: str = "") -> int:
+    """Record what a reward owes beyond its earlier clawbacks (recovered later, or written off); 1 if new."""
+    already = sum((c.amount for c in reward.clawbacks), ZERO)
+    if owed <= already:
+        return 0
+    Clawback.create(key=f"clawback:{reward.key}:{owed}{why}", reward=reward, shop=reward.shop,
+                    email_norm=reward.email_norm, currency=reward.currency, amount=owed - already, recovered=ZERO,
+                    state="open" if getattr(campaign, "clawback", "deduct") == "deduct" else "written_off",
+                    created_at=now)
+    return 1
+
+
+def _group_clawbacks(config, changed: set[tuple[str, str]], now: datetime) -> int:
+    """Members refunded after their group was settled."""
     created = 0
     rewards = []
     for shop in {s for s, _ in changed}:
@@ -175,14 +212,42 @@ def record_clawbacks(config, changed: set[tuple[str, str]], now: datetime) -> in
         facts = Facts(campaign)
         facts.load([reward.order_id, founder_id])
         owed = reward.amount - _amount_now(campaign, group, facts, reward.order_id, reward.amount)
-        already = sum((c.amount for c in reward.clawbacks), ZERO)
-        if owed > already:
-            Clawback.create(key=f"clawback:{reward.key}:{owed}", reward=reward, shop=reward.shop,
-                            email_norm=reward.email_norm, currency=reward.currency, amount=owed - already,
-                            recovered=ZERO, state="open" if campaign.clawback == "deduct" else "written_off",
-                            created_at=now)
-            created += 1
+        created += _open_clawback(campaign, reward, owed, now)
     return created
+
+
+# Payouts an admin can still stop: no money has left, and nothing is on its way to the shop or the bank.
+CANCELLABLE = ("pending", "approved", "failed", "awaiting_iban", "ready")
+
+
+class CannotRevoke(Exception):
+    """A reward that cannot be taken back now, with the reason in words."""
+
+
+def revoke_reward(campaign, reward: Reward, note: str, now: datetime) -> str:
+    """Take a granted reward back: cancel its payout while no money has left, else open a clawback of it.
+
+    The admin's refusal after settlement, and `bridge payouts cancel`, both come here; returns what was done.
+    """
+    live = [p for p in reward.payouts if p.state != "cancelled"]
+    if reward.state != "granted" or not live:
+        raise CannotRevoke(f"reward {reward.key} is not granted")
+    payout = live[0]
+    if payout.state in CANCELLABLE:
+        if payout.deducted > 0:
+            raise CannotRevoke(f"payout {payout.key} already settled {payout.deducted} {payout.currency} of earlier "
+                               "clawbacks; it can no longer be cancelled (record a clawback with a refund instead)")
+        Payout.update(state="cancelled", last_error=f"cancelled by an admin: {note}", updated_at=now).where(
+            Payout.id == payout.id).execute()
+        Reward.update(state="cancelled", reason=f"{reward.reason}; cancelled by an admin: {note}").where(
+            Reward.id == reward.id).execute()
+        return f"payout {payout.key} cancelled"
+    if payout.state == "paid":
+        created = _open_clawback(campaign, reward, reward.amount, now, ":revoked")
+        return (f"payout {payout.key} was already paid: a clawback of {format_amount(reward.amount, reward.currency)} is "
+                + ("recorded" if created else "already recorded"))
+    raise CannotRevoke(f"payout {payout.key} is {payout.state.replace('_', ' ')} (on its way to the shop or in a SEPA "
+                       "file): wait until it is paid or failed, then try again")
 
 
 def _amount_now(campaign, group: GroupRow, facts: Facts, order_id: str, granted: Decimal) -> Decimal:

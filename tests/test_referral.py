@@ -184,8 +184,12 @@ def test_override_through_the_cli_and_flags_for_review(config_file):
     later = (T0 + timedelta(days=16)).isoformat()
     assert "granted 1, refused 0" in runner.invoke(main, ["--config", str(config_file), "tick", "--now", later]).output
     again = runner.invoke(main, ["--config", str(config_file), "override", "refer", "2", "--refuse", "--note", "no"])
-    assert again.exit_code == 2 and "already earned its referrer a reward" in again.output
+    # A refusal after the reward was granted takes it back: the payout is cancelled while unpaid (issue 14).
+    assert again.exit_code == 0 and "order 2: refused (no)" in again.output, again.output
+    assert "cancelled" in again.output or "clawback" in again.output, again.output
+    checked = runner.invoke(main, ["--config", str(config_file), "ledger", "check"])
+    assert checked.exit_code == 0, checked.output
     with db.connection_context():
         held = Payout.get(Payout.key == "payout:refer:referral:3")
         assert held.state == "pending" and "disposable" in held.review
-        assert Payout.get(Payout.key == "payout:refer:referral:2").state == "approved"
+        assert Payout.get(Payout.key == "payout:refer:referral:2").state == "cancelled"  # refused after its grant

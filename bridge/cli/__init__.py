@@ -9,6 +9,7 @@ import click
 
 from bridge.config import ConfigError, load_config
 from bridge.durations import format_duration
+from bridge.rewards.model import PAST
 from bridge.runtime import Runtime, start
 from bridge.storage import SchemaOutOfDate, current_version, latest_version, require_current, upgrade
 from bridge.storage.db import db
@@ -271,18 +272,21 @@ def _check_shop(config, shop: str) -> None:
 @main.command()
 @click.argument("campaign")
 @click.argument("order_id")
-@click.option("--allow", "action", flag_value="allow", help="Let the order join despite a refusal or flag.")
-@click.option("--refuse", "action", flag_value="refuse", help="Keep the order out of the group.")
+@click.option("--allow", is_flag=True, help="Let the order join despite a refusal or flag.")
+@click.option("--refuse", is_flag=True, help="Keep the order out (after settlement: cancel or claw back its reward).")
 @click.option("--note", required=True, help="Why (kept with the decision).")
 @_now_option
 @pass_context
-def override(ctx: Context, campaign, order_id, action, note, now_text):
+def override(ctx: Context, campaign, order_id, allow, refuse, note, now_text):
     """Override the engine's decision on one order of one campaign, with a note."""
     from bridge.decisions import refresh
     from bridge.storage.models import OrderFact, OverrideFact
 
-    if action is None:
-        raise click.UsageError("say --allow or --refuse")
+    if allow == refuse:
+        raise click.UsageError("say either --allow or --refuse" if allow else "say --allow or --refuse")
+    if not note.strip():
+        raise click.BadParameter("say why, in a few words", param_hint="--note")
+    action, note = ("allow" if allow else "refuse"), note.strip()
     runtime = ctx.runtime()
     found = next((c for c in runtime.config.campaigns if c.id == campaign), None)
     if found is None:
@@ -291,13 +295,32 @@ def override(ctx: Context, campaign, order_id, action, note, now_text):
     with db.connection_context(), db.atomic():
         if not OrderFact.select().where((OrderFact.shop == found.shop) & (OrderFact.order_id == order_id)).exists():
             raise click.BadParameter(f"order {order_id} of shop {found.shop} is unknown", param_hint="ORDER_ID")
-        if found.type == "referral":
+        revoked = _revoke_granted(found, order_id, note, now) if action == "refuse" else []
+        if found.type == "referral" and not revoked:
             _reopen_referral(found, order_id, action)
         OverrideFact.delete().where((OverrideFact.campaign == campaign) & (OverrideFact.order_id == order_id)).execute()
         OverrideFact.create(campaign=campaign, shop=found.shop, order_id=order_id, action=action, note=note, created_at=now)
         refresh(runtime.config, {(found.shop, order_id)}, now)
-    click.echo(f"order {order_id}: {action} ({note})"
-               + ("; the next tick decides it again" if found.type == "referral" else ""))
+    click.echo(f"order {order_id}: {PAST[action]} ({note})"
+               + ("; the next tick decides it again" if found.type == "referral" and not revoked else ""))
+    for line in revoked:
+        click.echo(line)
+
+
+def _revoke_granted(campaign, order_id: str, note: str, now) -> list[str]:
+    """A refusal after settlement: each reward already granted for the order is taken back (or clawed back)."""
+    from bridge.ledger import CannotRevoke, revoke_reward
+    from bridge.storage.models import Reward
+
+    keys = Reward.key.endswith(f":referral:{order_id}") if campaign.type == "referral" else (
+        (Reward.order_id == order_id) & (Reward.kind == "group_cashback"))
+    done = []
+    for reward in Reward.select().where((Reward.campaign == campaign.id) & (Reward.state == "granted") & keys):
+        try:
+            done.append(revoke_reward(campaign, reward, f"order refused: {note}", now))
+        except CannotRevoke as exc:
+            raise click.ClickException(str(exc)) from None
+    return done
 
 
 def _reopen_referral(campaign, order_id: str, action: str) -> None:
@@ -308,7 +331,7 @@ def _reopen_referral(campaign, order_id: str, action: str) -> None:
                                                & (ReferralDecisionRow.order_id == order_id))
     if decision is not None and decision.state == "granted":
         raise click.BadParameter(f"order {order_id} already earned its referrer a reward; an override cannot take it "
-                                 "back (cancel the payout instead)", param_hint="ORDER_ID")
+                                 "back with --allow (refuse it, or cancel its payout with bridge payouts cancel)", param_hint="ORDER_ID")
     if decision is not None:
         decision.delete_instance()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from datetime import datetime, timezone
 
 import click
@@ -47,7 +48,11 @@ def payouts_approve(ctx: Context, keys, campaign):
 
     if not keys and not campaign:
         raise click.UsageError("name payout keys or --campaign")
-    ctx.runtime()
+    if keys and campaign:
+        raise click.UsageError("name payout keys or --campaign, not both")
+    runtime = ctx.runtime()
+    if campaign and campaign not in {c.id for c in runtime.config.campaigns}:
+        raise click.BadParameter(f"no campaign {campaign!r}", param_hint="--campaign")
     now = datetime.now(timezone.utc)
     with db.connection_context(), db.atomic():
         query = Payout.select().join(Reward).where(Payout.state == "pending")
@@ -58,6 +63,42 @@ def payouts_approve(ctx: Context, keys, campaign):
             raise click.BadParameter(f"not pending or unknown: {', '.join(sorted(missing))}", param_hint="KEYS")
         Payout.update(state="approved", updated_at=now).where(Payout.id.in_(chosen)).execute()
     click.echo(f"approved {len(chosen)} payout(s)")
+
+
+@payouts.command("cancel")
+@click.argument("keys", nargs=-1, required=True)
+@click.option("--note", required=True, help="Why (kept with the payout and its reward).")
+@pass_context
+def payouts_cancel(ctx: Context, keys, note):
+    """Cancel payouts whose money has not left (pending, approved, failed, awaiting an IBAN, ready)."""
+    from bridge.ledger import CannotRevoke, revoke_reward
+    from bridge.storage.models import Payout
+
+    if not note.strip():
+        raise click.BadParameter("say why, in a few words", param_hint="--note")
+    runtime = ctx.runtime()
+    now = datetime.now(timezone.utc)
+    problems = []
+    with db.connection_context():
+        for key in keys:
+            payout = Payout.get_or_none(Payout.key == key)
+            if payout is None:
+                problems.append(f"{key}: no such payout")
+                continue
+            if payout.state == "paid":
+                problems.append(f"{key}: already paid; refuse the order (bridge override --refuse) to record a clawback")
+                continue
+            reward = payout.reward
+            campaign = next((c for c in runtime.config.campaigns if c.id == reward.campaign), None)
+            try:
+                with db.atomic():
+                    click.echo(revoke_reward(campaign, reward, note.strip(), now))
+            except CannotRevoke as exc:
+                problems.append(f"{key}: {exc}")
+    for problem in problems:
+        click.echo(f"error: {problem}", err=True)
+    if problems:
+        sys.exit(1)
 
 
 @payouts.command("retry")

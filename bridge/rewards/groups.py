@@ -14,7 +14,7 @@ from decimal import Decimal
 from bridge.config.model import SocialBuyingCampaign
 from bridge.rewards import amounts as am
 from bridge.rewards.identity import is_disposable, self_referral_checks
-from bridge.rewards.model import Check, Claim, MemberAmount, Membership, Order, Override, Settlement
+from bridge.rewards.model import PAST, Check, Claim, MemberAmount, Membership, Order, Override, Settlement
 
 BURST_WINDOW = timedelta(hours=1)
 BURST_SAME_IP = 3  # joins from one IP address within an hour, in one group
@@ -149,7 +149,7 @@ def _try_join(order: Order, claim: Claim, group: GroupView | None, checks: list[
             join.append(Check("already_member", False, f"the same person already belongs to this group (order {member.id})"))
             break
     if override is not None:
-        join.append(Check("admin_override", override.action == "allow", f"admin {override.action}ed: {override.note}"))
+        join.append(Check("admin_override", override.action == "allow", f"admin {PAST[override.action]}: {override.note}"))
         allowed = override.action == "allow" and all(c.passed for c in join[:4])
     else:
         allowed = all(c.passed for c in join)

@@ -84,6 +84,9 @@ class Claim:
         return (SOURCES.index(self.source), self.at, self.founder_id, self.sponsor_id or "")
 
 
+PAST = {"allow": "allowed", "refuse": "refused"}  # an override's action as explanations say it
+
+
 @dataclass(frozen=True)
 class Override:
     """An admin's decision on a refused or flagged order, with a note."""

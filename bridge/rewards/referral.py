@@ -9,7 +9,7 @@ from decimal import Decimal
 from bridge.config.model import ReferralCampaign
 from bridge.rewards.amounts import eligible_amount, round_half_up
 from bridge.rewards.identity import normalise_email, self_referral_checks
-from bridge.rewards.model import Check, Order, Override
+from bridge.rewards.model import PAST, Check, Order, Override
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,18 @@ def referrer_amount(campaign: ReferralCampaign, friend: Order) -> Decimal:
         return reward.amount.amount
     paid = eligible_amount(friend, None, "paid_incl_tax")
     return round_half_up(paid * reward.percent, campaign.currency)
+
+
+def referral_owed(campaign: ReferralCampaign, friend: Order, granted: Decimal) -> Decimal:
+    """What a referrer owes back once the friend's order is refunded after the reward was granted.
+
+    All of it when the order no longer counts or what is left of it is below the campaign's minimum;
+    else the part of a share-of-the-order reward that the refunds took away (a fixed reward stays).
+    """
+    left = friend.total - friend.refunded
+    if not friend.counts or (campaign.minimum_order is not None and left < campaign.minimum_order.amount):
+        return granted
+    return max(granted - referrer_amount(campaign, friend), Decimal(0))
 
 
 # Refusals an admin may waive with `bridge override --allow`; payment, currency, caps and the hold stay.
@@ -72,7 +84,7 @@ def decide_referral(campaign: ReferralCampaign, friend: Order, advocate: Advocat
     due_at = friend.paid_at + campaign.hold
     checks += _cap_checks(campaign, due_at, earlier_rewards)
     if override is not None:
-        checks.append(Check("admin_override", override.action == "allow", f"admin {override.action}ed: {override.note}"))
+        checks.append(Check("admin_override", override.action == "allow", f"admin {PAST[override.action]}: {override.note}"))
     waived = WAIVABLE if override is not None and override.action == "allow" else frozenset()
     if not all(c.passed or c.rule in waived for c in checks):
         return ReferralDecision(friend.id, "refused", due_at, Decimal(0), tuple(checks))
