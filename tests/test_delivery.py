@@ -66,8 +66,12 @@ def test_group_news_then_refunds_once_then_the_payout_emails(config_text, tmp_pa
     three_buyers(config, shop)
     assert send_queued(config, T0 + timedelta(minutes=6)) == "e-mails: 6 sent, 0 failed, 0 dropped"
     inbox = smtp.inbox
-    assert [m["Subject"] for m in inbox.to("buyer1@example.com")].count(
-        "Un ami a rejoint ton groupe : 10%") == 2  # told twice, at the state of the group when sent
+    # told twice, each time with the group as it was when that friend joined (issue 14: not as at send time)
+    assert [m["Subject"] for m in inbox.to("buyer1@example.com") if "rejoint" in m["Subject"]] == [
+        "Un ami a rejoint ton groupe : 5%", "Un ami a rejoint ton groupe : 10%"]
+    joined = [m.get_body(("plain",)).get_content() for m in inbox.to("buyer1@example.com") if "rejoint" in m["Subject"]]
+    assert "2 acheteurs sont maintenant dans ton groupe" in joined[0] and "soit 5,00" in joined[0], joined[0]
+    assert "3 acheteurs sont maintenant dans ton groupe" in joined[1] and "soit 10,00" in joined[1], joined[1]
     share = inbox.to("buyer3@example.com")[0]
     assert share["Subject"] == "Partage ton lien et récupère jusqu'à 10%"
     assert share["From"] == "Shop One <cashback@shop1.example>"
@@ -89,8 +93,24 @@ def test_group_news_then_refunds_once_then_the_payout_emails(config_text, tmp_pa
     closed = [m["Subject"] for m in smtp.inbox.to("buyer2@example.com")]
     assert "Ton groupe est complet : 10,00\xa0€ remboursés" in closed
     assert "10,00\xa0€ t'attendent" in closed
+    paid = next(m for m in smtp.inbox.to("buyer2@example.com") if "t'attendent" in m["Subject"])
+    assert "sur le moyen de paiement utilisé" in paid.get_body(("plain",)).get_content()  # through the gateway
     balances, problems = ledger_balances()
     assert problems == [] and balances["EUR"].paid == Decimal("30.00") and balances["EUR"].reconciles
+
+
+def test_a_refund_without_the_gateway_says_the_shop_pays_it_by_hand(config_text, tmp_path, shop, smtp):
+    config = world(config_text.replace("      consumer_secret: cs_test_secret_value",
+                                       "      consumer_secret: cs_test_secret_value\n      api_refund: false"),
+                   tmp_path, shop, smtp)
+    three_buyers(config, shop, payment_method="cod")
+    settle_due_groups(config, HOLD_END)
+    assert deliver_payouts(config, HOLD_END).startswith("payouts: 3 paid")
+    assert {r["refunded_payment"] for r in shop.refunds.values()} == {False}
+    send_queued(config, HOLD_END)
+    paid = next(m for m in smtp.inbox.to("buyer2@example.com") if "t'attendent" in m["Subject"])
+    text = paid.get_body(("plain",)).get_content()
+    assert "Il ne revient pas tout seul sur une carte" in text and "quelques jours" not in text, text
 
 
 def test_coupon_payouts_create_one_coupon_each_and_send_its_code(config_text, tmp_path, shop, smtp):

@@ -6,6 +6,7 @@ from datetime import datetime
 
 import json
 
+from bridge.rewards.groups import settle_group
 from bridge.storage.bulk import chunks
 from bridge.storage.models import EmailMessage
 
@@ -30,9 +31,24 @@ def group_news(campaign, facts, changed: dict, now: datetime) -> list[dict]:
             members = facts.members.get(founder, {})
             here = members.get(order_id, (decided.paid_at, order_id))
             others = [founder] + sorted(i for i, place in members.items() if place < here)
+            seen = _snapshot(campaign, facts, founder, (here[0], order_id + "\0"), now)
             rows += [_row(f"joined:{campaign.id}:{order_id}:{other}", "friend_joined", campaign, facts.orders.get(other),
-                          now, order=other, joined=order_id) for other in others]
+                          now, order=other, joined=order_id, **_for(seen, other)) for other in others]
     return [r for r in rows if r]
+
+
+def _snapshot(campaign, facts, founder: str, before: tuple, now: datetime):
+    """The group as it was when a member joined (e-mails say what was true then, not at send time)."""
+    view = facts.view(founder, before)
+    return settle_group(campaign, view.founder, view.members, now) if view is not None else None
+
+
+def _for(settlement, order_id: str) -> dict:
+    """What one member's "a friend joined" e-mail states: the group's size and their amount at that moment."""
+    if settlement is None:
+        return {}
+    amount = next((m.amount for m in settlement.members if m.order_id == order_id), None)
+    return dict(size=settlement.size, amount=str(amount) if amount else None)
 
 
 def reward_news(campaign, kind: str, fresh: list[tuple], now: datetime) -> list[dict]:

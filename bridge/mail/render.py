@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from email.message import EmailMessage as Mime
 from email.utils import format_datetime, formataddr, parseaddr
 
@@ -19,6 +21,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from bridge.group_state import founder_of, state_of_group
 from bridge.links import claim_url, share_url
 from bridge.money import display_amount
+from bridge.rewards.amounts import next_tier, tier_for
 from bridge.storage.models import MemberTag, Payout, Reward, WelcomeCoupon
 
 _text = Environment(loader=PackageLoader("bridge.mail", "templates"), autoescape=False, undefined=StrictUndefined,
@@ -78,8 +81,35 @@ def _share(config, campaign, ref, now):
 
 
 def _joined(config, campaign, ref, now):
+    """A friend joined: the group as it was then (stored with the message), its link as it is."""
     ctx = _share(config, campaign, ref, now)
-    return {**ctx, "size": ctx["state"].settlement.size}
+    if "size" not in ref:  # queued by an earlier version: the state now is all there is
+        return {**ctx, "size": ctx["state"].settlement.size}
+    then = TiersAt(campaign, ref["size"])
+    return {**ctx, "size": ref["size"], "state": then, "amount": Decimal(ref["amount"]) if ref.get("amount") else None}
+
+
+@dataclass(frozen=True)
+class TiersAt:
+    """The tier words of a group of `size` buyers, as GroupState gives them for the group now."""
+
+    campaign: object
+    size: int
+
+    @property
+    def cashback(self) -> str | None:
+        tier = tier_for(self.campaign.tiers, self.size)
+        return tier.cashback.describe(self.campaign.currency) if tier else None
+
+    @property
+    def next_cashback(self) -> str | None:
+        tier = next_tier(self.campaign.tiers, self.size)
+        return tier.cashback.describe(self.campaign.currency) if tier else None
+
+    @property
+    def buyers_to_next(self) -> int | None:
+        tier = next_tier(self.campaign.tiers, self.size)
+        return tier.buyers - self.size if tier else None
 
 
 def _reward(config, campaign, ref, now):
@@ -96,8 +126,11 @@ def _payout(config, campaign, ref, now):
     payout = Payout.get_or_none(Payout.key == ref["payout"])
     if payout is None:
         raise Unrenderable(f"no payout {ref['payout']}")
+    shop = config.shop(payout.reward.shop)
+    # A refund recorded without the gateway (api_refund: false; cash on delivery) reaches no bank by itself.
+    gateway = bool(shop.woocommerce and shop.woocommerce.api_refund)
     ctx = dict(payout=payout, amount=payout.amount, method=payout.method, order_id=payout.reward.order_id,
-               coupon=payout.external_ref if payout.method == "coupon" else None)
+               coupon=payout.external_ref if payout.method == "coupon" else None, gateway=gateway)
     if payout.method == "sepa":
         url = claim_url(config.server.public_url, config.server.secret_key, payout.id, payout.key)
         ctx.update(action_url=url, claim_url=url)
