@@ -131,3 +131,15 @@ def _get_when_up(url, seconds=20):
             if time.time() > deadline:
                 raise
             time.sleep(0.2)
+
+
+def test_serve_on_a_busy_port_says_so_in_one_line(config_file):
+    subprocess.run([BRIDGE, "--config", str(config_file), "db", "upgrade"], check=True, capture_output=True)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run([BRIDGE, "--config", str(config_file), "serve", "--port", str(port)],
+                              capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "Traceback" not in done.stderr and "serving on" not in done.stdout
+    assert done.stderr.strip().splitlines()[-1] == f"error: cannot listen on 127.0.0.1:{port}: Address already in use"

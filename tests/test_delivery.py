@@ -211,6 +211,14 @@ def test_english_shops_write_in_english(config_text, tmp_path, shop, smtp):
     assert "Your group is complete: €10.00 back" in subjects and "€10.00 is on its way" in subjects
 
 
+def test_plain_text_lines_starting_with_from_are_sent_as_written(config_text, tmp_path, shop, smtp):
+    config = world(config_text.replace("locale: fr", "locale: en"), tmp_path, shop, smtp)
+    ingest(config, orders=[replace(order(1), shop="shop1")], now=T0)
+    assert send_queued(config, T0 + timedelta(minutes=1)).startswith("e-mails: 1 sent")
+    text = smtp.inbox.to("buyer1@example.com")[0].get_body(("plain",)).get_content()
+    assert "\nFrom 2 buyers, everyone gets 5% back." in text and ">From" not in text, text
+
+
 def test_sepa_payouts_ask_for_an_iban_then_go_out_in_one_valid_pain001_file(config_text, tmp_path, shop, smtp):
     import re
 
@@ -238,6 +246,9 @@ def test_sepa_payouts_ask_for_an_iban_then_go_out_in_one_valid_pain001_file(conf
     assert client.get("/claim/1.<script>").status_code == 404
     bad = client.post(links["buyer1@example.com"], data={"holder": "Ada <b>L</b>", "iban": "FR76 3000 6000 0112 3456 7890 188"})
     assert bad.status_code == 422 and "Cet IBAN n&#39;est pas valable" in bad.text
+    assert "vérifie chaque caractère" in bad.text  # the shop says tu (issue 14: not "vérifiez")
+    forged = client.get(links["buyer1@example.com"][:-1] + "0")
+    assert "Vérifie qu&#39;il est complet, ou contacte" in forged.text
     assert "Ada &lt;b&gt;L&lt;/b&gt;" in bad.text  # what was typed comes back escaped
     outside = client.post(links["buyer2@example.com"], data={"holder": "Bo", "iban": "BR1800360305000010009795493C1"})
     assert outside.status_code == 422 and "pas dans la zone SEPA" in outside.text

@@ -142,10 +142,16 @@ def serve(ctx: Context, host, port, threads, with_worker):
     runtime = ctx.runtime()
     _require_schema()
     app = create_app(runtime.config, runtime)
+    try:  # bind first: a busy port is one line, before anything says it is serving
+        server = waitress.create_server(app, host=host, port=port, threads=threads, ident="bridge")
+    except OSError as exc:
+        click.echo(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
+        sys.exit(1)
     scheduler = background_worker(runtime) if with_worker else None
     click.echo(f"bridge serving on http://{host}:{port}" + (" with its worker" if with_worker else ""))
+    server.print_listen("Serving on http://{}:{}")  # waitress's own line, as waitress.serve logs it
     try:
-        waitress.serve(app, host=host, port=port, threads=threads, ident="bridge")
+        server.run()
     finally:
         if scheduler:
             scheduler.shutdown(wait=True)

@@ -25,13 +25,32 @@ def sync(ctx: Context, shop):
     now = datetime.now(timezone.utc)
     with db.connection_context():
         try:
-            with click.progressbar(length=0, label=f"syncing {shop}", show_pos=True, file=sys.stderr) as bar:
-                result = sync_shop(runtime.config, shop, now, progress=bar.update)
+            counter = ReadCounter(shop)
+            try:
+                result = sync_shop(runtime.config, shop, now, progress=counter.add)
+            finally:
+                counter.done()
         except ConnectorError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(1)
     click.echo(f"{shop}: read {result.orders} order(s) in {result.pages} page(s) changed since "
                f"{result.since.isoformat()}; cursor at {result.cursor.isoformat() if result.cursor else 'none'}")
+
+
+class ReadCounter:
+    """How many orders a sync has read so far, on one terminal line (the shop tells no total in advance)."""
+
+    def __init__(self, shop: str):
+        self.shop, self.read, self.shown = shop, 0, sys.stderr.isatty()
+
+    def add(self, orders: int) -> None:
+        self.read += orders
+        if self.shown:
+            click.echo(f"\rsyncing {self.shop}: {self.read} order(s) read", nl=False, err=True)
+
+    def done(self) -> None:
+        if self.shown and self.read:
+            click.echo("", err=True)
 
 
 @main.group()

@@ -10,6 +10,7 @@ import logging
 import smtplib
 import ssl
 from datetime import datetime, timedelta
+from email.utils import parseaddr
 
 from bridge.jobs import Job
 from bridge.mail.render import Unrenderable, render
@@ -50,7 +51,10 @@ def send_queued(config, now: datetime, connect=None) -> str:
                 dropped += 1
                 continue
             try:
-                server.send_message(message)
+                # send_message flattens with a generator that writes ">From " for lines starting "From ";
+                # the message's own policy (email.policy.default) leaves the text as written.
+                server.sendmail(parseaddr(message["From"])[1], [parseaddr(message["To"])[1]],
+                                message.as_bytes(policy=message.policy.clone(linesep="\r\n")))
             except smtplib.SMTPRecipientsRefused as exc:
                 _mark(row, "failed", now, f"recipient refused: {exc.recipients}")
                 failed += 1

@@ -35,6 +35,10 @@ TEXTS = {
                bic_invalid="This BIC is not valid (8 or 11 characters).",
                bic_mismatch="This BIC is not from the IBAN's country."),
 }
+# French shops that say `tu`: the same texts, addressing the person as they do.
+TEXTS["fr-tu"] = {**TEXTS["fr"],
+                  "invalid": "Ce lien n'est pas valable. Vérifie qu'il est complet, ou contacte {shop}.",
+                  "iban_invalid": "Cet IBAN n'est pas valable : vérifie chaque caractère."}
 
 
 def _payout_for(token: str) -> Payout | None:
@@ -54,9 +58,9 @@ def claim(token: str):
     config = current_app.extensions["bridge"].config
     payout = _payout_for(token)
     shop = config.shop(payout.reward.shop) if payout else config.shops[0]
-    lang = shop.locale if shop.locale in TEXTS else "en"
-    texts = TEXTS[lang]
+    lang = shop.locale if shop.locale in ("fr", "en") else "en"
     vous = shop.tone == "vous"
+    texts = TEXTS["fr-tu" if lang == "fr" and not vous else lang]
     page = dict(shop=shop, lang=lang, texts=texts, errors={}, values={}, message=None, form=False)
     if payout is None:
         page["message"] = texts["invalid"].format(shop=shop.name)
