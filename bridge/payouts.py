@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from bridge.codes import ALPHABET
@@ -123,29 +124,42 @@ def _ask_for_account(config, payout: Payout, reward: Reward, now: datetime) -> s
 
 def create_welcome_coupons(config, now: datetime) -> int:
     """Create the friends' welcome coupons decided by the referral flow, once each, then tell the friend."""
-    done = 0
-    for row in WelcomeCoupon.select().where(WelcomeCoupon.state == "to_create").order_by(WelcomeCoupon.id).limit(BATCH):
-        campaign = next((c for c in config.campaigns if c.id == row.campaign), None)
-        if campaign is None:
-            continue
-        try:
-            connector_for(config.shop(campaign.shop)).create_coupon(CouponSpec(
-                code=row.coupon_code, email=row.email, percent=row.percent, amount=row.amount,
-                minimum_order=row.minimum_order, expires_at=row.expires_at, description=f"{campaign.name}: welcome"))
-        except FatalError as exc:
-            with db.atomic():
-                WelcomeCoupon.update(state="failed").where(WelcomeCoupon.id == row.id).execute()
-            log.warning("welcome coupon refused", extra={"campaign": row.campaign, "reason": str(exc)})
-            continue
-        except (ConnectorError, LookupError) as exc:
-            log.warning("welcome coupon not created yet", extra={"campaign": row.campaign, "reason": str(exc)})
-            continue
+    rows = WelcomeCoupon.select().where(WelcomeCoupon.state == "to_create").order_by(WelcomeCoupon.id).limit(BATCH)
+    return sum(create_welcome_coupon(config, row, now) == "created" for row in rows)
+
+
+def create_welcome_coupon(config, row: WelcomeCoupon, now: datetime, timeout: float | None = None) -> str:
+    """Create one welcome coupon in the shop (once: the code is the key) and tell the friend; return its state.
+
+    The widget's request calls it at once with a short `timeout`, so that a code is shown only once the
+    shop has it; what cannot be done now stays `to_create` for the delivery job.
+    """
+    campaign = next((c for c in config.campaigns if c.id == row.campaign), None)
+    if campaign is None:
+        return row.state
+    shop = config.shop(campaign.shop)
+    if timeout is not None:
+        shop = replace(shop, sync=replace(shop.sync, timeout=min(shop.sync.timeout, timedelta(seconds=timeout))))
+    try:
+        connector = connector_for(shop)
+        if timeout is not None:
+            connector.retry_delays = ()  # the person is waiting: no second try now, the job tries later
+        connector.create_coupon(CouponSpec(
+            code=row.coupon_code, email=row.email, percent=row.percent, amount=row.amount,
+            minimum_order=row.minimum_order, expires_at=row.expires_at, description=f"{campaign.name}: welcome"))
+    except FatalError as exc:
         with db.atomic():
-            WelcomeCoupon.update(state="created").where(WelcomeCoupon.id == row.id).execute()
-            enqueue(f"welcome:{row.campaign}:{row.email_norm}", "welcome_coupon", campaign.shop, row.campaign, row.email,
-                    now, coupon=row.coupon_code)
-        done += 1
-    return done
+            WelcomeCoupon.update(state="failed").where(WelcomeCoupon.id == row.id).execute()
+        log.warning("welcome coupon refused", extra={"campaign": row.campaign, "reason": str(exc)})
+        return "failed"
+    except (ConnectorError, LookupError) as exc:
+        log.warning("welcome coupon not created yet", extra={"campaign": row.campaign, "reason": str(exc)})
+        return "to_create"
+    with db.atomic():
+        WelcomeCoupon.update(state="created").where(WelcomeCoupon.id == row.id).execute()
+        enqueue(f"welcome:{row.campaign}:{row.email_norm}", "welcome_coupon", campaign.shop, row.campaign, row.email,
+                now, coupon=row.coupon_code)
+    return "created"
 
 
 def _reason(config, reward: Reward) -> str:

@@ -62,25 +62,29 @@ def issue_advocates_for_orders(config, changed: set[tuple[str, str]], now: datet
 
 
 class WelcomeRefused(ValueError):
-    """The friend cannot have a welcome coupon; the message says why."""
+    """The friend cannot have a welcome coupon; the message says why, `reason` names it for the widget."""
+
+    def __init__(self, message: str, reason: str):
+        super().__init__(message)
+        self.reason = reason
 
 
 def welcome_coupon(campaign, advocate_code: str, friend_email: str, now: datetime) -> WelcomeCoupon:
     """Decide the friend's welcome coupon once per e-mail (the delivery job creates it in the shop)."""
     advocate = Advocate.get_or_none((Advocate.campaign == campaign.id) & (Advocate.code == advocate_code))
     if advocate is None:
-        raise WelcomeRefused(f"unknown referral code {advocate_code!r}")
+        raise WelcomeRefused(f"unknown referral code {advocate_code!r}", "unknown_code")
     email = normalise_email(friend_email)
     if email is None:
-        raise WelcomeRefused(f"not an e-mail address: {friend_email!r}")
+        raise WelcomeRefused(f"not an e-mail address: {friend_email!r}", "bad_email")
     if email == advocate.email_norm:
-        raise WelcomeRefused("the welcome coupon is for the friend, not for the person who shared the code")
+        raise WelcomeRefused("the welcome coupon is for the friend, not for the person who shared the code", "own_code")
     existing = WelcomeCoupon.get_or_none((WelcomeCoupon.campaign == campaign.id) & (WelcomeCoupon.email_norm == email))
     if existing is not None:
         return existing
     if campaign.new_customers_only and OrderFact.select().where(
             (OrderFact.shop == campaign.shop) & (OrderFact.email_norm == email) & OrderFact.paid_at.is_null(False)).exists():
-        raise WelcomeRefused("the welcome coupon is for new customers, and this e-mail has already ordered")
+        raise WelcomeRefused("the welcome coupon is for new customers, and this e-mail has already ordered", "not_new")
     reward = campaign.friend_reward
     WelcomeCoupon.insert(
         campaign=campaign.id, advocate_code=advocate_code, email_norm=email, email=friend_email.strip(),

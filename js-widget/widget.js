@@ -16,6 +16,9 @@
       land: "A friend's link: buy before it closes and you all get up to {c} back",
       shut: "This group link is closed, but the shop is open", welcome: "A friend gives you {c} off your first order",
       email: "Your e-mail", get: "Get my coupon", code: "Your code: {k}", dismiss: "Close",
+      pending: "Your code is on its way to your e-mail", no_bad_email: "Please check the e-mail address",
+      no_not_new: "This offer is for a first order, and this e-mail has ordered before",
+      no_own_code: "This offer is for your friends, not for you", no_other: "The offer could not be given now: try again later",
       msg: "I bought this at {s}: buy it through my link and we all get money back! {u}"
     },
     tu: {
@@ -27,12 +30,18 @@
       land: "Le lien d'un ami : achète avant la fermeture et vous récupérez tous jusqu'à {c}",
       shut: "Ce lien de groupe est fermé, mais la boutique est ouverte", welcome: "Un ami t'offre {c} sur ta première commande",
       email: "Ton e-mail", get: "Recevoir mon bon", code: "Ton code : {k}", dismiss: "Fermer",
+      pending: "Ton code arrive par e-mail", no_bad_email: "Vérifie l'adresse e-mail",
+      no_not_new: "Cette offre est pour une première commande, et cette adresse a déjà commandé",
+      no_own_code: "Cette offre est pour tes proches, pas pour toi", no_other: "L'offre n'a pas pu être donnée : réessaie plus tard",
       msg: "J'ai acheté ça chez {s} : achète-le avec mon lien et on est tous remboursés ! {u}"
     },
     vous: {
       share: "Partagez votre lien", you: "Vous récupérez {a} pour l'instant", got: "Vous récupérez {a}",
       land: "Le lien d'un proche : achetez avant la fermeture et vous récupérez tous jusqu'à {c}",
       welcome: "Un proche vous offre {c} sur votre première commande", email: "Votre e-mail", code: "Votre code : {k}",
+      pending: "Votre code arrive par e-mail", no_bad_email: "Vérifiez l'adresse e-mail",
+      no_not_new: "Cette offre est pour une première commande, et cette adresse a déjà commandé",
+      no_own_code: "Cette offre est pour vos proches, pas pour vous", no_other: "L'offre n'a pas pu être donnée : réessayez plus tard",
       msg: "J'ai acheté ça chez {s} : achetez-le avec mon lien et nous serons tous remboursés ! {u}"
     }
   };
@@ -200,7 +209,10 @@
         body += (body ? "&" : "") + encodeURIComponent(k) + "=" + encodeURIComponent(fields[k]);
       }
       return fetch(api + path, {method: "POST", credentials: "omit", body: body,
-        headers: {"Content-Type": "application/x-www-form-urlencoded"}}).then(function (r) { return r.ok ? r.json() : null; });
+        headers: {"Content-Type": "application/x-www-form-urlencoded"}}).then(function (r) {
+        // A refusal (422) comes back too, so that the page can say why; other failures are null.
+        return r.ok || r.status === 422 ? r.json() : null;
+      });
     };
     var kept = function () {
       var value = null;
@@ -230,8 +242,16 @@
           var ask = el("button", {type: "button", text: text(d, "get")}), form = el("div", {"class": "row"}, [email, ask]);
           ask.addEventListener("click", function () {
             post("/shops/" + shop + "/welcome", {code: code, email: email.value}).then(function (got) {
-              if (got && got.coupon) form.parentNode.replaceChild(el("p", {"class": "t", text: text(d, "code", {k: got.coupon})}), form);
-            });
+              // The code once the shop has it; "on its way" while it does not yet; else why not, in words.
+              var done = got && (got.coupon || got.state === "pending"), why = "no_other";
+              if (got && got.error && T.en["no_" + got.error.reason]) why = "no_" + got.error.reason;
+              var say = got && got.coupon ? text(d, "code", {k: got.coupon}) : done ? text(d, "pending") : text(d, why);
+              var note = el("p", {"class": got && got.coupon ? "t" : "", role: "status", text: say});
+              var last = form.nextSibling, parent = form.parentNode;
+              if (last && last.getAttribute && last.getAttribute("role") === "status") parent.removeChild(last);
+              if (done) parent.replaceChild(note, form);
+              else parent.insertBefore(note, form.nextSibling);
+            })["catch"](function () {});
           });
           banner(text(d, "welcome", {c: link.campaign.welcome}), link.shop, form);
         } else if (link.state === "open") {

@@ -362,8 +362,50 @@ def test_a_referred_friend_gets_the_welcome_coupon_once(site, tmp_path):
     first = client.post("/api/v1/shops/shop1/welcome", data={"code": code, "email": "friend@example.test"})
     again = client.post("/api/v1/shops/shop1/welcome", data={"code": code, "email": "Friend@Example.test"})
     assert first.status_code == 200 and first.get_json()["coupon"] == again.get_json()["coupon"]
+    # shown only once the shop has it: created while the friend waited (issue 14)
+    assert first.get_json()["state"] == "created"
+    assert first.get_json()["coupon"].lower() in {c["code"] for c in shop.coupons.values()}
     own = client.post("/api/v1/shops/shop1/welcome", data={"code": code, "email": "ada@example.test"})
     assert own.status_code == 422 and "not for the person who shared the code" in own.get_json()["error"]["message"]
+    assert own.get_json()["error"]["reason"] == "own_code"
+    shop.fail_next = [(503, {})] * 3  # the shop is down: no code yet, the job creates it and e-mails it
+    later = client.post("/api/v1/shops/shop1/welcome", data={"code": code, "email": "cousin@example.test"})
+    assert later.status_code == 200 and later.get_json() | {"value": None} == {"coupon": None, "state": "pending",
+                                                                               "value": None}
     assert client.post("/api/v1/shops/shop1/welcome", data={"code": "NOPE", "email": "x@example.test"}).status_code == 404
     redirect = client.get(f"/r/{code}")
     assert redirect.status_code == 302 and redirect.headers["Location"] == f"{shop.url}/?bridge={code}"
+
+
+def test_the_widget_shows_the_welcome_code_once_the_shop_has_it_and_says_why_not(site, browser, tmp_path):
+    from bridge.config import load_config_text
+    from bridge.referrals import issue_advocate
+
+    shop, bridge, app = site
+    (tmp_path / "config.yaml").write_text((tmp_path / "config.yaml").read_text() + """
+  - id: ref1
+    type: referral
+    shop: shop1
+    hold: 14d
+    friend_reward: {type: coupon, value: "10%", valid_for: 30d}
+    referrer_reward: {type: cashback, value: "5.00"}
+""")
+    config = load_config_text((tmp_path / "config.yaml").read_text())
+    app.extensions["bridge"].config = config  # the running bridge now knows the referral campaign
+    with db.connection_context():
+        code = issue_advocate(config.campaigns[1], "ada@example.test", None, datetime.now(timezone.utc))
+    context, page = new_page(browser, size=PHONE)
+    page.goto(f"{shop.url}/?bridge={code}")
+    box = page.locator("bridge-widget .b")
+    expect(box).to_contain_text("t'offre 10%")
+    page.locator("bridge-widget input[type=email]").fill("ada@example.test")
+    page.locator("bridge-widget button", has_text="Recevoir mon bon").click()
+    expect(box).to_contain_text("Cette offre est pour tes proches, pas pour toi")  # refused, and said so
+    page.locator("bridge-widget input[type=email]").fill("friend@example.test")
+    page.locator("bridge-widget button", has_text="Recevoir mon bon").click()
+    expect(box).to_contain_text("Ton code : ")
+    expect(box).not_to_contain_text("pas pour toi")  # the earlier refusal is gone
+    shown = box.inner_text().split("Ton code : ")[1].split()[0]
+    assert shown.lower() in {c["code"] for c in shop.coupons.values()}  # the shop accepts what is shown
+    shot(page, "welcome-phone")
+    context.close()

@@ -11,9 +11,12 @@ from flask import Blueprint, current_app, jsonify, request
 
 from bridge.attribution import link_state, report_conversion, resolve, resolve_for_click, shop_public
 from bridge.connectors.errors import ConnectorError, NotFound, RetriableError
+from bridge.payouts import create_welcome_coupon
 from bridge.referrals import WelcomeRefused, welcome_coupon
 from bridge.web.errors import error_response
 from bridge.web.ratelimit import limited
+
+WELCOME_TIMEOUT = 8.0  # seconds the friend's request waits for the shop to create the coupon
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 log = logging.getLogger("bridge.api")
@@ -134,9 +137,17 @@ def welcome(shop_id: str):
     target = resolve(config, fields["code"])
     if target is None or target.kind != "advocate" or target.campaign.shop != shop.id:
         return error_response(404, "unknown_code", "no referral code like this in this shop")
+    now = datetime.now(timezone.utc)
     try:
-        coupon = welcome_coupon(target.campaign, target.code, fields["email"], datetime.now(timezone.utc))
+        coupon = welcome_coupon(target.campaign, target.code, fields["email"], now)
     except WelcomeRefused as exc:
-        return error_response(422, "welcome_refused", str(exc))
-    return jsonify(coupon=coupon.coupon_code, state=coupon.state,
-                   value=link_state(config, target, datetime.now(timezone.utc))["campaign"]["welcome"])
+        # `reason` lets the widget say why in the shop's language (the message is for developers)
+        response = jsonify(error={"code": "welcome_refused", "message": str(exc), "reason": exc.reason})
+        response.status_code = 422
+        return response
+    state = coupon.state
+    if state == "to_create":  # created now, while the friend waits: a code is shown only once the shop has it
+        state = create_welcome_coupon(config, coupon, now, timeout=WELCOME_TIMEOUT)
+    return jsonify(coupon=coupon.coupon_code if state == "created" else None,
+                   state={"created": "created", "to_create": "pending"}.get(state, "failed"),
+                   value=link_state(config, target, now)["campaign"]["welcome"])
