@@ -79,3 +79,15 @@ def test_a_group_whose_founder_joined_another_is_shown_as_void_and_people_are_es
     assert "void: order #2 joined another group" in page
     assert "<td>#2</td><td>member" in page  # now in the first group
     assert "<script>x</script>" not in page and "&lt;script&gt;x&lt;/script&gt;@example.test" in page
+
+
+def test_a_refused_join_is_listed_even_when_the_order_founded_its_own_group(app):
+    config = app.extensions["bridge"].config
+    founder = replace(order(1, email="ada.lovelace@gmail.com"), shop="shop1")
+    myself = replace(order(2, minutes=5, email="adalovelace+again@gmail.com"), shop="shop1")  # the same person
+    with db.connection_context():
+        ingest(config, orders=[founder, myself], claims=[replace(engine_claim(2, 1, minutes=6), shop="shop1")],
+               now=T0 + timedelta(minutes=7))
+    page = logged_in(app).get("/admin").get_data(as_text=True)
+    refused = page[page.index("<h1>Refusals"):]
+    assert "#2" in refused and "founded its own group instead" in refused, refused[:2000]

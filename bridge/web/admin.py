@@ -87,10 +87,14 @@ def dashboard():
             sponsor=m.sponsor_id, flags=[text for _, _, text in json.loads(m.flags)],
             reward=format_amount(rewards[m.order_id].amount, group.currency) if m.order_id in rewards else "")
             for m in sorted(members, key=lambda m: (m.role != "founder", m.paid_at or now))]))
+    # Every refusal, also a refused join whose order then founded a group of its own (a self-referral).
     refusals = [dict(campaign=m.campaign, order=m.order_id,
-                     reasons=[text for _, passed, text in json.loads(m.checks) if not passed])
-                for m in MembershipRow.select().where(MembershipRow.role == "none")
+                     reasons=[text for _, passed, text in json.loads(m.checks) if not passed]
+                     + (["founded its own group instead"] if m.role == "founder" else []))
+                for m in MembershipRow.select().where((MembershipRow.role == "none")
+                                                      | MembershipRow.checks.contains("false"))
                 .order_by(MembershipRow.decided_at.desc()).limit(LIMIT)]
+    refusals = [r for r in refusals if r["reasons"] and r["reasons"] != ["founded its own group instead"]]
     payouts = [dict(key=p.key, amount=format_amount(p.amount, p.currency), method=p.method, state=p.state,
                     note=p.last_error or p.review or p.external_ref or "")
                for p in Payout.select().order_by(Payout.id.desc()).limit(LIMIT)]
