@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+from bridge.connectors.base import connector_for
+from bridge.connectors.errors import ConnectorError
 from bridge.decisions import Facts, load_membership
 from bridge.money import format_amount
 from bridge.rewards.groups import settle_group
@@ -19,6 +21,10 @@ def explain_order(config, shop_id: str, order_id: str) -> list[str]:
     """Describe every campaign's decision on one order, rule by rule."""
     row = OrderFact.get_or_none((OrderFact.shop == shop_id) & (OrderFact.order_id == order_id))
     if row is None:
+        lead = purchase_of(config, shop_id, order_id)
+        if lead is not None and lead != order_id:
+            return [f"order {order_id} of shop {shop_id} is part of one purchase with order {lead} (a cart split"
+                    " between carriers): bridge keeps it under that order"] + explain_order(config, shop_id, lead)
         return [f"order {order_id} of shop {shop_id} is unknown to bridge (not synced yet?)"]
     lines = [f"order {order_id} of shop {shop_id}: {format_amount(row.total, row.currency)}, "
              + ("paid" if row.paid else "not paid") + (", cancelled" if row.cancelled else "")
@@ -47,6 +53,14 @@ def explain_order(config, shop_id: str, order_id: str) -> list[str]:
             for clawback in reward.clawbacks:
                 lines.append(f"  clawback {format_amount(clawback.amount, clawback.currency)}: {clawback.state}")
     return lines
+
+
+def purchase_of(config, shop_id: str, order_id: str) -> str | None:
+    """The order id bridge keeps a shop order under (PrestaShop's split carts: the lowest); None if unknown."""
+    try:
+        return connector_for(config.shop(shop_id)).fetch_order(order_id).id
+    except (ConnectorError, LookupError, NotImplementedError, ValueError):
+        return None
 
 
 def _explain_referral(campaign, order_id: str) -> list[str]:
@@ -82,9 +96,21 @@ def explain_group(config, code: str, now: datetime) -> list[str]:
     if group.settled_at:
         rate = f"rate {(group.rate * 100).normalize():f}%" if group.rate is not None else "no rate"
         lines.append(f"  settled at {group.settled_at.isoformat()}: {group.size} buyer(s), {rate}")
+    granted = {r.order_id: r for r in Reward.select().where(
+        (Reward.campaign == campaign.id) & (Reward.kind == "group_cashback")
+        & Reward.key.startswith(f"{campaign.id}:group:{group.founder_id}:"))} if group.settled_at else {}
     for member in settlement.members:
         decision = facts.decided[member.order_id]
         via = "" if decision.role == "founder" else f", brought by {decision.sponsor_id}"
+        reward = granted.get(member.order_id)
+        if group.settled_at:  # what was granted is the fact; a later refund is a clawback, not a new amount
+            line = (f"  order {member.order_id}{via}: granted {format_amount(reward.amount, reward.currency)}"
+                    f" ({reward.reason})" + ("" if reward.state == "granted" else f", {reward.state}")
+                    if reward is not None else f"  order {member.order_id}{via}: nothing granted ({member.reason})")
+            lines.append(line)
+            for clawback in reward.clawbacks if reward is not None else ():
+                lines.append(f"    clawback {format_amount(clawback.amount, clawback.currency)}: {clawback.state}")
+            continue
         lines.append(f"  order {member.order_id}{via}: {format_amount(member.amount, campaign.currency)} ({member.reason})")
         for _, _, text in json.loads(decision.flags):
             lines.append(f"    FLAG {text}")

@@ -129,7 +129,8 @@ def _try_join(order: Order, claim: Claim, group: GroupView | None, checks: list[
     attribution = Check("attributed", True, f"came through group {claim.founder_id}'s link ({claim.source})")
     if group is None:
         return None, [attribution, Check("group_exists", False,
-                                         f"the link's group ({claim.founder_id}) was never opened, or opened after this order")]
+                                         f"the link's group ({claim.founder_id}) is not one of this campaign's: never opened"
+                                         " in it, or opened after this order")]
     join = [attribution, Check("group_open", order.paid_at < group.closes_at,
                                f"paid before the group closed at {group.closes_at.isoformat()}"
                                if order.paid_at < group.closes_at

@@ -52,8 +52,10 @@ def self_referral_checks(friend: Order, sponsor: Order) -> tuple[Check, ...]:
                         else "a different customer account"))
     same_address = normalise_address(friend.billing_address) is not None and \
         normalise_address(friend.billing_address) == normalise_address(sponsor.billing_address)
+    unknown = normalise_address(friend.billing_address) is None or normalise_address(sponsor.billing_address) is None
     checks.append(Check("self_referral_address", not same_address,
                         "same billing address as the person who shared the link" if same_address
+                        else "billing address not checked (the shop gave none)" if unknown
                         else "a different billing address"))
     same_device = bool(friend.ip and friend.user_agent) and (friend.ip, friend.user_agent) == (sponsor.ip, sponsor.user_agent) \
         and abs(friend.created_at - sponsor.created_at) <= SAME_DEVICE_WINDOW
