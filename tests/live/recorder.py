@@ -9,7 +9,7 @@ import requests
 
 
 class DeliveryRecorder:
-    """Forwards each POST to `target` (bridge) and records (path, headers, body, bridge's status)."""
+    """Forwards every request to `target` (bridge); records each webhook POST (path, headers, body, status)."""
 
     def __init__(self, target: str):
         self.target = target.rstrip("/")
@@ -17,16 +17,24 @@ class DeliveryRecorder:
         recorder = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 (http.server's naming)
+            protocol_version = "HTTP/1.1"
+
+            def relay(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
-                answer = requests.post(recorder.target + self.path, data=body, headers=headers, timeout=60)
-                recorder.deliveries.append((self.path, headers, body, answer.status_code))
+                answer = requests.request(self.command, recorder.target + self.path, data=body, headers=headers,
+                                          timeout=60, allow_redirects=False)
+                if self.command == "POST" and self.path.startswith("/webhooks/"):
+                    recorder.deliveries.append((self.path, headers, body, answer.status_code))
                 self.send_response(answer.status_code)
-                self.send_header("Content-Type", answer.headers.get("Content-Type", "text/plain"))
+                for name, value in answer.headers.items():
+                    if name.lower() not in ("content-length", "transfer-encoding", "connection", "content-encoding"):
+                        self.send_header(name, value)
                 self.send_header("Content-Length", str(len(answer.content)))
                 self.end_headers()
                 self.wfile.write(answer.content)
+
+            do_GET = do_POST = do_OPTIONS = relay  # noqa: N815 (http.server's naming)
 
             def log_message(self, *args):
                 pass

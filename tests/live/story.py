@@ -38,3 +38,10 @@ def past_hold(bridge) -> None:
 def paid_payouts(bridge) -> dict[str, Decimal]:
     return {order: Decimal(amount) for order, amount in rows(
         bridge, "SELECT r.order_id, p.amount FROM payout p JOIN reward r ON r.id = p.reward_id WHERE p.state = 'paid'")}
+
+
+def state(bridge) -> dict:
+    """Everything a replay must leave as it was."""
+    return {table: rows(bridge, f"SELECT * FROM {table} ORDER BY 1") for table in
+            ("membership", '"group"', "reward", "payout", "clawback")} | {
+        "orders": rows(bridge, "SELECT order_id, paid, paid_at, total, refunded, cancelled FROM order_fact ORDER BY 1")}

@@ -21,7 +21,9 @@ import requests
 
 from tests.live import prestashop_front
 from tests.live.conftest import ROOT, bridge_for
+from tests.live.recorder import DeliveryRecorder
 from tests.live.story import DESKTOP_UA, PHONE_UA, paid_payouts, past_hold, rows, widget_text
+from tests.live.story import state as story_state
 
 ARTIFACTS = ROOT / "artifacts" / "live"
 CAMPAIGN = """\
@@ -114,7 +116,8 @@ def test_social_buying_on_a_real_prestashop_shop_paid_by_voucher(tmp_path, ps, p
     bridge.cli("db", "upgrade")
     bridge.serve()
     try:
-        install_module(prestashop, bridge, secret)
+        recorder = DeliveryRecorder(bridge.url)
+        install_module(prestashop, recorder, secret)
 
         # The founder pays by bank wire; nothing counts until the merchant records the payment.
         founder = checkout(prestashop, "1x2", "founder@example.test", "ps_wirepayment")
@@ -188,7 +191,23 @@ def test_social_buying_on_a_real_prestashop_shop_paid_by_voucher(tmp_path, ps, p
         with pytest.raises(Exception, match="voucher"):  # single use
             checkout(prestashop, "1x1", "founder@example.test", "ps_wirepayment", voucher=voucher["code"])
         bridge.ledger_ok()
+
+        # A credit slip after the payout: what it took off the founder's cashback becomes a clawback
+        # (5% of 45.89 was 2.29; of the one T-shirt left, 1.15).
+        merchant(prestashop, "refund", str(founder["id_order"]), "#1=1")
+        clawbacks = [Decimal(a) for (a,) in rows(bridge, "SELECT amount FROM clawback")]
+        assert clawbacks == [Decimal("1.14")], clawbacks
+        bridge.ledger_ok()
+
+        # Every hint the module sent, replayed twice newest first, changes nothing.
+        before = story_state(bridge)
+        assert len(recorder.deliveries) >= 5 and {d[3] for d in recorder.deliveries} == {200}, recorder.deliveries
+        for _ in range(2):
+            assert set(recorder.replay(newest_first=True)) == {200}
+        assert story_state(bridge) == before
+        bridge.ledger_ok()
         founder_ctx.close()
         friend_ctx.close()
     finally:
+        recorder.close() if "recorder" in locals() else None
         bridge.stop()

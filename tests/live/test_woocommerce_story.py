@@ -17,7 +17,7 @@ import pytest
 from tests.live import woo, woo_front
 from tests.live.conftest import bridge_for
 from tests.live.recorder import DeliveryRecorder
-from tests.live.story import DESKTOP_UA, PHONE_UA, paid_payouts, past_hold, rows, widget_text
+from tests.live.story import DESKTOP_UA, PHONE_UA, paid_payouts, past_hold, rows, state, widget_text
 
 CAMPAIGN = """\
 - id: ensemble
@@ -71,13 +71,6 @@ def install_snippet(woocommerce, bridge) -> None:
     line = bridge.cli("snippet", "wc").stdout.strip()
     (woocommerce.dir / "wp" / "wp-content" / "mu-plugins" / "bridge-snippet.php").write_text(
         "<?php\nadd_action( 'wp_footer', function () {\n    echo <<<'BRIDGE'\n" + line + "\nBRIDGE;\n}, 100 );\n")
-
-
-def state(bridge) -> dict:
-    """Everything a replay must leave as it was."""
-    return {table: rows(bridge, f"SELECT * FROM {table} ORDER BY 1") for table in
-            ("membership", '"group"', "reward", "payout", "clawback")} | {
-        "orders": rows(bridge, "SELECT order_id, paid, paid_at, total, refunded, cancelled FROM order_fact ORDER BY 1")}
 
 
 def started(tmp_path, wc, woocommerce, payout: str):
@@ -173,6 +166,18 @@ def test_social_buying_on_a_real_woocommerce_shop_paid_by_refund(tmp_path, wc, w
                                                        "refund_tax": [{"id": 1, "refund_total": "4.00"}]}])
         woo.deliver_webhooks(woocommerce)
         assert [(Decimal(a),) for (a,) in rows(bridge, "SELECT amount FROM clawback")] == [(Decimal("1.20"),)]
+        bridge.ledger_ok()
+
+        # A full refund of the friend's order after the payout: all that was paid on it comes back.
+        left = Decimal(woo.order(wc, friend["order_id"])["total"]) - sum(
+            -Decimal(r["total"]) for r in woo.order(wc, friend["order_id"])["refunds"])
+        woo.refund(wc, friend["order_id"], f"{left:.2f}")
+        assert woo.order(wc, friend["order_id"])["status"] == "refunded"
+        woo.deliver_webhooks(woocommerce)
+        clawbacks = dict(rows(bridge, "SELECT r.order_id, c.amount FROM clawback c"
+                                      " JOIN reward r ON r.id = c.reward_id"))
+        assert {k: Decimal(v) for k, v in clawbacks.items()} == {str(founder["order_id"]): Decimal("1.20"),
+                                                                 str(friend["order_id"]): Decimal("1.20")}
         bridge.ledger_ok()
 
         # Every delivery bridge received, replayed twice, newest first, leaves the same state.
