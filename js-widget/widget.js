@@ -279,10 +279,11 @@
         if (!view || !view.share_url) return;
         // The module's placeholder; else the confirmation's own block (PrestaShop's classic theme gives its
         // <body> the id order-confirmation, so that id is only taken when it is not the body's); else main.
-        var spot = doc.querySelector("[data-bridge-widget]")
-          || doc.querySelector(".woocommerce-order, #content-hook_order_confirmation .card-block, #content-hook_order_confirmation")
-          || doc.querySelector("main#order-confirmation, div#order-confirmation, section#order-confirmation")
-          || doc.querySelector("main, #main, #content") || doc.body;
+        var spots = ["[data-bridge-widget]", ".woocommerce-order", "#content-hook_order_confirmation .card-block",
+          "#content-hook_order_confirmation", "main#order-confirmation, div#order-confirmation, section#order-confirmation",
+          "main, #main, #content"], spot = null;
+        for (var s = 0; !spot && s < spots.length; s++) spot = doc.querySelector(spots[s]);  // in this order of preference
+        spot = spot || doc.body;
         showGroup(view, spot);
       })["catch"](function () {});
     }

@@ -50,3 +50,23 @@ def test_an_address_the_shop_never_gave_is_not_checked_and_says_so():
     decided = decide_order(campaign(), friend, claim(2, 1), open_view(campaign(), founder), None)
     texts = {c.rule: c.text for c in decided.checks}
     assert texts["self_referral_address"] == "billing address not checked (the shop gave none)"
+
+
+def test_a_link_of_another_campaign_is_said_so(config_file):
+    config = setup(config_file, extra="""
+  - id: group2
+    type: social_buying
+    shop: shop1
+    window: 48h
+    hold: 14d
+    eligible_products: [p2]
+    tiers:
+      - buyers: 2
+        cashback: 5%
+""")
+    with db.connection_context():
+        ingest(config, orders=[shop_order(1)], now=T0)
+        ingest(config, orders=[shop_order(2, minutes=1, product="p2")],
+               claims=[replace(claim(2, 1, minutes=1), shop="shop1")], now=T0)
+    shown = cli(config_file, "explain", "order", "shop1", "2").output
+    assert "is not one of this campaign's: never opened in it" in shown, shown

@@ -221,3 +221,22 @@ def test_the_fake_behaves_as_the_webservice_documents(fake):
     assert ids_only == {"orders": [{"id": 5}]}
     assert requests.get(f"{api}/orders", params={"output_format": "JSON"}, auth=("short", "")).status_code == 401
     assert requests.post(f"{api}/cart_rules", json={"code": "X"}, auth=(KEY, "")).status_code == 500  # XML only
+
+
+def test_explaining_the_second_part_of_a_split_cart_names_the_purchase(config_text, tmp_path, fake):
+    from click.testing import CliRunner
+
+    from bridge.cli import main
+
+    split_cart(fake)
+    text = config_text.replace("platform: woocommerce", "platform: prestashop").replace(
+        "url: https://shop1.example", f"url: {fake.url}").replace(
+        "    woocommerce:\n      consumer_key: ck_test_key\n      consumer_secret: cs_test_secret_value",
+        f"    prestashop:\n      webservice_key: {KEY}").replace(
+        "    tone: tu", "    tone: tu\n    sync:\n      backfill_from: 2026-01-01")
+    migrated_config(text, tmp_path)
+    runner = CliRunner()
+    assert runner.invoke(main, ["--config", str(tmp_path / "config.yaml"), "sync", "shop1"]).exit_code == 0
+    shown = runner.invoke(main, ["--config", str(tmp_path / "config.yaml"), "explain", "order", "shop1", "71"]).output
+    assert "order 71 of shop shop1 is part of one purchase with order 70" in shown, shown
+    assert "order 70 of shop shop1: 71.51 EUR, paid" in shown and "unknown to bridge" not in shown

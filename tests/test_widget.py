@@ -168,13 +168,18 @@ def test_a_friend_follows_the_link_keeps_the_code_buys_and_the_group_grows(site,
     friend_context.close()
 
 
-@pytest.mark.parametrize("kind", ["prestashop", "hand-coded"])
+@pytest.mark.parametrize("kind", ["prestashop", "prestashop-classic", "hand-coded"])
 def test_other_confirmation_pages_are_recognised(site, browser, kind):
     shop, bridge, app = site
     shop.put_order(paid_order(503, "other@example.test", "c0ffee503key"))
-    if kind == "prestashop":
-        shop.pages["index.php"] = ("<html><body><main id='order-confirmation'><h1>Commande confirmée</h1></main>"
-                                   "{snippet}</body></html>", {})
+    if kind.startswith("prestashop"):
+        # The classic theme gives <body> the id order-confirmation; its confirmation block is a section.
+        shop.pages["index.php"] = (
+            "<html><body><main id='order-confirmation'><h1>Commande confirmée</h1></main>{snippet}</body></html>"
+            if kind == "prestashop" else
+            "<html><body id='order-confirmation'><main><section id='content-hook_order_confirmation' class='card'>"
+            "<div class='card-block'><h3>Votre commande est confirmée</h3></div></section>"
+            "<section id='content'>Articles</section></main><footer>Pied de page</footer>{snippet}</body></html>", {})
         url = f"{shop.url}/pages/index.php?controller=order-confirmation&id_cart=7&id_module=3&id_order=503&key=c0ffee503key"
     else:
         shop.pages["merci"] = ("<html><body><div data-order-id='503' data-order-key='c0ffee503key'>Merci !</div>"
@@ -183,6 +188,8 @@ def test_other_confirmation_pages_are_recognised(site, browser, kind):
     context, page = new_page(browser)
     page.goto(url)
     assert "1 acheteur pour" in widget(page).inner_text()
+    if kind == "prestashop-classic":  # without the module's placeholder: in the confirmation block, not the footer
+        assert page.locator("#content-hook_order_confirmation .card-block bridge-widget").count() == 1
     shot(page, f"{kind}-desktop")
     context.close()
 
