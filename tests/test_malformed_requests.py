@@ -13,7 +13,10 @@ from tests.conftest import migrated_config
 PATH_VALUES = ["shop1", "x", "%00", "A" * 5000, "ZZZZZZZZZZZZZZ", "..", "é", "-1", "99999999999999999999999", "1.5"]
 BODIES = [None, b"", b"{", b"[]", b"null", b'{"order_id": [], "key": {}}', b'{"order_id": "1", "key": "k", "code": 5}',
           b"order_id=1&key=&code=%FF", b"\xff\xfe", b'{"email": "x", "code": 1}',
-          b'{"email": "a@b.example", "code": "' + b"Z" * 3000 + b'"}', b"webhook_id=abc"]
+          b'{"email": "a@b.example", "code": "' + b"Z" * 3000 + b'"}', b"webhook_id=abc",
+          # issue 15: nesting 2,000 levels deep (10 KB), a number of 5,000 digits, duplicate keys, a NUL
+          b'{"a":' * 2000 + b"1" + b"}" * 2000, b"[" * 2000 + b"]" * 2000, b'{"order_id": ' + b"9" * 5000 + b"}",
+          b'{"order_id": "1", "order_id": ["x"], "key": "k", "key": null}', rb'{"email": "a\u0000@b.example"}']
 TYPES = ["application/json", "application/x-www-form-urlencoded", "text/plain", "multipart/form-data"]
 QUERIES = ["", "?key=x&via=%FF&code=" + "Q" * 100 + "&id_order=-3", "?order_id[]=1&key[x]=2&bridge=..%2F"]
 PARAM = re.compile(r"<(?:[^:>]+:)?([^>]+)>")
@@ -53,3 +56,26 @@ def test_no_route_answers_500_to_malformed_input(client):
                 if response.status_code >= 400 and url.startswith(("/api/", "/webhooks/")):  # pages answer HTML
                     assert response.is_json and "error" in response.get_json(), (method, url[:60], response.data[:200])
     assert answered > 5000 and failures == []
+
+
+def test_signed_webhook_bodies_nested_deep_get_400_and_store_nothing(config_text, tmp_path):
+    import base64
+    import hashlib
+    import hmac
+
+    from bridge.secrets_store import ensure_shop_secret
+    from bridge.storage.db import db
+    from bridge.storage.models import OrderFact
+
+    app = create_app(migrated_config(config_text, tmp_path))
+    with db.connection_context():
+        secret = ensure_shop_secret("shop1")
+    client = app.test_client()
+    for body in (b'{"id":' * 2000 + b"1" + b"}" * 2000, b"[" * 5000 + b"]" * 5000, b'{"id": ' + b"7" * 6000 + b"}"):
+        signature = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+        answer = client.post("/webhooks/shop1", data=body, headers={
+            "Content-Type": "application/json", "X-WC-Webhook-Topic": "order.updated",
+            "X-WC-Webhook-Signature": signature})
+        assert answer.status_code == 400 and answer.get_json()["error"]["code"], answer.data[:200]
+    with db.connection_context():
+        assert OrderFact.select().count() == 0

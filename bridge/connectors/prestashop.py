@@ -22,7 +22,6 @@ Facts relied on (shared/docs/PLATFORMS.md, section B and its pitfalls):
 from __future__ import annotations
 
 import hmac
-import json
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -32,6 +31,7 @@ from typing import Iterator, Mapping
 
 import requests
 
+from bridge import bodies
 from bridge.connectors.base import Connector, CouponSpec, Headers, ProductInfo, WebhookEvent, signature_matches
 from bridge.connectors.errors import (BadSignature, FatalError, MalformedPayload, NotFound, RetriableError,
                                       error_for_status)
@@ -71,7 +71,7 @@ class PrestaShopConnector(Connector):
             raise BadSignature("unsigned request" if signature is None else "signature does not match the body",
                                shop, 401)
         try:
-            payload = json.loads(body)
+            payload = bodies.loads(body)
         except (ValueError, UnicodeDecodeError):
             raise MalformedPayload("body is not JSON", shop, 400) from None
         if not isinstance(payload, dict) or not isinstance(payload.get("event"), str):

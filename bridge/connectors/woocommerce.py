@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-import json
 import re
 import time
 from datetime import datetime, timedelta, timezone
@@ -23,6 +22,7 @@ from zoneinfo import ZoneInfo
 import requests
 from woocommerce import API
 
+from bridge import bodies
 from bridge.connectors.base import Connector, CouponSpec, Headers, ProductInfo, WebhookEvent, signature_matches
 from bridge.connectors.errors import (BadSignature, FatalError, MalformedPayload, NotFound, RefundRefused,
                                      RetriableError, error_for_status)
@@ -330,7 +330,7 @@ def parse_webhook(secret: str | None, headers: Mapping[str, str], body: bytes, s
     if topic not in ORDER_TOPICS:
         return WebhookEvent("ignored", topic=topic)
     try:
-        payload = json.loads(body)
+        payload = bodies.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise MalformedPayload("body is not JSON", shop, 400) from None
     order_id = payload.get("id") if isinstance(payload, dict) else None

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, jsonify, request
 
+from bridge import bodies
 from bridge.attribution import link_state, report_conversion, resolve, resolve_for_click, shop_public
 from bridge.connectors.errors import ConnectorError, NotFound, RetriableError
 from bridge.payouts import create_welcome_coupon
@@ -49,7 +50,10 @@ def cors(response):
 
 def _fields(*names: str) -> dict[str, str]:
     """Read fields from a form or a JSON object; anything else counts as missing."""
-    data = request.get_json(silent=True) if request.is_json else request.form
+    try:
+        data = bodies.loads(request.get_data(cache=True)) if request.is_json else request.form
+    except (bodies.BadBody, UnicodeDecodeError):
+        data = {}  # answered as missing fields, with a 400 that names them
     if not hasattr(data, "get"):
         data = {}
     values = {}
