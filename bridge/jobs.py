@@ -64,10 +64,23 @@ def release_lease(name: str, owner: str) -> None:
 
 
 def is_due(job: Job, now: datetime) -> bool:
-    """Tell whether the job should run for logical instant `now`."""
+    """Tell whether the job should run for logical instant `now`.
+
+    A run recorded for an instant after `now` (a `bridge tick --now` into the future, a clock that went
+    back) must not stop the present: it counts as not run yet, and the next run records `now` again.
+    """
     state = JobState.get_or_none(JobState.name == job.name)
     last = state.last_run_for if state else None
-    return last is None or now >= last + job.every
+    if last is None:
+        return True
+    if last > now:
+        log.warning("a run is recorded in the future: running as if it had not happened",
+                    extra={"job": job.name, "recorded_for": last.isoformat(), "now": now.isoformat()})
+        return True
+    try:
+        return now >= last + job.every
+    except OverflowError:  # a record near the end of the calendar
+        return True
 
 
 def run_job(job: Job, now: datetime, owner: str, ttl: timedelta) -> str | None:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import datetime, timezone
 
 from click.testing import CliRunner
 
@@ -143,3 +144,29 @@ def test_serve_on_a_busy_port_says_so_in_one_line(config_file):
                               capture_output=True, text=True, timeout=60)
     assert done.returncode == 1 and "Traceback" not in done.stderr and "serving on" not in done.stdout
     assert done.stderr.strip().splitlines()[-1] == f"error: cannot listen on 127.0.0.1:{port}: Address already in use"
+
+
+def test_a_tick_into_the_future_never_stops_the_present(config_file, tmp_path):
+    from bridge.config import load_config
+    from bridge.storage import bind
+    from bridge.storage.db import db
+    from bridge.storage.models import JobRun, JobState
+
+    # the tests' shop does not resolve: no polling here, so that every job's outcome is the clock's
+    config_file.write_text(config_file.read_text().replace("    tone: tu", "    tone: tu\n    sync:\n      poll_every: \"off\""))
+    assert run("--config", str(config_file), "db", "upgrade").exit_code == 0
+    assert "settle_groups" in run("--config", str(config_file), "tick", "--now", "2030-01-01T00:00:00Z").output
+    present = run("--config", str(config_file), "tick", "--now", "2026-07-01T12:00:00Z")
+    assert present.exit_code == 0 and "settle_groups" in present.output, present.output  # not blocked until 2030
+    assert "was recorded as run for 2030-01-01" in present.output
+    for far in ("9999-12-31T23:59:59Z", "1970-01-01T00:00:00Z"):
+        refused = run("--config", str(config_file), "tick", "--now", far)
+        assert refused.exit_code == 2 and "outside 2000-2099" in refused.output and "Traceback" not in refused.output
+    config = load_config(str(config_file))
+    bind(config.server.database_url)
+    with db.connection_context():  # a record left near the calendar's end by an older bridge
+        JobState.update(last_run_for=datetime(9999, 12, 31, 23, 59, tzinfo=timezone.utc)).execute()
+    later = run("--config", str(config_file), "tick", "--now", "2026-07-02T12:00:00Z")
+    assert later.exit_code == 0 and "settle_groups" in later.output, later.output
+    with db.connection_context():
+        assert JobRun.select().where(JobRun.outcome == "error").count() == 0

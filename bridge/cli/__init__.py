@@ -174,7 +174,15 @@ def _parse_instant(value: str) -> datetime:
         instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise click.BadParameter(f"expected an ISO time like 2026-07-01T12:00:00Z, got {value!r}") from None
-    return instant if instant.tzinfo else instant.replace(tzinfo=timezone.utc)
+    instant = instant if instant.tzinfo else instant.replace(tzinfo=timezone.utc)
+    if not HORIZON[0] <= instant < HORIZON[1]:
+        raise click.BadParameter(f"{value!r} is outside {HORIZON[0].year}-{HORIZON[1].year - 1}: bridge acts only as "
+                                 "of instants in that range (a typo in the year?)")
+    return instant
+
+
+# The instants `--now` may name: wide enough for tests and catch-up runs, never the calendar's ends.
+HORIZON = (datetime(2000, 1, 1, tzinfo=timezone.utc), datetime(2100, 1, 1, tzinfo=timezone.utc))
 
 
 @main.command()
@@ -186,8 +194,12 @@ def tick(ctx: Context, now_text):
     runtime = ctx.runtime()
     _require_schema()
     from bridge.jobs import run_due_jobs
+    from bridge.storage.models import JobState
 
     with db.connection_context():
+        for state in JobState.select().where(JobState.last_run_for > now):
+            click.echo(f"note: {state.name} was recorded as run for {state.last_run_for.isoformat()}, after "
+                       f"{now.isoformat()}: it runs as if not run yet", err=True)
         results = run_due_jobs(runtime.jobs(), now, runtime.owner, runtime.config.server.worker.lease)
     for name, summary in results.items():
         click.echo(f"{name}: {summary}")
