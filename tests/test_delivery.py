@@ -265,6 +265,14 @@ def test_sepa_payouts_ask_for_an_iban_then_go_out_in_one_valid_pain001_file(conf
 
     out = tmp_path / "batch.xml"
     cli = CliRunner()
+    nowhere = cli.invoke(main, ["--config", str(tmp_path / "config.yaml"), "payouts", "export-sepa", "shop1",
+                                "--out", str(tmp_path / "no" / "such" / "dir" / "x.xml")])
+    assert nowhere.exit_code == 1 and isinstance(nowhere.exception, SystemExit), nowhere.output  # no traceback
+    assert nowhere.output.strip().splitlines() == [f"Error: cannot write {tmp_path}/no/such/dir/x.xml: "
+                                                   "No such file or directory"]
+    db.connect(reuse_if_open=True)
+    assert SepaBatch.select().count() == 0 and Payout.select().where(Payout.state == "ready").count() == 3
+    db.close()
     exported = cli.invoke(main, ["--config", str(tmp_path / "config.yaml"), "payouts", "export-sepa", "shop1",
                                  "--out", str(out), "--execution-date", "2026-07-20"])
     assert exported.exit_code == 0, exported.output

@@ -138,22 +138,38 @@ def payouts_export_sepa(ctx: Context, shop, out_path, execution_date, batch_id):
     if runtime.config.shop(shop).sepa is None:
         raise click.UsageError(f"shop {shop} has no sepa section (name, iban, bic of the account that pays)")
     now = datetime.now(timezone.utc)
-    with db.connection_context():
-        if batch_id is not None:
-            batch = SepaBatch.get_or_none((SepaBatch.id == batch_id) & (SepaBatch.shop == shop))
-            if batch is None:
-                raise click.BadParameter(f"no batch {batch_id} for shop {shop}", param_hint="--batch")
-        else:
-            day = execution_date.date() if execution_date else now.date()
-            batch = export_batch(runtime.config, shop, day, now)
-            if batch is None:
-                click.echo("no SEPA payout is ready (waiting for people's IBANs, or none approved)")
-                return
-        xml = batch_xml(runtime.config, batch)
     temporary = f"{out_path}.part"
-    with open(temporary, "wb") as handle:  # written whole, then renamed: never a half file for the bank
-        handle.write(xml)
-    os.replace(temporary, out_path)
+    try:  # the destination first: a batch is never made without its file
+        handle = open(temporary, "wb")
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {out_path}: {exc.strerror or exc}") from None
+    written = False
+    try:
+        with handle, db.connection_context(), db.atomic():  # the batch and its file are one step
+            if batch_id is not None:
+                batch = SepaBatch.get_or_none((SepaBatch.id == batch_id) & (SepaBatch.shop == shop))
+                if batch is None:
+                    raise click.BadParameter(f"no batch {batch_id} for shop {shop}", param_hint="--batch")
+            else:
+                day = execution_date.date() if execution_date else now.date()
+                batch = export_batch(runtime.config, shop, day, now)
+                if batch is None:
+                    click.echo("no SEPA payout is ready (waiting for people's IBANs, or none approved)")
+                    return
+            handle.write(batch_xml(runtime.config, batch))  # written whole, then renamed: never a half file
+            handle.flush()
+            os.fsync(handle.fileno())
+            written = True
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {out_path}: {exc.strerror or exc}; no batch was made") from None
+    finally:
+        if not written and os.path.exists(temporary):
+            os.remove(temporary)
+    try:
+        os.replace(temporary, out_path)
+    except OSError as exc:
+        raise click.ClickException(f"batch {batch.id} is made but {out_path} could not be written ({exc.strerror}): "
+                                   f"write it again with --batch {batch.id}") from None
     click.echo(f"batch {batch.id} ({batch.message_id}): {batch.count} transfer(s), "
                f"{format_amount(batch.total, batch.currency)}, to execute on {batch.execution_date}; written to {out_path}")
     click.echo(f"once the bank has accepted it: bridge payouts sepa-sent {batch.id}")
