@@ -94,7 +94,7 @@ def test_serve_answers_healthz_from_the_production_server(config_file):
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         body = _get_when_up(f"http://127.0.0.1:{port}/healthz")
-        assert json.loads(body[1]) == {"status": "ok", "database": "ok", "schema": LATEST}
+        assert json.loads(body[1]) == {"status": "ok", "database": "ok", "schema": LATEST, "write": "ok"}
         assert body[0].get("Server") == "bridge"  # waitress, with our ident, not Werkzeug's dev server
         owners = _job_owners_when_run(config_file)
     finally:

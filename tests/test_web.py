@@ -17,7 +17,22 @@ def client(config, migrated):
 def test_healthz_ok(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "database": "ok", "schema": latest_version()}
+    assert response.get_json() == {"status": "ok", "database": "ok", "schema": latest_version(), "write": "ok"}
+
+
+def test_healthz_fails_when_the_database_takes_no_write(config, migrated):
+    # As a read-only database or a full disk answers writes (root ignores file modes, so the session says it).
+    sqlite = config.server.database_url.startswith("sqlite")
+    client = create_app(config).test_client()  # binds its own pool: the session setting goes on its connection
+    db.connect(reuse_if_open=True)
+    db.execute_sql("PRAGMA query_only = ON" if sqlite else "SET default_transaction_read_only = on")
+    try:
+        response = client.get("/healthz")
+        body = response.get_json()
+        assert response.status_code == 503 and body["database"] == "read_only" and body["schema"], body
+    finally:
+        db.connect(reuse_if_open=True)
+        db.execute_sql("PRAGMA query_only = OFF" if sqlite else "SET default_transaction_read_only = off")
 
 
 def test_healthz_reports_an_outdated_schema(client):
