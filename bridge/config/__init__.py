@@ -7,12 +7,21 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 
 from marshmallow import ValidationError
 
-from bridge.config.model import (Cashback, Config, ReferralCampaign, RewardSpec, ServerSettings, Shop,
-                                 SocialBuyingCampaign, Tier)
+from bridge.config.model import (
+    Cashback,
+    Config,
+    ReferralCampaign,
+    RewardSpec,
+    ServerSettings,
+    Shop,
+    SocialBuyingCampaign,
+    Tier,
+)
 from bridge.config.schema import ConfigSchema
 from bridge.config.source import Source, read_source
 
@@ -59,14 +68,26 @@ def format_path(path: tuple) -> str:
     return out
 
 
+MAX_BYTES = 1_000_000  # a configuration is a few kilobytes; far more is a mistake, refused before parsing
+
+
 def load_config(path: str, environ=None) -> Config:
     """Read, validate and freeze the configuration file at `path`."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_BYTES + 1)
     except OSError as exc:
         raise ConfigError([Problem(path, 0, (), f"cannot read the configuration: {exc.strerror}")]) from None
-    return load_config_text(text, filename=path, environ=environ)
+    if len(data) > MAX_BYTES:
+        raise ConfigError([Problem(path, 1, (), f"the file is larger than {MAX_BYTES // 1000} KB: is it the "
+                                                "configuration?")])
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise ConfigError([Problem(path, line, (), "the file is not UTF-8 text (save it as UTF-8): byte "
+                                                   f"0x{data[exc.start]:02x} cannot be read")]) from None
+    return load_config_text(text.removeprefix("\ufeff"), filename=path, environ=environ)
 
 
 def load_config_text(text: str, filename: str = "config.yaml", environ=None) -> Config:
@@ -97,9 +118,19 @@ def _problems(messages, path: tuple, source: Source):
             if isinstance(message, (dict, list)):
                 yield from _problems(message, path, source)
             else:
-                yield Problem(source.filename, source.line_of(path), path, _PLAIN.get(message, message))
+                line = source.line_of(path)
+                yield Problem(source.filename, line, path, _hinted(_PLAIN.get(message, message), source, line))
     else:
         yield Problem(source.filename, source.line_of(path), path, _PLAIN.get(messages, str(messages)))
+
+
+def _hinted(message: str, source: Source, line: int) -> str:
+    """Add what usually causes a message on this line: an unquoted '#' starts a comment."""
+    written = source.text_lines[line - 1] if 0 < line <= len(source.text_lines) else ""
+    if message == "must have a value" and re.search(r":\s+#", written):
+        value = written.split("#", 1)[1].split()[0] if written.split("#", 1)[1].split() else ""
+        return f"must have a value (an unquoted # starts a comment: write \"#{value}\")"
+    return message
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:

@@ -22,7 +22,8 @@ class StrictString(fields.String):
 
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, str):
-            raise ValidationError(f"expected text, got {_kind(value)}")
+            quote = " (put it in quotes to make it text)" if isinstance(value, (int, float, bool)) else ""
+            raise ValidationError(f"expected text, got {_kind(value)}{quote}")
         if not value.strip():
             raise ValidationError("must not be empty")
         return value
@@ -169,6 +170,12 @@ class HttpUrl(fields.String):
             raise ValidationError(f"expected an http:// or https:// URL, got {value!r}")
         if parts.query or parts.fragment or parts.username or parts.password:
             raise ValidationError(f"expected a URL without query, fragment or credentials, got {value!r}")
+        try:
+            port = parts.port  # urlsplit checks the port only when asked
+        except ValueError:
+            port = -1
+        if port is not None and not 1 <= port <= 65535:
+            raise ValidationError(f"the port must be a number from 1 to 65535, got {value!r}")
         return value.rstrip("/")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 from datetime import timedelta
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validates_schema
@@ -12,6 +13,17 @@ from bridge.config import model
 from bridge.money import Money, MoneyError, minor_digits
 
 _TOP_PLATFORMS = ("woocommerce", "prestashop")
+
+
+def _cross_check(method):
+    """A schema-level check runs only on parts that loaded: a broken part is reported by its own field."""
+    @functools.wraps(method)
+    def guarded(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except (AttributeError, TypeError, KeyError):
+            return None
+    return guarded
 
 
 class StrictSchema(Schema):
@@ -30,7 +42,12 @@ class StrictSchema(Schema):
             if key not in known:
                 close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
                 hint = f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(sorted(known))}"
-                errors[key] = [f"unknown key{hint}"]
+                # a look-alike letter or a stray space shows as what it is, escaped
+                odd = not str(key).isascii() or str(key) != str(key).strip() or not str(key).isprintable()
+                written = f" {ascii(str(key))}" if odd else ""
+                errors[key] = [f"unknown key{written}{hint}" + (" (a letter in it only looks like one: retype it)"
+                                                                if close and not str(key).isascii() else "")
+                               + (" (it starts or ends with a space)" if str(key) != str(key).strip() else "")]
         if errors:
             raise ValidationError(errors)
 
@@ -74,6 +91,7 @@ class ServerSchema(StrictSchema):
     proxies = f.StrictInteger(minimum=0, maximum=5, load_default=0)
 
     @validates_schema(skip_on_field_errors=False)
+    @_cross_check
     def check_secret(self, data, **kwargs):
         key = data.get("secret_key")
         if isinstance(key, str) and len(key) < 16:
@@ -116,6 +134,7 @@ class PrestaShopSchema(StrictSchema):
     hint_secret = f.StrictString(load_default=None)
 
     @validates_schema(skip_on_field_errors=False)
+    @_cross_check
     def check_key(self, data, **kwargs):
         key = data.get("webservice_key")
         if isinstance(key, str) and len(key) != 32 and "${" not in key:
@@ -165,6 +184,7 @@ class ShopSchema(StrictSchema):
     brand = _nested(BrandSchema, load_default=lambda: BrandSchema().load({}))
 
     @validates_schema(pass_original=True, skip_on_field_errors=False)
+    @_cross_check
     def check_platform_section(self, data, original, **kwargs):
         platform = data.get("platform")
         if platform is None or not isinstance(original, dict):
@@ -179,6 +199,7 @@ class ShopSchema(StrictSchema):
             raise ValidationError(errors)
 
     @validates_schema(skip_on_field_errors=False)
+    @_cross_check
     def check_auth_scheme(self, data, **kwargs):
         """The WooCommerce client picks OAuth for http:// and basic auth for https://: the setting must agree."""
         woo, url = data.get("woocommerce"), data.get("url")
@@ -215,6 +236,7 @@ class CampaignBase(StrictSchema):
     approval = f.Choice(("automatic", "manual"), load_default="automatic")
 
     @validates_schema(skip_on_field_errors=False)
+    @_cross_check
     def check_dates(self, data, **kwargs):
         if data.get("starts") and data.get("ends") and data["ends"] < data["starts"]:
             raise ValidationError({"ends": [f"must not be before starts ({data['starts']})"]})
@@ -231,6 +253,7 @@ class SocialBuyingSchema(CampaignBase):
     clawback = f.Choice(("deduct", "write_off"), load_default="deduct")
 
     @validates_schema(skip_on_field_errors=False)
+    @_cross_check
     def check_tiers(self, data, **kwargs):
         tiers = data.get("tiers")
         if tiers is None:
@@ -271,11 +294,13 @@ class ReferralSchema(CampaignBase):
     period = f.Duration(load_default=None)
 
     @validates_schema(skip_on_field_errors=False)
+    @_cross_check
     def check_period(self, data, **kwargs):
         if data.get("max_rewards_per_period") and not data.get("period"):
             raise ValidationError({"period": ["is required with max_rewards_per_period (for example 30d)"]})
 
     @validates_schema(skip_on_field_errors=False)
+    @_cross_check
     def check_friend_reward(self, data, **kwargs):
         reward = data.get("friend_reward")
         if reward and reward.get("type") == "cashback":
@@ -302,6 +327,7 @@ class ConfigSchema(StrictSchema):
     campaigns = fields.List(CampaignField(), load_default=list)
 
     @validates_schema(pass_original=True, skip_on_field_errors=False)
+    @_cross_check
     def check_references(self, data, original, **kwargs):
         raw_shops = original.get("shops") if isinstance(original, dict) else None
         raw_campaigns = original.get("campaigns") if isinstance(original, dict) else None
@@ -355,7 +381,7 @@ def _check_unique(items: list, section: str, errors: dict) -> None:
     seen = {}
     for i, item in enumerate(items):
         ident = item.get("id") if isinstance(item, dict) else None
-        if ident is None:
+        if not isinstance(ident, str):  # a missing or mistyped id is reported by its field
             continue
         if ident in seen:
             errors.setdefault(section, {}).setdefault(i, {})["id"] = [
