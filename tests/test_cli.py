@@ -1,6 +1,7 @@
 """The bridge command: check, db, serve (production server), tick."""
 
 import json
+import re
 import os
 import socket
 import subprocess
@@ -170,3 +171,15 @@ def test_a_tick_into_the_future_never_stops_the_present(config_file, tmp_path):
     assert later.exit_code == 0 and "settle_groups" in later.output, later.output
     with db.connection_context():
         assert JobRun.select().where(JobRun.outcome == "error").count() == 0
+
+
+def test_an_unreachable_database_is_one_line_and_debug_shows_the_traceback(tmp_path, config_text):
+    text = re.sub(r"database_url: .*", "database_url: postgresql://bridge:pw@127.0.0.1:1/nowhere", config_text)
+    (tmp_path / "down.yaml").write_text(text)
+    done = subprocess.run([BRIDGE, "--config", str(tmp_path / "down.yaml"), "ledger", "check"], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith("error: the database: "), done.stderr
+    debug = subprocess.run([BRIDGE, "--config", str(tmp_path / "down.yaml"), "--debug", "ledger", "check"],
+                           capture_output=True, text=True, timeout=60)
+    assert debug.returncode == 1 and "Traceback" in debug.stderr

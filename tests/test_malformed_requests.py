@@ -79,3 +79,11 @@ def test_signed_webhook_bodies_nested_deep_get_400_and_store_nothing(config_text
         assert answer.status_code == 400 and answer.get_json()["error"]["code"], answer.data[:200]
     with db.connection_context():
         assert OrderFact.select().count() == 0
+
+
+def test_paths_with_double_slashes_or_very_long_are_404_json_never_echoed(client):
+    for path in ("//" + "a" * 5000, "/r//" + "A" * 5000, "/admin//login", "/api/v1//links/x", "/" + "x/" * 4000):
+        answer = client.get("/", environ_overrides={"PATH_INFO": path})
+        assert answer.status_code in (404, 302) and "Location" not in answer.headers or \
+            answer.headers["Location"].startswith("https://shop1.example/"), (path[:40], answer.status_code)
+        assert len(answer.get_data()) < 2000  # nothing of the path comes back whole

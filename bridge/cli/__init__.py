@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import datetime, timezone
 
@@ -42,11 +43,36 @@ class Context:
 pass_context = click.make_pass_decorator(Context)
 
 
-@click.group()
+class OneLineErrors(click.Group):
+    """Expected failures (a locked or unreachable database, a file, a shop) end in one line and exit 1.
+
+    `--debug` (or BRIDGE_DEBUG=1) lets the traceback through, for whoever is looking for a bug.
+    """
+
+    def invoke(self, ctx):
+        import peewee
+
+        from bridge.connectors.errors import ConnectorError
+
+        try:
+            return super().invoke(ctx)
+        except (peewee.OperationalError, peewee.InterfaceError, ConnectorError, OSError) as exc:
+            if ctx.params.get("debug") or os.environ.get("BRIDGE_DEBUG") == "1":
+                raise
+            what = "the database" if isinstance(exc, (peewee.OperationalError, peewee.InterfaceError)) else (
+                "the shop" if isinstance(exc, ConnectorError) else "a file or the network")
+            text = str(exc).strip()
+            message = getattr(exc, "strerror", None) or (text.splitlines()[0] if text else type(exc).__name__)
+            click.echo(f"error: {what}: {message} (run with --debug for the details)", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=OneLineErrors)
 @click.option("--config", "config_path", envvar="BRIDGE_CONFIG", default="config.yaml", show_default=True,
               type=click.Path(dir_okay=False), help="The YAML configuration (or BRIDGE_CONFIG).")
+@click.option("--debug", is_flag=True, help="Show a traceback for an unexpected failure.")
 @click.pass_context
-def main(ctx, config_path):
+def main(ctx, config_path, debug):
     """bridge: referral and social-buying engine for small shops."""
     ctx.obj = Context(config_path)
 

@@ -16,6 +16,8 @@ def create_app(config: Config, runtime: Runtime | None = None) -> Flask:
     """Build the web app for `config` (binds the database; connects per request)."""
     runtime = runtime or start(config)
     app = Flask("bridge")
+    # A path with "//" is a 404 like any unknown path, not a redirect that echoes the whole path back.
+    app.url_map.merge_slashes = False
     app.config.update(SECRET_KEY=config.server.secret_key,
                       MAX_CONTENT_LENGTH=1024 * 1024, SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
                       SESSION_COOKIE_SECURE=config.server.public_url.startswith("https://"))
