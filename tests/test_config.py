@@ -180,6 +180,41 @@ BROKEN = [
      "shops[0].woocommerce.auth: basic needs an https:// URL", "woocommerce:"),
     ("oauth-over-https", "      consumer_secret: ${WC_SECRET}", "      consumer_secret: ${WC_SECRET}\n      auth: oauth",
      "shops[0].woocommerce.auth: oauth is for shops served over plain http://", "auth: oauth"),
+    # issue 15: mistakes that ended in a traceback, were accepted, or were said imprecisely
+    ("missing-consumer-secret", "      consumer_secret: ${WC_SECRET}\n", "",
+     "shops[0].woocommerce.consumer_secret: is required", "woocommerce:"),
+    ("api-refund-yes", "      consumer_secret: ${WC_SECRET}", "      consumer_secret: ${WC_SECRET}\n      api_refund: yes",
+     "shops[0].woocommerce.api_refund: expected true or false, got 'yes'", "api_refund: yes"),
+    ("auth-capitalised", "      consumer_secret: ${WC_SECRET}", "      consumer_secret: ${WC_SECRET}\n      auth: Basic",
+     "shops[0].woocommerce.auth: expected one of basic, query_string, oauth, got 'Basic'", "auth: Basic"),
+    ("statuses-not-a-list", "      consumer_secret: ${WC_SECRET}",
+     "      consumer_secret: ${WC_SECRET}\n      extra_paid_statuses: shipped",
+     "shops[0].woocommerce.extra_paid_statuses: expected a list", "extra_paid_statuses"),
+    ("impossible-date", "    window: 48h", "    window: 48h\n    starts: 2026-02-30",
+     "campaigns[0].starts: expected a date like 2026-06-01, got '2026-02-30'", "2026-02-30"),
+    ("month-13", "    window: 48h", "    window: 48h\n    ends: 2026-13-01",
+     "campaigns[0].ends: expected a date like 2026-06-01, got '2026-13-01'", "2026-13-01"),
+    ("list-as-id", "  - id: woo\n", "  - id: [woo]\n", "shops[0].id: expected an id of lower-case letters", "- id: [woo]"),
+    ("list-as-shop", "    shop: woo\n", "    shop: [woo]\n", "campaigns[0].shop: ", "shop: [woo]"),
+    ("unclosed-variable", "      consumer_secret: ${WC_SECRET}", "      consumer_secret: ${WC_SECRET",
+     "shops[0].woocommerce.consumer_secret: '${' without its closing '}': write ${NAME}", "${WC_SECRET\n"),
+    ("unbraced-variable", "      consumer_secret: ${WC_SECRET}", "      consumer_secret: $WC_SECRET",
+     "shops[0].woocommerce.consumer_secret: write ${WC_SECRET} with braces", "$WC_SECRET"),
+    ("port-out-of-range", "    url: https://woo.example", "    url: https://woo.example:99999",
+     "shops[0].url: the port must be a number from 1 to 65535", "99999"),
+    ("unquoted-hash", "    tone: tu", "    tone: tu\n    brand:\n      colour: #c2410c",
+     'shops[0].brand.colour: must have a value (an unquoted # starts a comment: write "#c2410c")', "#c2410c"),
+    ("number-as-text", "    name: Woo Shop", "    name: 2024", "shops[0].name: expected text, got a number (put it in "
+     "quotes to make it text)", "name: 2024"),
+    ("lookalike-key", "    window: 48h", "    windоw: 48h", "campaigns[0].windоw: unknown key 'wind\\u043ew'; did you "
+     "mean 'window'? (a letter in it only looks like one: retype it)", "windоw"),
+    ("tab-indent", "    name: Woo Shop", "\tname: Woo Shop", "name: a tab in the indentation", "\tname"),
+    ("forgotten-dash", "  - id: presta", "    id: presta", "shops: YAML syntax error: duplicate key 'id' (first at line "
+     "10): keep one, or start a new list item with '- '", "id: presta"),
+    ("text-pasted-at-the-end", "      value: \"1000\"\n", "      value: \"1000\"\nsome pasted text\n",
+     "a line without 'key: value' (text pasted here, or a missing ':')", "some pasted text"),
+    ("duplicate-top-level", "campaigns:", "server:\n  public_url: https://x.example\ncampaigns:",
+     "YAML syntax error: duplicate key 'server' (first at line 1): keep one", "server:\n  public_url: https://x"),
 ]
 
 

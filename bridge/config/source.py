@@ -77,8 +77,11 @@ def read_source(filename: str, text: str, environ=os.environ) -> Source:
         mark = exc.problem_mark
         key = (exc.problem or "").split('"')[1] if '"' in (exc.problem or "") else "a key"
         first = exc.context_mark.line + 1 if exc.context_mark else None
-        source.problems.append((mark.line + 1 if mark else 1, (), f"YAML syntax error: duplicate key {key!r}"
-                                + (f" (first at line {first})" if first else "") + ": keep one"))
+        line = mark.line + 1 if mark else 1
+        nested = len(_path_at(text, line)) > 1
+        source.problems.append((line, _path_at(text, line)[:-1], f"YAML syntax error: duplicate key {key!r}"
+                                + (f" (first at line {first})" if first else "") + ": keep one"
+                                + (", or start a new list item with '- '" if nested else "")))
         return source
     except MarkedYAMLError as exc:
         # "could not find expected ':'" is noticed on the line after the one that lacks it
