@@ -67,6 +67,11 @@ def read_source(filename: str, text: str, environ=os.environ) -> Source:
             source.problems.append((number, _path_at(text, number), "a tab in the indentation: YAML is indented "
                                     "with spaces only"))
             return source
+    deep = _too_deep(text)
+    if deep:  # before the parser, which recurses once per level (seconds for a few thousand)
+        source.problems.append((deep, _path_at(text, deep), f"nested deeper than any configuration (at most "
+                                                           f"{MAX_DEPTH} levels)"))
+        return source
     yaml = YAML(typ="rt")
     yaml.Constructor = _Constructor
     try:
@@ -103,6 +108,33 @@ def read_source(filename: str, text: str, environ=os.environ) -> Source:
         source.problems.append((source.line_of(exc.args[1]), exc.args[1], exc.args[0]))
         source.data = None
     return source
+
+
+def _too_deep(text: str) -> int | None:
+    """The line where [ and { nest deeper than MAX_DEPTH (quotes and comments aside), or where the
+    indentation does; None when the file stays within."""
+    depth, quote = 0, None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if (len(raw) - len(raw.lstrip(" "))) // 2 > MAX_DEPTH:
+            return number
+        previous = " "
+        for char in raw:
+            if quote:
+                if char == quote:
+                    quote = None
+            elif char in "'\"":
+                quote = char
+            elif char == "#" and previous in " \t":
+                break
+            elif char in "[{":
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return number
+            elif char in "]}":
+                depth = max(depth - 1, 0)
+            previous = char
+        quote = None if quote == "'" else quote  # a single-quoted scalar ends with its line here
+    return None
 
 
 def syntax_message(exc: MarkedYAMLError, text: str, line: int) -> str:
