@@ -98,6 +98,18 @@ def test_serve_answers_healthz_from_the_production_server(config_file):
         assert json.loads(body[1]) == {"status": "ok", "database": "ok", "schema": LATEST, "write": "ok"}
         assert body[0].get("Server") == "bridge"  # waitress, with our ident, not Werkzeug's dev server
         owners = _job_owners_when_run(config_file)
+        # A request the server itself cannot parse (a NUL in a header) is answered in the JSON error shape.
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+            raw.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Odd: a\x00b\r\n\r\n")
+            answer = b""
+            while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+                chunk = raw.recv(4096)
+                if not chunk:
+                    break
+                answer += chunk
+        head, _, payload = answer.partition(b"\r\n\r\n")
+        assert head.split(b" ")[1] == b"400" and b"application/json" in head, answer[:300]
+        assert json.loads(payload)["error"]["code"] == "bad_request"
     finally:
         server.terminate()
         out, err = server.communicate(timeout=30)

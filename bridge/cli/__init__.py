@@ -168,6 +168,7 @@ def serve(ctx: Context, host, port, threads, with_worker):
     runtime = ctx.runtime()
     _require_schema()
     app = create_app(runtime.config, runtime)
+    json_protocol_errors()
     try:  # bind first: a busy port is one line, before anything says it is serving
         server = waitress.create_server(app, host=host, port=port, threads=threads, ident="bridge")
     except OSError as exc:
@@ -181,6 +182,20 @@ def serve(ctx: Context, host, port, threads, with_worker):
     finally:
         if scheduler:
             scheduler.shutdown(wait=True)
+
+
+def json_protocol_errors() -> None:
+    """Requests waitress cannot parse (a NUL in a header, a malformed line) are answered by waitress itself,
+    in plain text: answer them in bridge's JSON error shape too, which the widget and shops read."""
+    import json
+
+    from waitress.utilities import Error
+
+    def to_response(self, ident=None):
+        body = {"error": {"code": self.reason.lower().replace(" ", "_"), "message": str(self.body or self.reason)}}
+        return f"{self.code} {self.reason}", [("Content-Type", "application/json")], json.dumps(body).encode()
+
+    Error.to_response = to_response
 
 
 @main.command()
