@@ -6,6 +6,14 @@ import sqlite3
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
+
+def campaign_yaml(shop: str, payout: str, campaign: str = "ensemble") -> str:
+    """The live stories' social-buying campaign: 5% from 2 buyers, 10% from 3, 48 h open, 14 days' hold."""
+    return (f"- id: {campaign}\n  type: social_buying\n  shop: {shop}\n  window: 48h\n  hold: 14d\n"
+            "  eligible_products: any\n  tiers:\n    - buyers: 2\n      cashback: 5%\n    - buyers: 3\n"
+            f"      cashback: 10%\n  payout: {payout}\n")
+
+
 PHONE_UA = ("Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 "
             "Mobile Safari/537.36")
 DESKTOP_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"

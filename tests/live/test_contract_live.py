@@ -19,23 +19,12 @@ from bridge.connectors.woocommerce import WooCommerceConnector
 from tests.connector_contract import ConnectorContract
 from tests.live import woo
 from tests.live.conftest import bridge_for
+from tests.live.story import campaign_yaml
 from tests.live.test_prestashop_story import checkout as ps_checkout
 from tests.live.test_prestashop_story import shop_yaml as ps_yaml
 from tests.live.test_woocommerce_story import shop_yaml as wc_yaml
 
 ZONE = __import__("zoneinfo").ZoneInfo("Europe/Paris")
-CAMPAIGN = """\
-- id: contract
-  type: social_buying
-  shop: {shop}
-  window: 48h
-  hold: 14d
-  eligible_products: any
-  tiers:
-    - buyers: 2
-      cashback: 5%
-  payout: coupon
-"""
 
 
 def closed_port() -> int:
@@ -129,7 +118,7 @@ class TestWooCommerceContractOnTheRealShop(ConnectorContract):
     @pytest.fixture
     def harness(self, woocommerce, tmp_path):
         woocommerce.fresh()
-        bridge = bridge_for(tmp_path, wc_yaml(woocommerce.info), CAMPAIGN.format(shop="wc"))
+        bridge = bridge_for(tmp_path, wc_yaml(woocommerce.info), campaign_yaml("wc", "coupon", "contract"))
         yield WooCommerceLive(woocommerce, load_config(str(bridge.config)).shop("wc"))
 
 
@@ -137,5 +126,5 @@ class TestPrestaShopContractOnTheRealShop(ConnectorContract):
     @pytest.fixture
     def harness(self, prestashop, tmp_path):
         prestashop.fresh()
-        bridge = bridge_for(tmp_path, ps_yaml(prestashop.info, None), CAMPAIGN.format(shop="ps"))
+        bridge = bridge_for(tmp_path, ps_yaml(prestashop.info, None), campaign_yaml("ps", "coupon", "contract"))
         yield PrestaShopLive(prestashop, load_config(str(bridge.config)).shop("ps"))

@@ -22,24 +22,11 @@ import requests
 from tests.live import prestashop_front
 from tests.live.conftest import ROOT, bridge_for
 from tests.live.recorder import DeliveryRecorder
-from tests.live.story import DESKTOP_UA, PHONE_UA, paid_payouts, past_hold, rows, widget_text
+from tests.live.story import DESKTOP_UA, PHONE_UA, campaign_yaml, paid_payouts, past_hold, rows, widget_text
 from tests.live.story import state as story_state
 
 ARTIFACTS = ROOT / "artifacts" / "live"
-CAMPAIGN = """\
-- id: ensemble
-  type: social_buying
-  shop: ps
-  window: 48h
-  hold: 14d
-  eligible_products: any
-  tiers:
-    - buyers: 2
-      cashback: 5%
-    - buyers: 3
-      cashback: 10%
-  payout: coupon
-"""
+CAMPAIGN = campaign_yaml("ps", "coupon")
 
 
 def shot(page, name: str) -> None:

@@ -17,22 +17,7 @@ import pytest
 from tests.live import woo, woo_front
 from tests.live.conftest import bridge_for
 from tests.live.recorder import DeliveryRecorder
-from tests.live.story import DESKTOP_UA, PHONE_UA, paid_payouts, past_hold, rows, state, widget_text
-
-CAMPAIGN = """\
-- id: ensemble
-  type: social_buying
-  shop: wc
-  window: 48h
-  hold: 14d
-  eligible_products: any
-  tiers:
-    - buyers: 2
-      cashback: 5%
-    - buyers: 3
-      cashback: 10%
-  payout: {payout}
-"""
+from tests.live.story import DESKTOP_UA, PHONE_UA, campaign_yaml, paid_payouts, past_hold, rows, state, widget_text
 
 
 def shop_yaml(shop: dict) -> str:
@@ -74,7 +59,7 @@ def install_snippet(woocommerce, bridge) -> None:
 
 
 def started(tmp_path, wc, woocommerce, payout: str):
-    bridge = bridge_for(tmp_path, shop_yaml(wc), CAMPAIGN.format(payout=payout))
+    bridge = bridge_for(tmp_path, shop_yaml(wc), campaign_yaml("wc", payout))
     assert "wc" in bridge.cli("check").stdout
     bridge.cli("db", "upgrade")
     bridge.serve()
@@ -238,7 +223,7 @@ def test_a_backfill_with_bridge_sync_finds_the_same_group(tmp_path, wc, woocomme
     # A second bridge that never got a webhook reads the shop's history: the founder's group is found,
     # with the same payment instant (first seen paid: the shop's last change before the backfill).
     (tmp_path / "late").mkdir()
-    late = bridge_for(tmp_path / "late", shop_yaml(wc), CAMPAIGN.format(payout="refund"))
+    late = bridge_for(tmp_path / "late", shop_yaml(wc), campaign_yaml("wc", "refund"))
     late.cli("db", "upgrade")
     synced = late.cli("sync", "wc")
     assert "read 2 order(s)" in synced.stdout and "2/2" in synced.stderr or "read 2 order(s)" in synced.stdout, synced
@@ -252,7 +237,7 @@ def test_coupons_expire_and_refunds_happen_once_on_the_real_shop(tmp_path, wc):
     from bridge.connectors.base import CouponSpec
     from bridge.connectors.woocommerce import WooCommerceConnector
 
-    bridge = bridge_for(tmp_path, shop_yaml(wc), CAMPAIGN.format(payout="refund"))
+    bridge = bridge_for(tmp_path, shop_yaml(wc), campaign_yaml("wc", "refund"))
     connector = WooCommerceConnector(load_config(str(bridge.config)).shop("wc"))
     ends = datetime(2027, 1, 31, 22, 59, 0, tzinfo=timezone.utc)
     coupon_id = connector.create_coupon(CouponSpec(code="LIVE-EXPIRES-7K", email="ada@example.test",
