@@ -1,6 +1,6 @@
 """Benchmark: share-link redirects and the link-state API under the production server, against a bare baseline.
 
-    python bench/http.py [--seconds 5] [--clients 8] [--rounds 3] [--database sqlite|postgresql]
+    python bench/http_load.py [--seconds 5] [--clients 8] [--rounds 3] [--database sqlite|postgresql]
 
 bridge runs as `bridge serve` (waitress, 8 threads) on a SQLite database (or, with `--database
 postgresql`, a throw-away PostgreSQL server on loopback) seeded with groups. The
