@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlencode, urlsplit
 
-from bridge.connectors.base import connector_for
+from bridge.connectors import connector_for
 from bridge.connectors.errors import ConnectorError
 from bridge.group_state import founder_of, state_of_group
 from bridge.ingest import ingest
@@ -27,7 +27,16 @@ from bridge.rewards.model import Claim
 from bridge.secrets_store import ensure_shop_secret
 from bridge.storage.compiled import execute, select, sentinel
 from bridge.storage.db import db
-from bridge.storage.models import Advocate, Click, GroupRow, MemberTag, OrderFact, Product, Reward, ShopSecret
+from bridge.storage.models import (
+    Advocate,
+    Click,
+    GroupRow,
+    MemberTag,
+    OrderFact,
+    Product,
+    Reward,
+    ShopSecret,
+)
 
 log = logging.getLogger("bridge.attribution")
 PARAM = "bridge"  # the query parameter that carries the code on the shop's pages

@@ -15,12 +15,25 @@ from datetime import datetime, timezone
 
 from bridge.codes import new_code
 from bridge.config.model import SocialBuyingCampaign
-from bridge.ingest import row_to_claim, row_to_order
 from bridge.mail import news
-from bridge.rewards.groups import GroupView, best_claims, decide_order, group_flags, open_view
+from bridge.rewards.groups import (
+    GroupView,
+    best_claims,
+    decide_order,
+    group_flags,
+    open_view,
+)
 from bridge.rewards.model import Check, Membership, Order, Override
 from bridge.storage.bulk import chunks, upsert_many
-from bridge.storage.models import ClaimFact, GroupRow, MemberTag, MembershipRow, OrderFact, OverrideFact
+from bridge.storage.models import (
+    ClaimFact,
+    GroupRow,
+    MembershipRow,
+    MemberTag,
+    OrderFact,
+    OverrideFact,
+)
+from bridge.storage.rows import row_to_claim, row_to_order
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _END = (datetime.max.replace(tzinfo=timezone.utc), "")

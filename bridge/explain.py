@@ -5,12 +5,19 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from bridge.connectors.base import connector_for
+from bridge.connectors import connector_for
 from bridge.connectors.errors import ConnectorError
 from bridge.decisions import Facts, load_membership
 from bridge.money import format_amount
 from bridge.rewards.groups import settle_group
-from bridge.storage.models import GroupRow, MembershipRow, OrderFact, Payout, ReferralDecisionRow, Reward
+from bridge.storage.models import (
+    GroupRow,
+    MembershipRow,
+    OrderFact,
+    Payout,
+    ReferralDecisionRow,
+    Reward,
+)
 
 
 def _mark(passed: bool) -> str:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bridge.ingest import lines_of
 from bridge.rewards.amounts import next_tier, tier_for
 from bridge.rewards.groups import settle_group
 from bridge.rewards.model import Order, Settlement
 from bridge.storage.compiled import select
 from bridge.storage.models import GroupRow, MembershipRow, OrderFact
+from bridge.storage.rows import lines_of
 
 
 @dataclass(frozen=True)

@@ -12,18 +12,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-
 from bridge.decisions import Facts
-from bridge.ingest import row_to_order
-from bridge.rewards.amounts import capped, eligible_amount, eligible_products, round_half_up
+from bridge.mail import news
+from bridge.money import format_amount
+from bridge.rewards.amounts import (
+    capped,
+    eligible_amount,
+    eligible_products,
+    round_half_up,
+)
 from bridge.rewards.groups import settle_group
 from bridge.rewards.identity import normalise_email
 from bridge.rewards.referral import referral_owed
-from bridge.mail import news
-from bridge.money import format_amount
 from bridge.storage.bulk import chunks
 from bridge.storage.db import db, is_postgresql
 from bridge.storage.models import Clawback, GroupRow, OrderFact, Payout, Reward
+from bridge.storage.rows import row_to_order
 
 ZERO = Decimal(0)
 # Every state of a payout whose money has not left yet (see bridge/payouts.py for the life of one).
@@ -320,7 +324,6 @@ def budget_problems(config) -> list[str]:
 def ledger_jobs(runtime):
     """The worker's ledger job: settle due groups."""
     from bridge.jobs import Job
-
     from bridge.referrals import settle_referrals
 
     config = runtime.config

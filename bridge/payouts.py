@@ -21,12 +21,20 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from bridge.codes import ALPHABET
-from bridge.connectors.base import CouponSpec, connector_for
+from bridge.connectors import connector_for
+from bridge.connectors.base import CouponSpec
 from bridge.connectors.errors import ConnectorError, FatalError
 from bridge.jobs import Job
 from bridge.mail.news import enqueue
 from bridge.storage.db import db
-from bridge.storage.models import Advocate, BankAccount, OrderFact, Payout, Reward, WelcomeCoupon
+from bridge.storage.models import (
+    Advocate,
+    BankAccount,
+    OrderFact,
+    Payout,
+    Reward,
+    WelcomeCoupon,
+)
 
 log = logging.getLogger("bridge.payouts")
 MAX_ATTEMPTS = 8  # passing failures in a row before a payout is failed for an admin to look at

@@ -7,17 +7,22 @@ from datetime import datetime, timezone
 
 from bridge.codes import new_code
 from bridge.decisions import checks_json
-from bridge.ingest import row_to_order
 from bridge.ledger import grant_many
-from bridge.rewards.model import SOURCES
-from bridge.rewards.referral import Advocate as AdvocateView
-from bridge.rewards.referral import decide_referral
 from bridge.rewards.groups import BURST_SAME_LINK, BURST_WINDOW
 from bridge.rewards.identity import is_disposable, normalise_email
-from bridge.rewards.model import Override
+from bridge.rewards.model import SOURCES, Override
+from bridge.rewards.referral import Advocate as AdvocateView
+from bridge.rewards.referral import decide_referral
 from bridge.storage.db import db
-from bridge.storage.models import (Advocate, OrderFact, OverrideFact, ReferralClaim, ReferralDecisionRow,
-                                   WelcomeCoupon)
+from bridge.storage.models import (
+    Advocate,
+    OrderFact,
+    OverrideFact,
+    ReferralClaim,
+    ReferralDecisionRow,
+    WelcomeCoupon,
+)
+from bridge.storage.rows import row_to_order
 
 FINAL = ("granted", "refused")
 _NEVER = datetime.max.replace(tzinfo=timezone.utc)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timezone
 from typing import Callable
 
-from bridge.connectors.base import connector_for
+from bridge.connectors import connector_for
 from bridge.connectors.errors import ConnectorError
 from bridge.ingest import ingest
 from bridge.jobs import ExpectedFailure, Job

@@ -7,8 +7,15 @@ from decimal import Decimal
 
 import pytest
 
-from bridge.connectors.base import connector_for
-from bridge.connectors.errors import BadSignature, FatalError, MalformedPayload, NotFound, RetriableError, error_for_status
+from bridge.connectors import connector_for
+from bridge.connectors.errors import (
+    BadSignature,
+    FatalError,
+    MalformedPayload,
+    NotFound,
+    RetriableError,
+    error_for_status,
+)
 from bridge.connectors.woocommerce import normalise_order, parse_webhook
 from tests.wc_fixtures import LIVE_SECRET, deliveries, docs_json, rest_json
 

@@ -12,7 +12,13 @@ from bridge.config import ConfigError, load_config
 from bridge.durations import format_duration
 from bridge.rewards.model import PAST
 from bridge.runtime import Runtime, start
-from bridge.storage import SchemaOutOfDate, current_version, latest_version, require_current, upgrade
+from bridge.storage import (
+    SchemaOutOfDate,
+    current_version,
+    latest_version,
+    require_current,
+    upgrade,
+)
 from bridge.storage.db import db
 
 

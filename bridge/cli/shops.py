@@ -66,7 +66,7 @@ def webhooks_install(ctx: Context, shop, delivery_url):
     """Create or update the shop's order webhooks, signed with a secret bridge generates and keeps."""
     from urllib.parse import urlsplit
 
-    from bridge.connectors.base import connector_for
+    from bridge.connectors import connector_for
     from bridge.connectors.errors import ConnectorError
     from bridge.secrets_store import ensure_shop_secret
 
@@ -75,7 +75,7 @@ def webhooks_install(ctx: Context, shop, delivery_url):
     _require_schema()
     found = runtime.config.shop(shop)
     connector = connector_for(found)
-    if not hasattr(connector, "install_webhooks"):
+    if "webhooks" not in connector.capabilities:
         from bridge.durations import format_duration
 
         every = format_duration(found.sync.poll_every) if found.sync.poll_every else None

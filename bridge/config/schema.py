@@ -6,7 +6,14 @@ import difflib
 import functools
 from datetime import timedelta
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validates_schema
+from marshmallow import (
+    EXCLUDE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validates_schema,
+)
 
 from bridge.config import fields as f
 from bridge.config import model

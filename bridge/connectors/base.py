@@ -61,9 +61,11 @@ def signature_matches(secret: str, body: bytes, signature: str | None) -> bool:
 
 
 class Connector:
-    """A shop platform in bridge's terms. Subclasses set `name` and implement what their platform can."""
+    """A shop platform in bridge's terms. Subclasses set `name` and `capabilities`, and implement these."""
 
     name = ""
+    # What the platform can do, as data: "webhooks" (bridge installs them), "refunds" (of a payment).
+    capabilities: frozenset[str] = frozenset()
 
     def __init__(self, shop: Shop):
         self.shop = shop
@@ -84,20 +86,29 @@ class Connector:
         """Read a product's name, page and image."""
         raise NotImplementedError
 
+    def fetch_order(self, order_id: str):
+        """Read one order (the truth behind a hint); NotFound if the shop has none."""
+        raise NotImplementedError
+
+    def fetch_changed(self, since: datetime, page_size: int = 100):
+        """Yield pages of orders changed at or after `since`, oldest first, each change once."""
+        raise NotImplementedError
+
+    def create_coupon(self, spec: CouponSpec) -> str:
+        """Create a single-use coupon once per code; return its id in the shop."""
+        raise NotImplementedError
+
+    def refund(self, order_id: str, amount: Decimal, key: str, reason: str) -> str:
+        """Refund part of an order once per `key`; platforms without "refunds" raise RefundRefused."""
+        raise NotImplementedError
+
+    def install_webhooks(self, delivery_url: str, secret: str) -> list[tuple[str, str, str]]:
+        """Create or update the shop's order webhooks (platforms with "webhooks")."""
+        raise NotImplementedError(f"{self.name} has no webhooks bridge can install")
+
     def same_site(self, url: str) -> bool:
         """Tell whether `url` is on the shop's own site (redirects never leave it)."""
         from urllib.parse import urlsplit
 
         mine, theirs = urlsplit(self.shop.url), urlsplit(url)
         return theirs.scheme in ("http", "https") and (theirs.hostname, theirs.port) == (mine.hostname, mine.port)
-
-
-def connector_for(shop: Shop) -> Connector:
-    """Return the connector of a shop's platform; a precise error names the known platforms."""
-    from bridge.connectors.prestashop import PrestaShopConnector
-    from bridge.connectors.woocommerce import WooCommerceConnector
-
-    known = {c.name: c for c in (WooCommerceConnector, PrestaShopConnector)}
-    if shop.platform not in known:
-        raise LookupError(f"no connector for platform {shop.platform!r} yet; available: {', '.join(sorted(known))}")
-    return known[shop.platform](shop)

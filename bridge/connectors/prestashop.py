@@ -32,9 +32,22 @@ from typing import Iterator, Mapping
 import requests
 
 from bridge import bodies
-from bridge.connectors.base import Connector, CouponSpec, Headers, ProductInfo, WebhookEvent, signature_matches
-from bridge.connectors.errors import (BadSignature, FatalError, MalformedPayload, NotFound, RetriableError,
-                                      error_for_status)
+from bridge.connectors.base import (
+    Connector,
+    CouponSpec,
+    Headers,
+    ProductInfo,
+    WebhookEvent,
+    signature_matches,
+)
+from bridge.connectors.errors import (
+    BadSignature,
+    FatalError,
+    MalformedPayload,
+    NotFound,
+    RetriableError,
+    error_for_status,
+)
 from bridge.rewards.model import Line, Order
 
 PAGE_SIZE = 100

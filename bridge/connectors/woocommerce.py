@@ -23,9 +23,23 @@ import requests
 from woocommerce import API
 
 from bridge import bodies
-from bridge.connectors.base import Connector, CouponSpec, Headers, ProductInfo, WebhookEvent, signature_matches
-from bridge.connectors.errors import (BadSignature, FatalError, MalformedPayload, NotFound, RefundRefused,
-                                     RetriableError, error_for_status)
+from bridge.connectors.base import (
+    Connector,
+    CouponSpec,
+    Headers,
+    ProductInfo,
+    WebhookEvent,
+    signature_matches,
+)
+from bridge.connectors.errors import (
+    BadSignature,
+    FatalError,
+    MalformedPayload,
+    NotFound,
+    RefundRefused,
+    RetriableError,
+    error_for_status,
+)
 from bridge.money import Money
 from bridge.rewards.model import Line, Order
 
@@ -47,6 +61,7 @@ class WooCommerceConnector(Connector):
     """One WooCommerce shop."""
 
     name = "woocommerce"
+    capabilities = frozenset({"webhooks", "refunds"})
     retry_delays = RETRY_DELAYS
     sleep = staticmethod(time.sleep)
 

@@ -17,7 +17,7 @@ from aiosmtpd.controller import Controller
 from waitress import wasyncore
 from waitress.server import create_server
 
-from bridge.connectors.base import connector_for
+from bridge.connectors import connector_for
 from bridge.demo import storefront
 from bridge.demo.woo import DemoWooCommerce
 from bridge.jobs import run_due_jobs

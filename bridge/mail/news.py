@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import json
+from datetime import datetime
 
 from bridge.rewards.groups import settle_group
 from bridge.storage.bulk import chunks

@@ -14,7 +14,16 @@ from decimal import Decimal
 from bridge.config.model import SocialBuyingCampaign
 from bridge.rewards import amounts as am
 from bridge.rewards.identity import is_disposable, self_referral_checks
-from bridge.rewards.model import PAST, Check, Claim, MemberAmount, Membership, Order, Override, Settlement
+from bridge.rewards.model import (
+    PAST,
+    Check,
+    Claim,
+    MemberAmount,
+    Membership,
+    Order,
+    Override,
+    Settlement,
+)
 
 BURST_WINDOW = timedelta(hours=1)
 BURST_SAME_IP = 3  # joins from one IP address within an hour, in one group

@@ -7,7 +7,6 @@ import peewee
 
 from bridge.storage.db import db
 
-
 IN_LIMIT = 500  # ids per IN (...) query: well under SQLite's and PostgreSQL's parameter limits
 
 

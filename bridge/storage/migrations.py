@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Callable
-
 from decimal import Decimal
+from typing import Callable
 
 import peewee
 

@@ -12,7 +12,15 @@ import json
 import secrets
 from datetime import datetime, timezone
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, session
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+)
 
 from bridge.money import format_amount
 from bridge.storage.models import GroupRow, MembershipRow, OrderFact, Payout, Reward

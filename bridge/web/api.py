@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import logging
-from functools import lru_cache
 from datetime import datetime, timezone
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, jsonify, request
 
 from bridge import bodies
-from bridge.attribution import link_state, report_conversion, resolve, resolve_for_click, shop_public
+from bridge.attribution import (
+    link_state,
+    report_conversion,
+    resolve,
+    resolve_for_click,
+    shop_public,
+)
 from bridge.connectors.errors import ConnectorError, NotFound, RetriableError
 from bridge.payouts import create_welcome_coupon
 from bridge.referrals import WelcomeRefused, welcome_coupon

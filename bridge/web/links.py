@@ -6,8 +6,16 @@ from datetime import datetime, timezone
 
 from flask import Blueprint, current_app, redirect, render_template, request
 
-from bridge.attribution import (PARAM, is_preview, landing_url, link_state, record_click, resolve, resolve_for_click,
-                                tag_of)
+from bridge.attribution import (
+    PARAM,
+    is_preview,
+    landing_url,
+    link_state,
+    record_click,
+    resolve,
+    resolve_for_click,
+    tag_of,
+)
 from bridge.web.ratelimit import limited
 
 bp = Blueprint("links", __name__, template_folder="templates")

@@ -6,8 +6,13 @@ import logging
 
 from flask import Blueprint, current_app, jsonify, request
 
-from bridge.connectors.base import connector_for
-from bridge.connectors.errors import BadSignature, ConnectorError, NotFound, WebhookError
+from bridge.connectors import connector_for
+from bridge.connectors.errors import (
+    BadSignature,
+    ConnectorError,
+    NotFound,
+    WebhookError,
+)
 from bridge.ingest import ingest
 from bridge.secrets_store import shop_secret
 from bridge.web.errors import error_response

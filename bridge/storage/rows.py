@@ -1,0 +1,44 @@
+"""Rows and the engine's values: an Order or a Claim into its table's columns, and back."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+from bridge.rewards.identity import normalise_email
+from bridge.rewards.model import Claim, Line, Order
+from bridge.storage.models import ClaimFact, OrderFact
+
+
+def order_to_row(order: Order) -> dict:
+    """Flatten an Order into OrderFact columns."""
+    return dict(shop=order.shop, order_id=order.id, currency=order.currency, paid=order.paid, paid_at=order.paid_at,
+                paid_at_source=order.paid_at_source, created_at=order.created_at, modified_at=order.modified_at,
+                total=order.total, refunded=order.refunded, own_refunded=order.own_refunded, cancelled=order.cancelled,
+                refunded_lines=_lines_json(order.refunded_lines), refunded_shipping=order.refunded_shipping,
+                lines=_lines_json(order.lines),
+                customer_id=order.customer_id, email=order.email, email_norm=normalise_email(order.email),
+                billing_address=order.billing_address, ip=order.ip, user_agent=order.user_agent)
+
+
+def row_to_order(row: OrderFact) -> Order:
+    """Rebuild the engine's Order from its row."""
+    return Order(shop=row.shop, id=row.order_id, currency=row.currency, paid=row.paid, paid_at=row.paid_at,
+                 paid_at_source=row.paid_at_source, created_at=row.created_at, modified_at=row.modified_at,
+                 total=row.total, refunded=row.refunded, own_refunded=row.own_refunded, cancelled=row.cancelled,
+                 refunded_lines=lines_of(row.refunded_lines), refunded_shipping=row.refunded_shipping, lines=lines_of(row.lines),
+                 customer_id=row.customer_id, email=row.email, billing_address=row.billing_address, ip=row.ip,
+                 user_agent=row.user_agent)
+
+
+def _lines_json(lines) -> str:
+    return json.dumps([[line.product_id, line.quantity, str(line.total), str(line.tax)] for line in lines])
+
+
+def lines_of(text: str) -> tuple[Line, ...]:
+    """Read an order's lines back from their stored JSON."""
+    return tuple(Line(p, q, Decimal(t), Decimal(x)) for p, q, t, x in json.loads(text))
+
+
+def row_to_claim(row: ClaimFact) -> Claim:
+    return Claim(row.shop, row.order_id, row.founder_id, row.sponsor_id or None, row.source, row.at)
