@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-sqlite test-postgresql test-live system-deps bench prestashop-module clean
+.PHONY: demo test lint test-sqlite test-postgresql test-live system-deps bench prestashop-module clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,9 +21,13 @@ demo: $(STAMP)
 	$(BIN)/bridge --config demo/config.yaml demo
 
 test: $(STAMP) system-deps
+	$(BIN)/ruff check bridge tests bench
 	$(MAKE) test-sqlite
 	$(MAKE) test-postgresql
 	$(MAKE) test-live
+
+lint: $(STAMP)
+	$(BIN)/ruff check bridge tests bench
 
 test-sqlite: $(STAMP)
 	BRIDGE_TEST_DB=sqlite $(BIN)/pytest --ignore=tests/live

@@ -26,12 +26,12 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from bridge.config import load_config_text  # noqa: E402
 from bridge.ingest import ingest  # noqa: E402
-from bridge.storage.rows import order_to_row  # noqa: E402
 from bridge.ledger import settle_due_groups  # noqa: E402
 from bridge.rewards.model import Claim, Line, Order  # noqa: E402
 from bridge.storage import bind, upgrade  # noqa: E402
 from bridge.storage.db import db  # noqa: E402
 from bridge.storage.models import OrderFact  # noqa: E402
+from bridge.storage.rows import order_to_row  # noqa: E402
 
 T0 = datetime(2026, 7, 1, tzinfo=timezone.utc)
 CONFIG = """

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bridge.demo.woo import DemoWooCommerce as FakeWooCommerce  # noqa: F401  (the name the tests use)
 from bridge.demo.woo import PREFIX, _error  # noqa: F401
+from bridge.demo.woo import DemoWooCommerce as FakeWooCommerce  # noqa: F401  (the name the tests use)
 
 
 def make_order(order_id: int, modified: datetime, template: dict) -> dict:

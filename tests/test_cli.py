@@ -1,8 +1,8 @@
 """The bridge command: check, db, serve (production server), tick."""
 
 import json
-import re
 import os
+import re
 import socket
 import subprocess
 import sys

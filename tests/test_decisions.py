@@ -11,7 +11,7 @@ from bridge.ingest import ingest
 from bridge.rewards.facts import keep_latest
 from bridge.rewards.groups import assign_orders
 from bridge.storage.db import db
-from bridge.storage.models import ClaimFact, GroupRow, MemberTag, MembershipRow, OrderFact
+from bridge.storage.models import ClaimFact, GroupRow, MembershipRow, MemberTag, OrderFact
 from tests.engine_data import T0, campaign, claim, order
 from tests.test_engine_properties import scenario
 

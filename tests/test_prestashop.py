@@ -8,9 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from bridge.config.model import PrestaShopSettings
-from bridge.connectors.errors import NotFound
 from bridge.connectors.base import CouponSpec
+from bridge.connectors.errors import NotFound
 from bridge.connectors.prestashop import PrestaShopConnector, forget_caches
 from tests.conftest import migrated_config
 from tests.fake_prestashop import FakePrestaShop

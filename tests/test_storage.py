@@ -5,7 +5,15 @@ from decimal import Decimal
 
 import pytest
 
-from bridge.storage import SchemaOutOfDate, bind, current_version, is_postgresql, latest_version, require_current, upgrade
+from bridge.storage import (
+    SchemaOutOfDate,
+    bind,
+    current_version,
+    is_postgresql,
+    latest_version,
+    require_current,
+    upgrade,
+)
 from bridge.storage.db import db
 from bridge.storage.fields import AmountField, UTCDateTimeField
 from bridge.storage.models import BaseModel

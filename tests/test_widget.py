@@ -9,7 +9,7 @@ import gzip
 import re
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -17,9 +17,9 @@ from playwright.sync_api import expect, sync_playwright
 from werkzeug.serving import make_server
 
 from bridge.attribution import clear_memos
+from bridge.runtime import Runtime
 from bridge.storage.db import db
 from bridge.storage.models import ClaimFact, Click, MembershipRow, OrderFact
-from bridge.runtime import Runtime
 from bridge.web import create_app
 from bridge.web.ratelimit import reset
 from tests.conftest import migrated_config

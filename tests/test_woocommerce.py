@@ -98,7 +98,7 @@ def test_order_after_partial_refund_nets_the_refund():
     assert order.modified_at == datetime(2026, 11, 22, 11, 1, 37, tzinfo=timezone.utc)
     assert order.email == "ada@example.test" and order.customer_id is None  # a guest (customer_id 0)
     assert order.billing_address == "12 Analytical St, EC1A 1BB, London, GB"
-    assert [(l.product_id, l.quantity, l.total) for l in order.lines] == [
+    assert [(line.product_id, line.quantity, line.total) for line in order.lines] == [
         ("10", 2, Decimal("35.99")), ("11", 1, Decimal("6.53")), ("13", 1, Decimal("36.89"))]  # lines after the coupon
     assert order.counts
 

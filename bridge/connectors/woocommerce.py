@@ -389,7 +389,7 @@ def normalise_order(shop: str, data: Mapping, paid_statuses: frozenset[str] = PA
         paid_at=paid_at, paid_at_source="shop" if paid_at else "first_seen", own_refunded=own, created_at=created,
         refunded_lines=refunded_lines, refunded_shipping=refunded_shipping,
         modified_at=_instant(data, "date_modified_gmt", shop, order_id, optional=True), total=total,
-        refunded=refunded, cancelled=status in CANCELLED, lines=tuple(_line(l, shop, order_id) for l in data.get("line_items") or []),
+        refunded=refunded, cancelled=status in CANCELLED, lines=tuple(_line(item, shop, order_id) for item in data.get("line_items") or []),
         customer_id=str(data["customer_id"]) if data.get("customer_id") else None,
         email=(billing.get("email") or None), billing_address=_address(billing),
         ip=data.get("customer_ip_address") or None, user_agent=data.get("customer_user_agent") or None)
