@@ -1,4 +1,4 @@
-"""The one small interface every connector implements, and the registry of platforms."""
+"""The one small interface every connector implements, with the shared helpers (signatures, headers)."""
 
 from __future__ import annotations
 
