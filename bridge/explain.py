@@ -10,6 +10,7 @@ from bridge.connectors.errors import ConnectorError
 from bridge.decisions import Facts, load_membership
 from bridge.money import format_amount
 from bridge.rewards.groups import settle_group
+from bridge.rewards.payouts import group_reward_prefix, referral_reward_key
 from bridge.storage.models import (
     GroupRow,
     MembershipRow,
@@ -78,7 +79,7 @@ def _explain_referral(campaign, order_id: str) -> list[str]:
         return [f"campaign {campaign.id}: no referral code was used for this order (or not decided yet)"]
     lines = [f"campaign {campaign.id}: referred with code {decision.code}, {decision.state}"]
     lines += [f"  {_mark(passed)} {rule}: {text}" for rule, passed, text in json.loads(decision.checks)]
-    reward = Reward.get_or_none(Reward.key == f"{campaign.id}:referral:{order_id}")
+    reward = Reward.get_or_none(Reward.key == referral_reward_key(campaign.id, order_id))
     if reward is not None:
         lines.append(f"  the referrer ({reward.email_norm}) was granted {format_amount(reward.amount, reward.currency)}")
     return lines
@@ -105,7 +106,7 @@ def explain_group(config, code: str, now: datetime) -> list[str]:
         lines.append(f"  settled at {group.settled_at.isoformat()}: {group.size} buyer(s), {rate}")
     granted = {r.order_id: r for r in Reward.select().where(
         (Reward.campaign == campaign.id) & (Reward.kind == "group_cashback")
-        & Reward.key.startswith(f"{campaign.id}:group:{group.founder_id}:"))} if group.settled_at else {}
+        & Reward.key.startswith(group_reward_prefix(campaign.id, group.founder_id)))} if group.settled_at else {}
     for member in settlement.members:
         decision = facts.decided[member.order_id]
         via = "" if decision.role == "founder" else f", brought by {decision.sponsor_id}"

@@ -23,6 +23,15 @@ from bridge.rewards.amounts import (
 )
 from bridge.rewards.groups import settle_group
 from bridge.rewards.identity import normalise_email
+from bridge.rewards.payouts import (
+    CANCELLABLE,
+    OPEN,
+    first_state,
+    founder_of,
+    friend_of,
+    group_reward_key,
+    referral_reward_key,
+)
 from bridge.rewards.referral import referral_owed
 from bridge.storage.bulk import chunks
 from bridge.storage.db import db, is_postgresql
@@ -30,12 +39,7 @@ from bridge.storage.models import Clawback, GroupRow, OrderFact, Payout, Reward
 from bridge.storage.rows import row_to_order
 
 ZERO = Decimal(0)
-# Every state of a payout whose money has not left yet (see bridge/payouts.py for the life of one).
-OPEN_PAYOUT_STATES = ("pending", "approved", "sending", "awaiting_iban", "ready", "in_batch", "failed")
-
-
-def reward_key(campaign_id: str, founder_id: str, order_id: str) -> str:
-    return f"{campaign_id}:group:{founder_id}:{order_id}"
+OPEN_PAYOUT_STATES = OPEN  # every state of a payout whose money has not left yet
 
 
 def granted_in(campaign_id: str) -> Decimal:
@@ -78,7 +82,7 @@ def settle_groups(campaign, facts: Facts, group_ids: list[int], now: datetime) -
         for member in settlement.members:
             if member.amount > 0:
                 flags = json.loads(facts.decided[member.order_id].flags)
-                grants.append((reward_key(campaign.id, group.founder_id, member.order_id), facts.orders[member.order_id],
+                grants.append((group_reward_key(campaign.id, group.founder_id, member.order_id), facts.orders[member.order_id],
                                member.amount, member.reason, "; ".join(text for _, _, text in flags) or None))
         if budget_left is not None:
             budget_left -= settlement.total
@@ -124,7 +128,7 @@ def grant_many(campaign, kind: str, grants: list[tuple], now: datetime) -> int:
         email = normalise_email(order.email)
         deducted = _recover_clawbacks(campaign.shop, email, campaign.currency, amount) if email in owing else ZERO
         left = amount - deducted
-        state = "paid" if left == 0 else ("pending" if review or campaign.approval == "manual" else "approved")
+        state = first_state(left, review, campaign.approval)
         payouts.append(dict(key=f"payout:{key}", reward=ids[key], method=_method(campaign), currency=campaign.currency,
                             amount=left, deducted=deducted, state=state, review=review, created_at=now, updated_at=now,
                             # everything went to settle earlier clawbacks: nothing to send
@@ -177,9 +181,9 @@ def _referral_clawbacks(config, changed: set[tuple[str, str]], now: datetime) ->
     for campaign in (c for c in config.campaigns if c.type == "referral"):
         ids = [o for s, o in changed if s == campaign.shop]
         for part in chunks(ids):
-            keys = [f"{campaign.id}:referral:{order_id}" for order_id in part]
+            keys = [referral_reward_key(campaign.id, order_id) for order_id in part]
             for reward in Reward.select().where(Reward.key.in_(keys) & (Reward.state == "granted")):
-                friend_id = reward.key.rsplit(":", 1)[1]
+                friend_id = friend_of(reward.key)
                 row = OrderFact.get_or_none((OrderFact.shop == campaign.shop) & (OrderFact.order_id == friend_id))
                 if row is None:
                     continue
@@ -211,17 +215,13 @@ def _group_clawbacks(config, changed: set[tuple[str, str]], now: datetime) -> in
                                                   & (Reward.kind == "group_cashback") & (Reward.state == "granted")))
     for reward in rewards:
         campaign = next(c for c in config.campaigns if c.id == reward.campaign)
-        founder_id = reward.key.split(":")[2]
+        founder_id = founder_of(reward.key)
         group = GroupRow.get((GroupRow.campaign == campaign.id) & (GroupRow.founder_id == founder_id))
         facts = Facts(campaign)
         facts.load([reward.order_id, founder_id])
         owed = reward.amount - _amount_now(campaign, group, facts, reward.order_id, reward.amount)
         created += _open_clawback(campaign, reward, owed, now)
     return created
-
-
-# Payouts an admin can still stop: no money has left, and nothing is on its way to the shop or the bank.
-CANCELLABLE = ("pending", "approved", "failed", "awaiting_iban", "ready")
 
 
 class CannotRevoke(Exception):

@@ -11,6 +11,7 @@ from bridge.ledger import grant_many
 from bridge.rewards.groups import BURST_SAME_LINK, BURST_WINDOW
 from bridge.rewards.identity import is_disposable, normalise_email
 from bridge.rewards.model import SOURCES, Override
+from bridge.rewards.payouts import referral_reward_key
 from bridge.rewards.referral import Advocate as AdvocateView
 from bridge.rewards.referral import decide_referral
 from bridge.storage.db import db
@@ -155,7 +156,7 @@ def _settle_one(campaign, order_id: str, now: datetime) -> str:
     if decision.state == "granted":
         beneficiary = Beneficiary(advocate.order_id or "", advocate.email)
         review = None if override is not None else _review_flags(campaign, friend, claims[0])
-        grant_many(campaign, "referral_referrer", [(f"{campaign.id}:referral:{order_id}", beneficiary, decision.amount,
+        grant_many(campaign, "referral_referrer", [(referral_reward_key(campaign.id, order_id), beneficiary, decision.amount,
                                                     f"friend's order {order_id} cleared the hold", review)], now)
     return decision.state
 

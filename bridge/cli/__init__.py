@@ -375,9 +375,10 @@ def override(ctx: Context, campaign, order_id, allow, refuse, note, now_text):
 def _revoke_granted(campaign, order_id: str, note: str, now) -> list[str]:
     """A refusal after settlement: each reward already granted for the order is taken back (or clawed back)."""
     from bridge.ledger import CannotRevoke, revoke_reward
+    from bridge.rewards.payouts import referral_reward_key
     from bridge.storage.models import Reward
 
-    keys = Reward.key.endswith(f":referral:{order_id}") if campaign.type == "referral" else (
+    keys = (Reward.key == referral_reward_key(campaign.id, order_id)) if campaign.type == "referral" else (
         (Reward.order_id == order_id) & (Reward.kind == "group_cashback"))
     done = []
     for reward in Reward.select().where((Reward.campaign == campaign.id) & (Reward.state == "granted") & keys):

@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 import click
 
 from bridge.cli import Context, _check_shop, _require_schema, main, pass_context
+from bridge.rewards.payouts import STATES
 from bridge.storage.db import db
 
 
@@ -18,8 +19,7 @@ def payouts():
 
 
 @payouts.command("list")
-@click.option("--state", type=click.Choice(["pending", "approved", "sending", "awaiting_iban", "ready", "in_batch", "paid",
-                                           "failed", "cancelled"]))
+@click.option("--state", type=click.Choice(STATES))
 @pass_context
 def payouts_list(ctx: Context, state):
     """List payouts, newest first."""

@@ -23,6 +23,7 @@ from flask import (
 )
 
 from bridge.money import format_amount
+from bridge.rewards.payouts import group_reward_prefix
 from bridge.storage.models import GroupRow, MembershipRow, OrderFact, Payout, Reward
 from bridge.web.ratelimit import limited
 
@@ -85,7 +86,7 @@ def dashboard():
         orders = {o.order_id: o for o in OrderFact.select().where(
             (OrderFact.shop == group.shop) & OrderFact.order_id.in_([m.order_id for m in members]))}
         rewards = {r.order_id: r for r in Reward.select().where(
-            (Reward.campaign == group.campaign) & Reward.key.startswith(f"{group.campaign}:group:{group.founder_id}:"))}
+            (Reward.campaign == group.campaign) & Reward.key.startswith(group_reward_prefix(group.campaign, group.founder_id)))}
         if not any(m.role == "founder" for m in members):
             state = "void"  # its founding order joined another group later: nobody is in this one
         else:

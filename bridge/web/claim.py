@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, render_template, request
 
 from bridge.links import check_claim_token
 from bridge.money import display_amount
+from bridge.rewards.payouts import CLAIMABLE
 from bridge.sepa import AccountRefused, check_account, mask_iban, save_account
 from bridge.storage.models import BankAccount, Payout
 
@@ -67,7 +68,7 @@ def claim(token: str):
         return _page(page, texts, "", vous), 404
     amount = display_amount(payout.amount, payout.currency, lang)
     account = BankAccount.get_or_none(BankAccount.payout == payout.id)
-    if payout.state not in ("approved", "awaiting_iban", "ready", "pending"):
+    if payout.state not in CLAIMABLE:
         page["message"] = texts["done"]
         return _page(page, texts, amount, vous)
     if request.method == "POST":
