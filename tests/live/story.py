@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
+from pathlib import Path
 
 
 def campaign_yaml(shop: str, payout: str, campaign: str = "ensemble") -> str:
@@ -14,6 +15,7 @@ def campaign_yaml(shop: str, payout: str, campaign: str = "ensemble") -> str:
             f"      cashback: 10%\n  payout: {payout}\n")
 
 
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "live"
 PHONE_UA = ("Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 "
             "Mobile Safari/537.36")
 DESKTOP_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
@@ -53,3 +55,9 @@ def state(bridge) -> dict:
     return {table: rows(bridge, f"SELECT * FROM {table} ORDER BY 1") for table in
             ("membership", '"group"', "reward", "payout", "clawback")} | {
         "orders": rows(bridge, "SELECT order_id, paid, paid_at, total, refunded, cancelled FROM order_fact ORDER BY 1")}
+
+
+def shot(page, name: str) -> None:
+    """A screenshot for people to look at (artifacts/live/)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)

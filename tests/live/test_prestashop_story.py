@@ -22,17 +22,10 @@ import requests
 from tests.live import prestashop_front
 from tests.live.conftest import ROOT, bridge_for
 from tests.live.recorder import DeliveryRecorder
-from tests.live.story import DESKTOP_UA, PHONE_UA, campaign_yaml, paid_payouts, past_hold, rows, widget_text
+from tests.live.story import DESKTOP_UA, PHONE_UA, campaign_yaml, paid_payouts, past_hold, rows, shot, widget_text
 from tests.live.story import state as story_state
 
-ARTIFACTS = ROOT / "artifacts" / "live"
 CAMPAIGN = campaign_yaml("ps", "coupon")
-
-
-def shot(page, name: str) -> None:
-    """A screenshot for people to look at (artifacts/live/)."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 def shop_yaml(shop: dict, hint_secret: str | None) -> str:

@@ -17,7 +17,17 @@ import pytest
 from tests.live import woo, woo_front
 from tests.live.conftest import bridge_for
 from tests.live.recorder import DeliveryRecorder
-from tests.live.story import DESKTOP_UA, PHONE_UA, campaign_yaml, paid_payouts, past_hold, rows, state, widget_text
+from tests.live.story import (
+    DESKTOP_UA,
+    PHONE_UA,
+    campaign_yaml,
+    paid_payouts,
+    past_hold,
+    rows,
+    shot,
+    state,
+    widget_text,
+)
 
 
 def shop_yaml(shop: dict) -> str:
@@ -143,6 +153,9 @@ def test_social_buying_on_a_real_woocommerce_shop_paid_by_refund(tmp_path, wc, w
         closed = widget_text(founder_page)
         assert "Vous récupérez 2,40" in closed and "Ce lien est fermé" in closed, closed
         assert "Encore" not in closed and founder_page.locator("bridge-widget input").count() == 0
+        shot(founder_page, "woocommerce-closed-group-desktop")
+        founder_page.set_viewport_size({"width": 390, "height": 844})
+        shot(founder_page, "woocommerce-closed-group-phone")
         bridge.ledger_ok()
 
         # A refund after the payout becomes a clawback of what was paid on it.
