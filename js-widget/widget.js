@@ -8,7 +8,7 @@
   var doc = document, win = window;
   var T = {
     en: {
-      title: "Buy together, get money back", members: "{n} buyers so far", members1: "{n} buyer so far", now: "{c} back for everyone",
+      title: "Buy together, get money back", members: "{n} buyers so far", members1: "{n} buyer so far", final: "{n} buyers", final1: "{n} buyer", now: "{c} back for everyone",
       below: "From {b} buyers, everyone gets {c} back", next: "{m} more buyers and everyone gets {c}",
       next1: "{m} more buyer and everyone gets {c}", day: "d",
       top: "Top cashback reached", closes: "Closes in", closed: "This link is closed", share: "Share your link",
@@ -22,7 +22,8 @@
       msg: "I bought this at {s}: buy it through my link and we all get money back! {u}"
     },
     tu: {
-      title: "Achetez ensemble, soyez remboursés", members: "{n} acheteurs pour l'instant", members1: "{n} acheteur pour l'instant", now: "{c} remboursés pour chacun",
+      title: "Achetez ensemble, soyez remboursés", members: "{n} acheteurs pour l'instant", members1: "{n} acheteur pour l'instant", final: "{n} acheteurs",
+      final1: "{n} acheteur", now: "{c} remboursés pour chacun",
       below: "Dès {b} acheteurs, chacun récupère {c}", next: "Encore {m} acheteurs et tout le monde récupère {c}",
       next1: "Encore {m} acheteur et tout le monde récupère {c}", day: "j",
       top: "Remboursement maximum atteint", closes: "Se ferme dans", closed: "Ce lien est fermé", share: "Partage ton lien",
@@ -174,7 +175,7 @@
       });
       row.appendChild(native);
     }
-    var kids = [el("h2", {text: text(d, "title")}), el("p", {text: counted(d, "members", n, {n: n}) + " · " + status}), bar,
+    var kids = [el("h2", {text: text(d, "title")}), el("p", {text: counted(d, open ? "members" : "final", n, {n: n}) + " · " + status}), bar,
       next ? el("p", {text: next}) : null,
       view.you && view.you.amount ? el("p", {text: text(d, open ? "you" : "got", {a: view.you.amount})}) : null,
       el("p", {}, [el("span", {text: ""}), timer]), open ? el("div", {"class": "row"}, [input, button]) : null, open ? row : null];

@@ -152,6 +152,7 @@ def test_social_buying_on_a_real_woocommerce_shop_paid_by_refund(tmp_path, wc, w
         founder_page.reload()
         closed = widget_text(founder_page)
         assert "Vous récupérez 2,40" in closed and "Ce lien est fermé" in closed, closed
+        assert "2 acheteurs ·" in closed and "pour l'instant" not in closed, closed  # final, not "so far"
         assert "Encore" not in closed and founder_page.locator("bridge-widget input").count() == 0
         shot(founder_page, "woocommerce-closed-group-desktop")
         founder_page.set_viewport_size({"width": 390, "height": 844})
