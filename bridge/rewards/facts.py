@@ -7,7 +7,9 @@ from bridge.rewards.model import Order
 
 def snapshot_rank(order: Order) -> tuple:
     """Order snapshots by the shop's modification time; ties broken by content so any arrival order agrees."""
-    return (order.modified_at is not None, order.modified_at, order.paid, order.cancelled, order.refunded)
+    # Within one second (shops date changes to the second), more refunded is newer: bridge's own refund too.
+    return (order.modified_at is not None, order.modified_at, order.paid, order.cancelled, order.refunded,
+            order.own_refunded)
 
 
 def is_newer(candidate: Order, current: Order | None) -> bool:
