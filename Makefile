@@ -21,13 +21,13 @@ demo: $(STAMP)
 	$(BIN)/bridge --config demo/config.yaml demo
 
 test: $(STAMP) system-deps
-	$(BIN)/ruff check bridge tests bench
+	$(BIN)/ruff check bridge tests bench scripts
 	$(MAKE) test-sqlite
 	$(MAKE) test-postgresql
 	$(MAKE) test-live
 
 lint: $(STAMP)
-	$(BIN)/ruff check bridge tests bench
+	$(BIN)/ruff check bridge tests bench scripts
 
 test-sqlite: $(STAMP)
 	BRIDGE_TEST_DB=sqlite $(BIN)/pytest --ignore=tests/live

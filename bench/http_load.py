@@ -35,7 +35,7 @@ from datetime import datetime, timedelta, timezone  # noqa: E402
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from bridge.config import load_config_text  # noqa: E402
-from bridge.ingest import ingest  # noqa: E402
+from bridge.facts.ingest import ingest  # noqa: E402
 from bridge.storage import bind, upgrade  # noqa: E402
 from bridge.storage.db import db  # noqa: E402
 from bridge.storage.models import GroupRow  # noqa: E402

@@ -25,8 +25,8 @@ from decimal import Decimal
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from bridge.config import load_config_text  # noqa: E402
-from bridge.ingest import ingest  # noqa: E402
-from bridge.ledger import settle_due_groups  # noqa: E402
+from bridge.facts.ingest import ingest  # noqa: E402
+from bridge.ledger.grants import settle_due_groups  # noqa: E402
 from bridge.rewards.model import Claim, Line, Order  # noqa: E402
 from bridge.storage import bind, upgrade  # noqa: E402
 from bridge.storage.db import db  # noqa: E402

@@ -26,9 +26,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from bridge.config import load_config_text  # noqa: E402
 from bridge.connectors.woocommerce import WooCommerceConnector  # noqa: E402
+from bridge.facts.sync import sync_shop  # noqa: E402
 from bridge.storage import bind, upgrade  # noqa: E402
 from bridge.storage.db import db  # noqa: E402
-from bridge.sync import sync_shop  # noqa: E402
 from tests.fake_woocommerce import FakeWooCommerce, make_order  # noqa: E402
 from tests.wc_fixtures import rest_json  # noqa: E402
 

@@ -4,8 +4,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
+from bridge.basics.money import Money
 from bridge.config.model import Cashback, SocialBuyingCampaign, Tier
-from bridge.money import Money
 from bridge.rewards.model import Claim, Line, Order
 
 T0 = datetime(2026, 7, 1, 10, 0, tzinfo=timezone.utc)

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from bridge.ingest import ingest
+from bridge.facts.ingest import ingest
 from bridge.storage.db import db
 from bridge.web import create_app
 from bridge.web.ratelimit import reset

@@ -5,8 +5,8 @@ from decimal import Decimal
 
 import pytest
 
+from bridge.basics.money import Money
 from bridge.config import ConfigError, load_config, load_config_text
-from bridge.money import Money
 
 GOOD = textwrap.dedent("""\
     server:

@@ -7,7 +7,8 @@ from decimal import Decimal
 import pytest
 
 from bridge.config.model import PrestaShopSettings
-from bridge.connectors.prestashop import PrestaShopConnector, forget_caches
+from bridge.connectors import forget_caches
+from bridge.connectors.prestashop import PrestaShopConnector
 from tests.connector_contract import ConnectorContract
 from tests.fake_prestashop import FakePrestaShop, fixture_entity
 

@@ -6,8 +6,8 @@ from types import SimpleNamespace
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bridge.decisions import load_membership
-from bridge.ingest import ingest
+from bridge.facts.ingest import ingest
+from bridge.ledger.decisions import load_membership
 from bridge.rewards.facts import keep_latest
 from bridge.rewards.groups import assign_orders
 from bridge.storage.db import db

@@ -11,10 +11,10 @@ from click.testing import CliRunner
 
 from bridge.cli import main
 from bridge.config import load_config_text
-from bridge.ingest import ingest
-from bridge.ledger import ledger_balances, settle_due_groups
-from bridge.mail.sender import send_queued
-from bridge.payouts import deliver_payouts
+from bridge.delivery.mail.sender import send_queued
+from bridge.delivery.payouts import deliver_payouts
+from bridge.facts.ingest import ingest
+from bridge.ledger.grants import ledger_balances, settle_due_groups
 from bridge.storage.db import db
 from bridge.storage.models import EmailMessage, Payout
 from tests.conftest import migrated_config
@@ -222,7 +222,7 @@ def test_plain_text_lines_starting_with_from_are_sent_as_written(config_text, tm
 def test_sepa_payouts_ask_for_an_iban_then_go_out_in_one_valid_pain001_file(config_text, tmp_path, shop, smtp):
     import re
 
-    from bridge.sepa import schema
+    from bridge.delivery.sepa import schema
     from bridge.storage.models import BankAccount, SepaBatch
     from bridge.web import create_app
 
@@ -316,7 +316,7 @@ def test_a_sepa_campaign_needs_a_debtor_account_and_euros(config_text):
 
 
 def test_welcome_coupons_are_created_in_the_shop_once_and_sent(config_text, tmp_path, shop, smtp):
-    from bridge.referrals import issue_advocate, welcome_coupon
+    from bridge.ledger.referrals import issue_advocate, welcome_coupon
     from bridge.storage.models import WelcomeCoupon
 
     referral = """
@@ -345,7 +345,7 @@ def test_welcome_coupons_are_created_in_the_shop_once_and_sent(config_text, tmp_
 
 
 def test_a_referrers_reward_is_a_coupon_and_an_email(config_text, tmp_path, shop, smtp):
-    from bridge.referrals import settle_referrals
+    from bridge.ledger.referrals import settle_referrals
     from bridge.storage.models import Advocate
     from tests.test_referral import REFERRAL_YAML
 

@@ -15,7 +15,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from bridge.config import load_config_text
 from bridge.demo.run import Demo
-from bridge.ledger import ledger_balances
+from bridge.ledger.grants import ledger_balances
 from bridge.storage.db import db
 from bridge.storage.models import Clawback, OrderFact
 from tests.smtp_server import free_port

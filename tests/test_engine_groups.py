@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from bridge.config.model import Cashback, Tier
-from bridge.rewards.groups import assign_orders, group_members, settle_group
+from bridge.rewards.groups import assign_orders, group_members, group_outcome
 from bridge.rewards.model import Override
 from tests.engine_data import T0, campaign, claim, money, order
 
@@ -16,7 +16,7 @@ def run(camp, orders, claims, now=T0 + timedelta(days=30), overrides=(), budget_
     memberships = assign_orders(camp, orders, claims, overrides)
     by_id = {o.id: o for o in orders}
     groups = group_members(memberships, by_id)
-    settlements = {fid: settle_group(camp, members[0], members, now, budget_left) for fid, members in groups.items()}
+    settlements = {fid: group_outcome(camp, members[0], members, now, budget_left) for fid, members in groups.items()}
     return memberships, settlements
 
 
@@ -85,9 +85,9 @@ def test_window_closes_and_late_orders_found_their_own_group():
 def test_states_open_closed_due():
     camp = campaign()
     o = order(1)
-    assert settle_group(camp, o, [o], T0 + timedelta(hours=47)).state == "open"
-    assert settle_group(camp, o, [o], T0 + timedelta(hours=48)).state == "closed"
-    assert settle_group(camp, o, [o], T0 + timedelta(hours=48, days=14)).state == "due"
+    assert group_outcome(camp, o, [o], T0 + timedelta(hours=47)).state == "open"
+    assert group_outcome(camp, o, [o], T0 + timedelta(hours=48)).state == "closed"
+    assert group_outcome(camp, o, [o], T0 + timedelta(hours=48, days=14)).state == "due"
 
 
 def test_cancelled_member_leaves_and_the_tier_drops_for_everyone():

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from bridge.rewards.amounts import round_half_up
 from bridge.rewards.facts import keep_latest
-from bridge.rewards.groups import assign_orders, group_members, settle_group
+from bridge.rewards.groups import assign_orders, group_members, group_outcome
 from tests.engine_data import T0, campaign, claim, money, order
 
 NOW = T0 + timedelta(days=60)
@@ -44,7 +44,7 @@ def outcome(camp, snapshots, claims, budget_left=None):
     latest = {k[1]: v for k, v in keep_latest(snapshots).items()}
     memberships = assign_orders(camp, list(latest.values()), claims)
     groups = group_members(memberships, latest)
-    settled = {fid: settle_group(camp, members[0], members, NOW, budget_left) for fid, members in groups.items()}
+    settled = {fid: group_outcome(camp, members[0], members, NOW, budget_left) for fid, members in groups.items()}
     return ({oid: (m.role, m.founder_id, m.sponsor_id) for oid, m in memberships.items()},
             {fid: tuple((m.order_id, m.amount) for m in s.members) for fid, s in settled.items()}, settled)
 
@@ -86,8 +86,8 @@ def test_same_rate_for_everyone_and_caps_and_budget_hold(data, cap, budget):
 def test_a_joining_member_never_lowers_the_rate(totals, newcomer_total):
     camp = campaign()
     members = [order(i + 1, minutes=i, total=str(t)) for i, t in enumerate(totals)]
-    before = settle_group(camp, members[0], members, NOW)
+    before = group_outcome(camp, members[0], members, NOW)
     newcomer = order(len(members) + 1, minutes=len(members), total=str(newcomer_total))
-    after = settle_group(camp, members[0], members + [newcomer], NOW)
+    after = group_outcome(camp, members[0], members + [newcomer], NOW)
     assert (after.rate or 0) >= (before.rate or 0)
     assert after.size == before.size + 1

@@ -7,8 +7,8 @@ from datetime import timedelta
 from click.testing import CliRunner
 
 from bridge.cli import main
-from bridge.ingest import ingest
-from bridge.rewards.groups import decide_order, open_view
+from bridge.facts.ingest import ingest
+from bridge.rewards.groups import decide_order, forming_group
 from bridge.storage.db import db
 from bridge.storage.models import GroupRow
 from tests.engine_data import T0, campaign, claim, order
@@ -47,7 +47,7 @@ def test_a_refunded_order_keeps_the_instant_it_was_paid(config_file):
 def test_an_address_the_shop_never_gave_is_not_checked_and_says_so():
     founder = replace(order(1), billing_address=None)
     friend = replace(order(2, minutes=5), billing_address=None)
-    decided = decide_order(campaign(), friend, claim(2, 1), open_view(campaign(), founder), None)
+    decided = decide_order(campaign(), friend, claim(2, 1), forming_group(campaign(), founder), None)
     texts = {c.rule: c.text for c in decided.checks}
     assert texts["self_referral_address"] == "billing address not checked (the shop gave none)"
 

@@ -7,7 +7,7 @@ import threading
 import time
 from datetime import datetime, timedelta, timezone
 
-from bridge.jobs import Job, acquire_lease, is_due, release_lease, run_due_jobs, run_job
+from bridge.schedule.jobs import Job, acquire_lease, is_due, release_lease, run_due_jobs, run_job
 from bridge.storage.db import db
 from bridge.storage.models import JobRun, JobState
 

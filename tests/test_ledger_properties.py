@@ -8,8 +8,8 @@ from types import SimpleNamespace
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from bridge.ingest import ingest
-from bridge.ledger import budget_problems, ledger_balances, settle_due_groups
+from bridge.facts.ingest import ingest
+from bridge.ledger.grants import budget_problems, ledger_balances, settle_due_groups
 from bridge.storage.db import db
 from bridge.storage.models import Clawback, Payout, Reward
 from tests.engine_data import T0, campaign, claim, money, order

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from bridge.cli import main
 from bridge.config import load_config
-from bridge.ingest import ingest
+from bridge.facts.ingest import ingest
 from bridge.storage import bind, upgrade
 from bridge.storage.db import db
 from bridge.storage.models import Clawback, GroupRow, Payout, Reward
@@ -55,9 +55,9 @@ def test_full_group_lifecycle_through_ticks(config_file):
         ingest(config, orders=[shop_order(3, minutes=120)], claims=[shop_claim(3, 1, sponsor_id=2)])  # duplicate webhook
         code = GroupRow.get().code
 
-    open_view = cli(config_file, "explain", "group", code, "--now", (T0 + timedelta(hours=3)).isoformat())
-    assert "open: 3 buyer(s), 3-buyer tier, top tier" in open_view.output
-    assert "order 3, brought by 2: 10.00 EUR (10% of 100.00)" in open_view.output
+    forming_group = cli(config_file, "explain", "group", code, "--now", (T0 + timedelta(hours=3)).isoformat())
+    assert "open: 3 buyer(s), 3-buyer tier, top tier" in forming_group.output
+    assert "order 3, brought by 2: 10.00 EUR (10% of 100.00)" in forming_group.output
 
     assert "settled 0 groups" in cli(config_file, "tick", "--now", (T0 + timedelta(hours=49)).isoformat()).output
     with db.connection_context():  # a refund during the hold: the member leaves, the tier drops for everyone

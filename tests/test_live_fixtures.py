@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from bridge.connectors.prestashop import normalise_order as prestashop_order
 from bridge.connectors.woocommerce import normalise_order as woocommerce_order
-from bridge.ingest import with_paid_at
+from bridge.facts.ingest import with_paid_at
 from bridge.rewards.amounts import eligible_amount
 from bridge.rewards.model import Line
 

@@ -4,7 +4,7 @@ import io
 import json
 import logging
 
-from bridge.logs import setup_logging, url_password
+from bridge.basics.logs import setup_logging, url_password
 
 
 def test_json_lines_with_context_and_secrets_hidden():

@@ -74,9 +74,9 @@ def test_signed_webhook_bodies_nested_deep_get_400_and_store_nothing(config_text
     import hashlib
     import hmac
 
-    from bridge.secrets_store import ensure_shop_secret
     from bridge.storage.db import db
     from bridge.storage.models import OrderFact
+    from bridge.storage.secrets import ensure_shop_secret
 
     app = create_app(migrated_config(config_text, tmp_path))
     with db.connection_context():

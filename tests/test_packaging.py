@@ -21,4 +21,4 @@ def test_the_wheel_carries_the_widget_and_the_templates(tmp_path):
     assert "bridge/web/widget.js" in names
     assert zipfile.ZipFile(wheel).read("bridge/web/widget.js") == (ROOT / "js-widget" / "widget.js").read_bytes()
     assert any(n.startswith("bridge/web/templates/") for n in names)
-    assert any(n.startswith("bridge/mail/templates/") for n in names)
+    assert any(n.startswith("bridge/delivery/mail/templates/") for n in names)

@@ -18,8 +18,8 @@ from collections import Counter
 from dataclasses import replace
 from datetime import timedelta
 
-from bridge.ingest import ingest
-from bridge.ledger import ledger_balances, settle_due_groups
+from bridge.facts.ingest import ingest
+from bridge.ledger.grants import ledger_balances, settle_due_groups
 from bridge.storage.db import db
 from bridge.storage.models import Payout
 from tests.conftest import migrated_config

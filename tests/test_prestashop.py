@@ -8,9 +8,10 @@ from decimal import Decimal
 
 import pytest
 
+from bridge.connectors import forget_caches
 from bridge.connectors.base import CouponSpec
 from bridge.connectors.errors import NotFound
-from bridge.connectors.prestashop import PrestaShopConnector, forget_caches
+from bridge.connectors.prestashop import PrestaShopConnector
 from tests.conftest import migrated_config
 from tests.fake_prestashop import FakePrestaShop
 from tests.test_contract_prestashop import KEY, paid_copy, prestashop_shop

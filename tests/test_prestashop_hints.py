@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from bridge.connectors.prestashop import forget_caches
+from bridge.connectors import forget_caches
 from bridge.storage.db import db
 from bridge.storage.models import OrderFact
 from bridge.web import create_app

@@ -10,8 +10,8 @@ from click.testing import CliRunner
 from bridge.cli import main
 from bridge.config import load_config
 from bridge.config.model import ReferralCampaign, RewardSpec
-from bridge.ingest import ingest
-from bridge.referrals import WelcomeRefused, issue_advocate, welcome_coupon
+from bridge.facts.ingest import ingest
+from bridge.ledger.referrals import WelcomeRefused, issue_advocate, welcome_coupon
 from bridge.rewards.referral import Advocate, decide_referral
 from bridge.storage import bind, upgrade
 from bridge.storage.db import db

@@ -7,7 +7,7 @@ from decimal import Decimal
 from click.testing import CliRunner
 
 from bridge.cli import main
-from bridge.ingest import ingest
+from bridge.facts.ingest import ingest
 from bridge.storage.db import db
 from bridge.storage.models import Advocate as AdvocateRow
 from bridge.storage.models import Clawback, MembershipRow, Payout, Reward

@@ -10,9 +10,9 @@ from click.testing import CliRunner
 
 from bridge.cli import main
 from bridge.config import load_config_text
+from bridge.facts.sync import sync_shop
 from bridge.storage.db import db, is_postgresql
 from bridge.storage.models import MembershipRow, OrderFact, SyncCursor
-from bridge.sync import sync_shop
 from tests.conftest import migrated_config
 from tests.fake_woocommerce import FakeWooCommerce, config_for, make_order, touch
 from tests.wc_fixtures import rest_json
@@ -126,13 +126,12 @@ def test_sync_command(config, shop, tmp_path):
 def test_the_scheduled_poll_loses_nothing_while_the_shop_is_down_for_an_hour(config, shop, caplog):
     from dataclasses import replace
 
-    from bridge.jobs import run_due_jobs
-    from bridge.runtime import Runtime
+    from bridge.schedule.jobs import run_due_jobs
+    from bridge.schedule.plan import sync_jobs
     from bridge.storage.models import JobRun
-    from bridge.sync import sync_jobs
 
     def tick(cfg, now):
-        return run_due_jobs(sync_jobs(Runtime(cfg)), now, "test-owner", timedelta(minutes=5))
+        return run_due_jobs(sync_jobs(cfg), now, "test-owner", timedelta(minutes=5))
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -163,9 +162,8 @@ def test_the_scheduled_poll_loses_nothing_while_the_shop_is_down_for_an_hour(con
 
 
 def test_shops_with_polling_off_have_no_poll_job(config_text):
-    from bridge.runtime import Runtime
-    from bridge.sync import sync_jobs
+    from bridge.schedule.plan import sync_jobs
 
     text = config_for(config_text, "http://127.0.0.1:1", sync="poll_every: 'off'")
-    assert sync_jobs(Runtime(load_config_text(text))) == []
-    assert [j.name for j in sync_jobs(Runtime(load_config_text(config_text)))] == ["sync_shop1"]
+    assert sync_jobs(load_config_text(text)) == []
+    assert [j.name for j in sync_jobs(load_config_text(config_text))] == ["sync_shop1"]

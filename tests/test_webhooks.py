@@ -5,10 +5,10 @@ import json
 import pytest
 
 from bridge.config import load_config_text
-from bridge.secrets_store import ensure_shop_secret, shop_secret
 from bridge.storage import bind, upgrade
 from bridge.storage.db import db
 from bridge.storage.models import OrderFact, ShopSecret
+from bridge.storage.secrets import ensure_shop_secret, shop_secret
 from bridge.web import create_app
 from tests.fake_woocommerce import FakeWooCommerce, config_for
 from tests.test_woocommerce import _signed

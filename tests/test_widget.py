@@ -16,9 +16,9 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 from werkzeug.serving import make_server
 
-from bridge.attribution import clear_memos
-from bridge.runtime import Runtime
+from bridge.schedule.runtime import Runtime
 from bridge.storage.db import db
+from bridge.storage.memos import clear_all as clear_memos
 from bridge.storage.models import ClaimFact, Click, MembershipRow, OrderFact
 from bridge.web import create_app
 from bridge.web.ratelimit import reset
@@ -348,7 +348,7 @@ def test_behind_a_proxy_the_client_address_comes_from_x_forwarded_for(site, tmp_
 
 def test_a_referred_friend_gets_the_welcome_coupon_once(site, tmp_path):
     from bridge.config import load_config_text
-    from bridge.referrals import issue_advocate
+    from bridge.ledger.referrals import issue_advocate
 
     shop, bridge, app = site
     text = (tmp_path / "config.yaml").read_text() + """
@@ -386,7 +386,7 @@ def test_a_referred_friend_gets_the_welcome_coupon_once(site, tmp_path):
 
 def test_the_widget_shows_the_welcome_code_once_the_shop_has_it_and_says_why_not(site, browser, tmp_path):
     from bridge.config import load_config_text
-    from bridge.referrals import issue_advocate
+    from bridge.ledger.referrals import issue_advocate
 
     shop, bridge, app = site
     (tmp_path / "config.yaml").write_text((tmp_path / "config.yaml").read_text() + """

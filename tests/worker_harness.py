@@ -11,9 +11,9 @@ import time
 from datetime import timedelta
 
 from bridge.config import load_config
-from bridge.jobs import Job
-from bridge.runtime import start
-from bridge.worker import run_worker
+from bridge.schedule.jobs import Job
+from bridge.schedule.runtime import start
+from bridge.schedule.worker import run_worker
 
 
 def slow(now):

@@ -1,17 +1,29 @@
-"""The `bridge` command: check, db, serve, worker, tick, ledger, explain, override (and the modules below)."""
+"""The `bridge` command: check, db, serve, worker, tick, ledger, explain, override (and the modules below).
+
+Imports: every layer; each command only translates its arguments into calls of the layers' functions.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
+from contextlib import contextmanager
 from datetime import datetime, timezone
+from typing import Iterator
 
 import click
 
+from bridge.basics.durations import format_duration
+from bridge.basics.money import format_amount
 from bridge.config import ConfigError, load_config
-from bridge.durations import format_duration
-from bridge.rewards.model import PAST
-from bridge.runtime import Runtime, start
+from bridge.config.model import Campaign, Config
+from bridge.connectors.errors import ConnectorError
+from bridge.ledger.actions import Refused, override_order
+from bridge.ledger.explain import explain_group, explain_order
+from bridge.ledger.grants import budget_problems, ledger_balances
+from bridge.schedule.jobs import run_due_jobs
+from bridge.schedule.runtime import Runtime, start
+from bridge.schedule.worker import background_worker, run_worker
 from bridge.storage import (
     SchemaOutOfDate,
     current_version,
@@ -20,16 +32,17 @@ from bridge.storage import (
     upgrade,
 )
 from bridge.storage.db import db
+from bridge.storage.models import JobState
+from bridge.web import create_app
 
 
 class Context:
     """Lazily loaded configuration and runtime for the subcommands."""
-
-    def __init__(self, config_path: str):
+    def __init__(self, config_path: str) -> None:
         self.config_path = config_path
         self._runtime: Runtime | None = None
 
-    def config(self):
+    def config(self) -> Config:
         """Load the configuration or exit 1 with every problem."""
         try:
             return load_config(self.config_path)
@@ -55,10 +68,9 @@ class OneLineErrors(click.Group):
     `--debug` (or BRIDGE_DEBUG=1) lets the traceback through, for whoever is looking for a bug.
     """
 
-    def invoke(self, ctx):
+    def invoke(self, ctx: Context) -> object:
         import peewee
 
-        from bridge.connectors.errors import ConnectorError
 
         try:
             return super().invoke(ctx)
@@ -78,14 +90,14 @@ class OneLineErrors(click.Group):
               type=click.Path(dir_okay=False), help="The YAML configuration (or BRIDGE_CONFIG).")
 @click.option("--debug", is_flag=True, help="Show a traceback for an unexpected failure.")
 @click.pass_context
-def main(ctx, config_path, debug):
+def main(ctx: Context, config_path: str, debug: bool) -> None:
     """bridge: referral and social-buying engine for small shops."""
     ctx.obj = Context(config_path)
 
 
 @main.command()
 @pass_context
-def check(ctx: Context):
+def check(ctx: Context) -> None:
     """Validate the configuration and summarise its shops and campaigns."""
     config = ctx.config()
     click.echo(f"{config.path}: OK")
@@ -121,13 +133,13 @@ def _describe(campaign) -> str:
 
 
 @main.group("db")
-def db_group():
+def db_group() -> None:
     """Database schema."""
 
 
 @db_group.command("upgrade")
 @pass_context
-def db_upgrade(ctx: Context):
+def db_upgrade(ctx: Context) -> None:
     """Apply pending schema migrations."""
     ctx.runtime()
     with db.connection_context():
@@ -139,7 +151,7 @@ def db_upgrade(ctx: Context):
 
 @db_group.command("status")
 @pass_context
-def db_status(ctx: Context):
+def db_status(ctx: Context) -> None:
     """Print the schema version; exit 1 when an upgrade is needed."""
     ctx.runtime()
     with db.connection_context():
@@ -164,12 +176,10 @@ def _require_schema() -> None:
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256))
 @click.option("--with-worker", is_flag=True, help="Also run the worker's jobs in this process (small shops).")
 @pass_context
-def serve(ctx: Context, host, port, threads, with_worker):
+def serve(ctx: Context, host: str, port: int, threads: int, with_worker: bool) -> None:
     """Run the web app on the production WSGI server (waitress)."""
     import waitress
 
-    from bridge.web import create_app
-    from bridge.worker import background_worker
 
     runtime = ctx.runtime()
     _require_schema()
@@ -206,10 +216,8 @@ def json_protocol_errors() -> None:
 
 @main.command()
 @pass_context
-def worker(ctx: Context):
+def worker(ctx: Context) -> None:
     """Run the scheduled jobs (polling, closing groups, payouts) until stopped."""
-    from bridge.worker import run_worker
-
     runtime = ctx.runtime()
     _require_schema()
     run_worker(runtime)
@@ -235,13 +243,11 @@ HORIZON = (datetime(2000, 1, 1, tzinfo=timezone.utc), datetime(2100, 1, 1, tzinf
 @main.command()
 @click.option("--now", "now_text", required=True, help="The instant to act as, e.g. 2026-07-01T12:00:00Z.")
 @pass_context
-def tick(ctx: Context, now_text):
+def tick(ctx: Context, now_text: str | None) -> None:
     """Run every job that is due at --now once, as if it were that time."""
     now = _parse_instant(now_text)
     runtime = ctx.runtime()
     _require_schema()
-    from bridge.jobs import run_due_jobs
-    from bridge.storage.models import JobState
 
     with db.connection_context():
         for state in JobState.select().where(JobState.last_run_for > now):
@@ -264,22 +270,19 @@ def _instant_or_now(text: str | None) -> datetime:
 
 
 @main.group()
-def ledger():
+def ledger() -> None:
     """The money ledger."""
 
 
 @ledger.command("check")
 @pass_context
-def ledger_check(ctx: Context):
+def ledger_check(ctx: Context) -> None:
     """Prove, per currency, granted = paid + pending + recovered clawbacks; exit 1 otherwise."""
-    from bridge.ledger import budget_problems, ledger_balances
-
     runtime = ctx.runtime()
     _require_schema()
     with db.connection_context():
         balances, problems = ledger_balances()
         problems += budget_problems(runtime.config)
-    from bridge.money import format_amount
 
     for b in balances.values():
         def money(amount, currency=b.currency):
@@ -294,7 +297,7 @@ def ledger_check(ctx: Context):
 
 
 @main.group()
-def explain():
+def explain() -> None:
     """Why an order or a group got what it got."""
 
 
@@ -302,10 +305,8 @@ def explain():
 @click.argument("shop")
 @click.argument("order_id")
 @pass_context
-def explain_order_command(ctx: Context, shop, order_id):
+def explain_order_command(ctx: Context, shop: str, order_id: str) -> None:
     """Explain every decision on one order."""
-    from bridge.explain import explain_order
-
     runtime = ctx.runtime()
     _check_shop(runtime.config, shop)
     with db.connection_context():
@@ -316,10 +317,8 @@ def explain_order_command(ctx: Context, shop, order_id):
 @click.argument("code")
 @_now_option
 @pass_context
-def explain_group_command(ctx: Context, code, now_text):
+def explain_group_command(ctx: Context, code: str, now_text: str | None) -> None:
     """Explain a group: window, size, tier, and each member's amount."""
-    from bridge.explain import explain_group
-
     runtime = ctx.runtime()
     with db.connection_context():
         lines = explain_group(runtime.config, code.upper(), _instant_or_now(now_text))
@@ -342,64 +341,27 @@ def _check_shop(config, shop: str) -> None:
 @click.option("--note", required=True, help="Why (kept with the decision).")
 @_now_option
 @pass_context
-def override(ctx: Context, campaign, order_id, allow, refuse, note, now_text):
+def override(ctx: Context, campaign: Campaign, order_id: str, allow: bool, refuse: bool, note: str, now_text: str | None) -> None:
     """Override the engine's decision on one order of one campaign, with a note."""
-    from bridge.decisions import refresh
-    from bridge.storage.models import OrderFact, OverrideFact
-
     if allow == refuse:
         raise click.UsageError("say either --allow or --refuse" if allow else "say --allow or --refuse")
-    if not note.strip():
-        raise click.BadParameter("say why, in a few words", param_hint="--note")
-    action, note = ("allow" if allow else "refuse"), note.strip()
     runtime = ctx.runtime()
-    found = next((c for c in runtime.config.campaigns if c.id == campaign), None)
-    if found is None:
-        raise click.BadParameter(f"no campaign {campaign!r}", param_hint="CAMPAIGN")
-    now = _instant_or_now(now_text)
-    with db.connection_context(), db.atomic():
-        if not OrderFact.select().where((OrderFact.shop == found.shop) & (OrderFact.order_id == order_id)).exists():
-            raise click.BadParameter(f"order {order_id} of shop {found.shop} is unknown", param_hint="ORDER_ID")
-        revoked = _revoke_granted(found, order_id, note, now) if action == "refuse" else []
-        if found.type == "referral" and not revoked:
-            _reopen_referral(found, order_id, action)
-        OverrideFact.delete().where((OverrideFact.campaign == campaign) & (OverrideFact.order_id == order_id)).execute()
-        OverrideFact.create(campaign=campaign, shop=found.shop, order_id=order_id, action=action, note=note, created_at=now)
-        refresh(runtime.config, {(found.shop, order_id)}, now)
-    click.echo(f"order {order_id}: {PAST[action]} ({note})"
-               + ("; the next tick decides it again" if found.type == "referral" and not revoked else ""))
-    for line in revoked:
+    with db.connection_context(), refusals_as_errors({"NOTE": "--note"}):
+        outcome = override_order(runtime.config, campaign, order_id, "allow" if allow else "refuse", note,
+                                 _instant_or_now(now_text))
+    for line in outcome.done:
         click.echo(line)
 
 
-def _revoke_granted(campaign, order_id: str, note: str, now) -> list[str]:
-    """A refusal after settlement: each reward already granted for the order is taken back (or clawed back)."""
-    from bridge.ledger import CannotRevoke, revoke_reward
-    from bridge.rewards.payouts import referral_reward_key
-    from bridge.storage.models import Reward
-
-    keys = (Reward.key == referral_reward_key(campaign.id, order_id)) if campaign.type == "referral" else (
-        (Reward.order_id == order_id) & (Reward.kind == "group_cashback"))
-    done = []
-    for reward in Reward.select().where((Reward.campaign == campaign.id) & (Reward.state == "granted") & keys):
-        try:
-            done.append(revoke_reward(campaign, reward, f"order refused: {note}", now))
-        except CannotRevoke as exc:
+@contextmanager
+def refusals_as_errors(hints: dict[str, str] | None = None) -> Iterator[None]:
+    """Turn an action's refusal into click's error for the argument it names (exit 2), or a plain one (exit 1)."""
+    try:
+        yield
+    except Refused as exc:
+        if exc.argument is None:
             raise click.ClickException(str(exc)) from None
-    return done
-
-
-def _reopen_referral(campaign, order_id: str, action: str) -> None:
-    """Let the next settlement decide a referral again; a granted reward cannot be taken back this way."""
-    from bridge.storage.models import ReferralDecisionRow
-
-    decision = ReferralDecisionRow.get_or_none((ReferralDecisionRow.campaign == campaign.id)
-                                               & (ReferralDecisionRow.order_id == order_id))
-    if decision is not None and decision.state == "granted":
-        raise click.BadParameter(f"order {order_id} already earned its referrer a reward; an override cannot take it "
-                                 "back with --allow (refuse it, or cancel its payout with bridge payouts cancel)", param_hint="ORDER_ID")
-    if decision is not None:
-        decision.delete_instance()
+        raise click.BadParameter(str(exc), param_hint=(hints or {}).get(exc.argument, exc.argument)) from None
 
 
 # The other command groups live in their own modules and register themselves on `main`.

@@ -1,4 +1,4 @@
-"""`bridge payouts`: list, approve (and the delivery commands)."""
+"""`bridge payouts`: list, approve, cancel, retry, and the SEPA files (export-sepa, sepa-sent)."""
 
 from __future__ import annotations
 
@@ -8,24 +8,27 @@ from datetime import datetime, timezone
 
 import click
 
-from bridge.cli import Context, _check_shop, _require_schema, main, pass_context
-from bridge.rewards.payouts import STATES
+from bridge.basics.money import format_amount
+from bridge.cli import Context, _check_shop, _require_schema, main, pass_context, refusals_as_errors
+from bridge.config.model import Campaign
+from bridge.delivery.sepa import batch_xml, export_batch, mark_sent
+from bridge.ledger.actions import approve_payouts, cancel_payouts, retry_payouts
+from bridge.ledger.explain import payout_rows
+from bridge.rewards.payouts import PAID, STATES
 from bridge.storage.db import db
+from bridge.storage.models import SepaBatch
 
 
 @main.group()
-def payouts():
+def payouts() -> None:
     """Payouts: list, approve, retry, and SEPA files (export-sepa, sepa-sent)."""
 
 
 @payouts.command("list")
 @click.option("--state", type=click.Choice(STATES))
 @pass_context
-def payouts_list(ctx: Context, state):
+def payouts_list(ctx: Context, state: str | None) -> None:
     """List payouts, newest first."""
-    from bridge.explain import payout_rows
-    from bridge.money import format_amount
-
     ctx.runtime()
     with db.connection_context():
         rows = list(payout_rows(state))
@@ -33,7 +36,7 @@ def payouts_list(ctx: Context, state):
             click.echo(f"{p.key}  {format_amount(p.amount, p.currency)}  {p.method}  {p.state}"
                        + (f"  review: {p.review}" if p.review else "")
                        + (f"  ref: {p.external_ref}" if p.external_ref else "")
-                       + (f"  last error: {p.last_error}" if p.last_error and p.state != "paid" else ""))
+                       + (f"  last error: {p.last_error}" if p.last_error and p.state != PAID else ""))
     if not rows:
         click.echo("no payouts")
 
@@ -42,81 +45,44 @@ def payouts_list(ctx: Context, state):
 @click.argument("keys", nargs=-1)
 @click.option("--campaign", help="Approve every pending payout of this campaign.")
 @pass_context
-def payouts_approve(ctx: Context, keys, campaign):
+def payouts_approve(ctx: Context, keys: tuple[str, ...], campaign: Campaign) -> None:
     """Approve pending payouts (by key, or all of a campaign)."""
-    from bridge.storage.models import Payout, Reward
-
     if not keys and not campaign:
         raise click.UsageError("name payout keys or --campaign")
     if keys and campaign:
         raise click.UsageError("name payout keys or --campaign, not both")
     runtime = ctx.runtime()
-    if campaign and campaign not in {c.id for c in runtime.config.campaigns}:
-        raise click.BadParameter(f"no campaign {campaign!r}", param_hint="--campaign")
-    now = datetime.now(timezone.utc)
-    with db.connection_context(), db.atomic():
-        query = Payout.select().join(Reward).where(Payout.state == "pending")
-        query = query.where(Payout.key.in_(keys)) if keys else query.where(Reward.campaign == campaign)
-        chosen = [p.id for p in query]
-        missing = set(keys) - {p.key for p in Payout.select().where(Payout.id.in_(chosen))}
-        if missing:
-            raise click.BadParameter(f"not pending or unknown: {', '.join(sorted(missing))}", param_hint="KEYS")
-        Payout.update(state="approved", updated_at=now).where(Payout.id.in_(chosen)).execute()
-    click.echo(f"approved {len(chosen)} payout(s)")
+    with db.connection_context(), refusals_as_errors({"CAMPAIGN": "--campaign"}):
+        approved = approve_payouts(runtime.config, list(keys), campaign, datetime.now(timezone.utc))
+    click.echo(f"approved {approved} payout(s)")
 
 
 @payouts.command("cancel")
 @click.argument("keys", nargs=-1, required=True)
 @click.option("--note", required=True, help="Why (kept with the payout and its reward).")
 @pass_context
-def payouts_cancel(ctx: Context, keys, note):
+def payouts_cancel(ctx: Context, keys: tuple[str, ...], note: str) -> None:
     """Cancel payouts whose money has not left (pending, approved, failed, awaiting an IBAN, ready)."""
-    from bridge.ledger import CannotRevoke, revoke_reward
-    from bridge.storage.models import Payout
-
-    if not note.strip():
-        raise click.BadParameter("say why, in a few words", param_hint="--note")
     runtime = ctx.runtime()
-    now = datetime.now(timezone.utc)
-    problems = []
-    with db.connection_context():
-        for key in keys:
-            payout = Payout.get_or_none(Payout.key == key)
-            if payout is None:
-                problems.append(f"{key}: no such payout")
-                continue
-            if payout.state == "paid":
-                problems.append(f"{key}: already paid; refuse the order (bridge override --refuse) to record a clawback")
-                continue
-            reward = payout.reward
-            campaign = next((c for c in runtime.config.campaigns if c.id == reward.campaign), None)
-            try:
-                with db.atomic():
-                    click.echo(revoke_reward(campaign, reward, note.strip(), now))
-            except CannotRevoke as exc:
-                problems.append(f"{key}: {exc}")
-    for problem in problems:
+    with db.connection_context(), refusals_as_errors({"NOTE": "--note"}):
+        outcome = cancel_payouts(runtime.config, list(keys), note, datetime.now(timezone.utc))
+    for line in outcome.done:
+        click.echo(line)
+    for problem in outcome.problems:
         click.echo(f"error: {problem}", err=True)
-    if problems:
+    if outcome.problems:
         sys.exit(1)
 
 
 @payouts.command("retry")
 @click.argument("keys", nargs=-1, required=True)
 @pass_context
-def payouts_retry(ctx: Context, keys):
+def payouts_retry(ctx: Context, keys: tuple[str, ...]) -> None:
     """Put failed payouts back in the queue (after fixing what the shop refused)."""
-    from bridge.storage.models import Payout
-
     ctx.runtime()
-    now = datetime.now(timezone.utc)
-    with db.connection_context(), db.atomic():
-        failed = {p.key for p in Payout.select(Payout.key).where(Payout.key.in_(keys) & (Payout.state == "failed"))}
-        missing = set(keys) - failed
-        if missing:
-            raise click.BadParameter(f"not failed or unknown: {', '.join(sorted(missing))}", param_hint="KEYS")
-        Payout.update(state="approved", attempts=0, updated_at=now).where(Payout.key.in_(failed)).execute()
-    click.echo(f"{len(failed)} payout(s) queued again")
+    with db.connection_context(), refusals_as_errors():
+        queued = retry_payouts(list(keys), datetime.now(timezone.utc))
+    click.echo(f"{queued} payout(s) queued again")
 
 
 @payouts.command("export-sepa")
@@ -126,12 +92,8 @@ def payouts_retry(ctx: Context, keys):
 @click.option("--execution-date", type=click.DateTime(["%Y-%m-%d"]), help="When the bank should pay (default: today).")
 @click.option("--batch", "batch_id", type=int, help="Write an existing batch's file again (same message id).")
 @pass_context
-def payouts_export_sepa(ctx: Context, shop, out_path, execution_date, batch_id):
+def payouts_export_sepa(ctx: Context, shop: str, out_path: str, execution_date: datetime | None, batch_id: int | None) -> None:
     """Gather the shop's SEPA payouts whose account is known into a batch and write its pain.001 file."""
-    from bridge.money import format_amount
-    from bridge.sepa import batch_xml, export_batch
-    from bridge.storage.models import SepaBatch
-
     runtime = ctx.runtime()
     _check_shop(runtime.config, shop)
     _require_schema()
@@ -178,11 +140,8 @@ def payouts_export_sepa(ctx: Context, shop, out_path, execution_date, batch_id):
 @payouts.command("sepa-sent")
 @click.argument("batch_id", type=int)
 @pass_context
-def payouts_sepa_sent(ctx: Context, batch_id):
+def payouts_sepa_sent(ctx: Context, batch_id: int) -> None:
     """Record that the bank accepted a batch: its payouts become paid and people are told."""
-    from bridge.sepa import mark_sent
-    from bridge.storage.models import SepaBatch
-
     ctx.runtime()
     with db.connection_context():
         batch = SepaBatch.get_or_none(SepaBatch.id == batch_id)

@@ -7,18 +7,20 @@ from datetime import datetime, timezone
 
 import click
 
+from bridge.basics.durations import format_duration
 from bridge.cli import Context, _check_shop, _require_schema, main, pass_context
+from bridge.connectors import connector_for
+from bridge.connectors.errors import ConnectorError
+from bridge.facts.sync import sync_shop
 from bridge.storage.db import db
+from bridge.storage.secrets import ensure_shop_secret
 
 
 @main.command()
 @click.argument("shop")
 @pass_context
-def sync(ctx: Context, shop):
+def sync(ctx: Context, shop: str) -> None:
     """Read the shop's orders changed since the last sync (a first sync backfills from backfill_from)."""
-    from bridge.connectors.errors import ConnectorError
-    from bridge.sync import sync_shop
-
     runtime = ctx.runtime()
     _check_shop(runtime.config, shop)
     _require_schema()
@@ -39,8 +41,7 @@ def sync(ctx: Context, shop):
 
 class ReadCounter:
     """How many orders a sync has read so far, on one terminal line (the shop tells no total in advance)."""
-
-    def __init__(self, shop: str):
+    def __init__(self, shop: str) -> None:
         self.shop, self.read, self.shown = shop, 0, sys.stderr.isatty()
 
     def add(self, orders: int) -> None:
@@ -54,7 +55,7 @@ class ReadCounter:
 
 
 @main.group()
-def webhooks():
+def webhooks() -> None:
     """The shop's webhooks towards bridge."""
 
 
@@ -62,13 +63,10 @@ def webhooks():
 @click.argument("shop")
 @click.option("--url", "delivery_url", help="Where the shop delivers (default: server.public_url/webhooks/SHOP).")
 @pass_context
-def webhooks_install(ctx: Context, shop, delivery_url):
+def webhooks_install(ctx: Context, shop: str, delivery_url: str | None) -> None:
     """Create or update the shop's order webhooks, signed with a secret bridge generates and keeps."""
     from urllib.parse import urlsplit
 
-    from bridge.connectors import connector_for
-    from bridge.connectors.errors import ConnectorError
-    from bridge.secrets_store import ensure_shop_secret
 
     runtime = ctx.runtime()
     _check_shop(runtime.config, shop)
@@ -76,7 +74,6 @@ def webhooks_install(ctx: Context, shop, delivery_url):
     found = runtime.config.shop(shop)
     connector = connector_for(found)
     if "webhooks" not in connector.capabilities:
-        from bridge.durations import format_duration
 
         every = format_duration(found.sync.poll_every) if found.sync.poll_every else None
         raise click.UsageError(
@@ -106,7 +103,7 @@ def webhooks_install(ctx: Context, shop, delivery_url):
 @main.command()
 @click.argument("shop")
 @pass_context
-def snippet(ctx: Context, shop):
+def snippet(ctx: Context, shop: str) -> None:
     """Print the one line to paste into every page of the shop (before </body>)."""
     config = ctx.config()
     _check_shop(config, shop)

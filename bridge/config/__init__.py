@@ -2,6 +2,8 @@
 
     config = load_config("config.yaml")     # -> Config, or raises ConfigError
     error.problems                           # [Problem(file, line, path, message), ...] sorted by line
+
+Imports: basics only.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from typing import Mapping
 
 from marshmallow import ValidationError
 
@@ -55,7 +58,7 @@ class Problem:
 class ConfigError(Exception):
     """The configuration has one or more problems; `problems` lists them all."""
 
-    def __init__(self, problems: list[Problem]):
+    def __init__(self, problems: list[Problem]) -> None:
         self.problems = sorted(problems, key=lambda p: (p.line, format_path(p.path)))
         super().__init__("\n".join(str(p) for p in self.problems))
 
@@ -71,7 +74,7 @@ def format_path(path: tuple) -> str:
 MAX_BYTES = 1_000_000  # a configuration is a few kilobytes; far more is a mistake, refused before parsing
 
 
-def load_config(path: str, environ=None) -> Config:
+def load_config(path: str, environ: Mapping[str, str] | None=None) -> Config:
     """Read, validate and freeze the configuration file at `path`."""
     try:
         with open(path, "rb") as handle:
@@ -90,7 +93,7 @@ def load_config(path: str, environ=None) -> Config:
     return load_config_text(text.removeprefix("\ufeff"), filename=path, environ=environ)
 
 
-def load_config_text(text: str, filename: str = "config.yaml", environ=None) -> Config:
+def load_config_text(text: str, filename: str = "config.yaml", environ: Mapping[str, str] | None=None) -> Config:
     """Validate configuration text; `filename` is only used in messages."""
     source = read_source(os.path.basename(filename), text, os.environ if environ is None else environ)
     problems = [Problem(source.filename, line, path, message) for line, path, message in source.problems]

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from marshmallow import ValidationError, fields
 
-from bridge.durations import parse_duration
-from bridge.money import MoneyError, is_currency, parse_amount
+from bridge.basics.durations import parse_duration
+from bridge.basics.money import MoneyError, is_currency, parse_amount
 
 _PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*%")
 _ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
@@ -42,7 +42,7 @@ class Identifier(fields.String):
 class StrictInteger(fields.Integer):
     """An integer written as a number, never a string or a boolean."""
 
-    def __init__(self, minimum: int | None = None, maximum: int | None = None, **kwargs):
+    def __init__(self, minimum: int | None = None, maximum: int | None = None, **kwargs) -> None:
         super().__init__(strict=True, **kwargs)
         self.minimum, self.maximum = minimum, maximum
 
@@ -68,7 +68,7 @@ class StrictBoolean(fields.Boolean):
 class Choice(fields.String):
     """One of a fixed set of words."""
 
-    def __init__(self, choices: tuple[str, ...], **kwargs):
+    def __init__(self, choices: tuple[str, ...], **kwargs) -> None:
         super().__init__(**kwargs)
         self.choices = choices
 

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from bridge.money import Money
+from bridge.basics.money import Money
 
 
 @dataclass(frozen=True)
@@ -188,6 +188,9 @@ class ReferralCampaign:
     payout: str  # for cashback rewards: refund | sepa | coupon
     approval: str = "automatic"  # automatic | manual
     type: str = "referral"
+
+
+Campaign = SocialBuyingCampaign | ReferralCampaign  # one campaign of either kind
 
 
 @dataclass(frozen=True)

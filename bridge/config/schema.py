@@ -15,9 +15,9 @@ from marshmallow import (
     validates_schema,
 )
 
+from bridge.basics.money import Money, MoneyError, minor_digits
 from bridge.config import fields as f
 from bridge.config import model
-from bridge.money import Money, MoneyError, minor_digits
 
 _TOP_PLATFORMS = ("woocommerce", "prestashop")
 
@@ -40,7 +40,7 @@ class StrictSchema(Schema):
         unknown = EXCLUDE  # reported by check_unknown_keys, with "did you mean"
 
     @validates_schema(pass_original=True, skip_on_field_errors=False)
-    def check_unknown_keys(self, data, original, **kwargs):
+    def check_unknown_keys(self, data: dict, original: dict, **kwargs) -> None:
         if not isinstance(original, dict):
             return
         known = [field.data_key or name for name, field in self.fields.items()]
@@ -72,7 +72,7 @@ class SmtpSchema(StrictSchema):
     sender = f.StrictString(required=True)
 
     @post_load
-    def build(self, data, **kwargs):
+    def build(self, data: dict, **kwargs) -> object:
         return model.SmtpSettings(**data)
 
 
@@ -82,7 +82,7 @@ class WorkerSchema(StrictSchema):
     payouts_every = f.Duration(load_default=timedelta(minutes=5))
 
     @post_load
-    def build(self, data, **kwargs):
+    def build(self, data: dict, **kwargs) -> object:
         return model.WorkerSettings(**data)
 
 
@@ -99,7 +99,7 @@ class ServerSchema(StrictSchema):
 
     @validates_schema(skip_on_field_errors=False)
     @_cross_check
-    def check_secret(self, data, **kwargs):
+    def check_secret(self, data: dict, **kwargs) -> None:
         key = data.get("secret_key")
         if isinstance(key, str) and len(key) < 16:
             raise ValidationError({"secret_key": ["must be at least 16 characters (use a long random value)"]})
@@ -108,7 +108,7 @@ class ServerSchema(StrictSchema):
             raise ValidationError({"admin_password": ["must be at least 4 characters"]})
 
     @post_load
-    def build(self, data, **kwargs):
+    def build(self, data: dict, **kwargs) -> object:
         return model.ServerSettings(**data)
 
 
@@ -119,7 +119,7 @@ class SyncSchema(StrictSchema):
     timeout = f.Duration(load_default=timedelta(seconds=60))
 
     @post_load
-    def build(self, data, **kwargs):
+    def build(self, data: dict, **kwargs) -> object:
         return model.SyncSettings(**data)
 
 
@@ -131,7 +131,7 @@ class WooCommerceSchema(StrictSchema):
     extra_paid_statuses = fields.List(f.StrictString(), load_default=list)
 
     @post_load
-    def build(self, data, **kwargs):
+    def build(self, data: dict, **kwargs) -> object:
         return model.WooCommerceSettings(**{**data, "extra_paid_statuses": tuple(data["extra_paid_statuses"])})
 
 
@@ -142,7 +142,7 @@ class PrestaShopSchema(StrictSchema):
 
     @validates_schema(skip_on_field_errors=False)
     @_cross_check
-    def check_key(self, data, **kwargs):
+    def check_key(self, data: dict, **kwargs) -> None:
         key = data.get("webservice_key")
         if isinstance(key, str) and len(key) != 32 and "${" not in key:
             raise ValidationError({"webservice_key": ["a PrestaShop webservice key has 32 characters"]})
@@ -152,7 +152,7 @@ class PrestaShopSchema(StrictSchema):
                                                    "the bridgehints module)"]})
 
     @post_load
-    def build(self, data, **kwargs):
+    def build(self, data: dict, **kwargs) -> object:
         return model.PrestaShopSettings(**data)
 
 
@@ -162,7 +162,7 @@ class SepaDebtorSchema(StrictSchema):
     bic = f.Bic(required=True)
 
     @post_load
-    def build(self, data, **kwargs):
+    def build(self, data: dict, **kwargs) -> object:
         return model.SepaDebtor(**data)
 
 
@@ -171,7 +171,7 @@ class BrandSchema(StrictSchema):
     logo_url = f.HttpUrl(load_default=None)
 
     @post_load
-    def build(self, data, **kwargs):
+    def build(self, data: dict, **kwargs) -> object:
         return model.Brand(**data)
 
 
@@ -192,7 +192,7 @@ class ShopSchema(StrictSchema):
 
     @validates_schema(pass_original=True, skip_on_field_errors=False)
     @_cross_check
-    def check_platform_section(self, data, original, **kwargs):
+    def check_platform_section(self, data: dict, original: dict, **kwargs) -> None:
         platform = data.get("platform")
         if platform is None or not isinstance(original, dict):
             return
@@ -207,7 +207,7 @@ class ShopSchema(StrictSchema):
 
     @validates_schema(skip_on_field_errors=False)
     @_cross_check
-    def check_auth_scheme(self, data, **kwargs):
+    def check_auth_scheme(self, data: dict, **kwargs) -> None:
         """The WooCommerce client picks OAuth for http:// and basic auth for https://: the setting must agree."""
         woo, url = data.get("woocommerce"), data.get("url")
         if woo is None or url is None:
@@ -221,7 +221,7 @@ class ShopSchema(StrictSchema):
                 "use auth: oauth"]}})
 
     @post_load
-    def build(self, data, **kwargs):
+    def build(self, data: dict, **kwargs) -> object:
         return model.Shop(**data)
 
 
@@ -244,7 +244,7 @@ class CampaignBase(StrictSchema):
 
     @validates_schema(skip_on_field_errors=False)
     @_cross_check
-    def check_dates(self, data, **kwargs):
+    def check_dates(self, data: dict, **kwargs) -> None:
         if data.get("starts") and data.get("ends") and data["ends"] < data["starts"]:
             raise ValidationError({"ends": [f"must not be before starts ({data['starts']})"]})
 
@@ -261,7 +261,7 @@ class SocialBuyingSchema(CampaignBase):
 
     @validates_schema(skip_on_field_errors=False)
     @_cross_check
-    def check_tiers(self, data, **kwargs):
+    def check_tiers(self, data: dict, **kwargs) -> None:
         tiers = data.get("tiers")
         if tiers is None:
             return
@@ -302,13 +302,13 @@ class ReferralSchema(CampaignBase):
 
     @validates_schema(skip_on_field_errors=False)
     @_cross_check
-    def check_period(self, data, **kwargs):
+    def check_period(self, data: dict, **kwargs) -> None:
         if data.get("max_rewards_per_period") and not data.get("period"):
             raise ValidationError({"period": ["is required with max_rewards_per_period (for example 30d)"]})
 
     @validates_schema(skip_on_field_errors=False)
     @_cross_check
-    def check_friend_reward(self, data, **kwargs):
+    def check_friend_reward(self, data: dict, **kwargs) -> None:
         reward = data.get("friend_reward")
         if reward and reward.get("type") == "cashback":
             raise ValidationError({"friend_reward": {"type": ["a friend's welcome reward is a coupon"]}})
@@ -335,7 +335,7 @@ class ConfigSchema(StrictSchema):
 
     @validates_schema(pass_original=True, skip_on_field_errors=False)
     @_cross_check
-    def check_references(self, data, original, **kwargs):
+    def check_references(self, data: dict, original: dict, **kwargs) -> None:
         raw_shops = original.get("shops") if isinstance(original, dict) else None
         raw_campaigns = original.get("campaigns") if isinstance(original, dict) else None
         errors = {}
@@ -359,7 +359,7 @@ class ConfigSchema(StrictSchema):
             raise ValidationError(errors)
 
     @post_load
-    def build(self, data, **kwargs):
+    def build(self, data: dict, **kwargs) -> object:
         currency = {s.id: s.currency for s in data["shops"]}
         campaigns = tuple(_build_campaign(c, currency[c["shop"]]) for c in data["campaigns"])
         return dict(server=data["server"], shops=tuple(data["shops"]), campaigns=campaigns)

@@ -7,6 +7,7 @@ import re
 import warnings
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Mapping
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -25,7 +26,7 @@ class _Constructor(RoundTripConstructor):
     """ruamel's constructor, except that an impossible date (2026-02-30) stays the text that was written,
     for the schema to refuse with its line, instead of a ValueError from deep inside the parser."""
 
-    def construct_yaml_timestamp(self, node, values=None):
+    def construct_yaml_timestamp(self, node: object, values: bool=None) -> object:
         try:
             return super().construct_yaml_timestamp(node, values)
         except ValueError:
@@ -59,7 +60,7 @@ class Source:
         return self.lines.get((), 1)
 
 
-def read_source(filename: str, text: str, environ=os.environ) -> Source:
+def read_source(filename: str, text: str, environ: Mapping[str, str] | None=os.environ) -> Source:
     """Parse YAML text, interpolate ${VARS} from the environment and record every line."""
     source = Source(filename, text_lines=text.splitlines())
     for number, raw in enumerate(text.splitlines(), start=1):

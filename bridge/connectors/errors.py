@@ -16,7 +16,7 @@ from __future__ import annotations
 class ConnectorError(Exception):
     """Base of every connector error; says which shop, HTTP status and order it concerns."""
 
-    def __init__(self, message: str, shop: str | None = None, status: int | None = None, order: str | None = None):
+    def __init__(self, message: str, shop: str | None = None, status: int | None = None, order: str | None = None) -> None:
         self.shop, self.status, self.order = shop, status, order
         context = ", ".join(f"{k} {v}" for k, v in (("shop", shop), ("HTTP", status), ("order", order)) if v)
         super().__init__(f"{message} ({context})" if context else message)
@@ -26,7 +26,7 @@ class RetriableError(ConnectorError):
     """A passing failure: the same call may succeed later (`retry_after` seconds, when the shop says)."""
 
     def __init__(self, message: str, shop: str | None = None, status: int | None = None, order: str | None = None,
-                 retry_after: float | None = None, timed_out: bool = False):
+                 retry_after: float | None = None, timed_out: bool = False) -> None:
         super().__init__(message, shop, status, order)
         self.retry_after, self.timed_out = retry_after, timed_out
 

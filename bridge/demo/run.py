@@ -17,15 +17,16 @@ from aiosmtpd.controller import Controller
 from waitress import wasyncore
 from waitress.server import create_server
 
+from bridge.config.model import Config
 from bridge.connectors import connector_for
 from bridge.demo import storefront
 from bridge.demo.woo import DemoWooCommerce
-from bridge.jobs import run_due_jobs
-from bridge.runtime import start
-from bridge.secrets_store import ensure_shop_secret
+from bridge.schedule.jobs import run_due_jobs
+from bridge.schedule.runtime import start
 from bridge.storage import upgrade
 from bridge.storage.db import db
 from bridge.storage.models import JobState
+from bridge.storage.secrets import ensure_shop_secret
 from bridge.web import create_app
 
 log = logging.getLogger("bridge.demo")
@@ -34,10 +35,10 @@ log = logging.getLogger("bridge.demo")
 class _Catcher:
     """aiosmtpd handler: keep every message for the demo's e-mail page."""
 
-    def __init__(self, outbox: list):
+    def __init__(self, outbox: list) -> None:
         self.outbox = outbox
 
-    async def handle_DATA(self, server, session, envelope):
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
         from email import message_from_bytes, policy
 
         self.outbox.append(message_from_bytes(envelope.original_content, policy=policy.default))
@@ -47,7 +48,7 @@ class _Catcher:
 class Demo:
     """Everything `make demo` runs; `start()` then `stop()` (the end-to-end test does the same)."""
 
-    def __init__(self, config, tick_seconds: float = 2.0):
+    def __init__(self, config: Config, tick_seconds: float = 2.0) -> None:
         self.config, self.tick_seconds = config, tick_seconds
         self.shop_config = config.shops[0]
         self.campaign = next(c for c in config.campaigns if c.type == "social_buying")
@@ -115,7 +116,7 @@ class Demo:
         self.shop.__exit__(None, None, None)
 
 
-def run(config) -> None:
+def run(config: Config) -> None:
     """Start the demo and wait for Ctrl-C."""
     demo = Demo(config).start()
     print(f"\n  The demo shop:      {demo.shop.url}/\n  bridge:             {config.server.public_url}/healthz"

@@ -10,6 +10,7 @@ import hashlib
 import html
 import secrets
 import time
+from typing import Any, Callable
 
 from flask import redirect, request
 
@@ -29,7 +30,7 @@ STYLE = ("body{font-family:system-ui,Arial,sans-serif;margin:0;color:#18181b;bac
          "pre{white-space:pre-wrap;background:#fff;border:1px solid #e4e4e7;padding:8px}")
 
 
-def seed(shop) -> None:
+def seed(shop: Any) -> None:
     """Put the demo catalogue in the shop (as products of the REST API)."""
     for item in CATALOGUE:
         shop.products[item["id"]] = {"id": item["id"], "name": item["name"], "slug": item["slug"],
@@ -38,7 +39,7 @@ def seed(shop) -> None:
                                      "images": [], "demo_colour": item["colour"]}
 
 
-def page(shop, title: str, body: str) -> str:
+def page(shop: Any, title: str, body: str) -> str:
     """A storefront page: the demo bar (when run by `make demo`), the body, the widget's snippet."""
     bar = ""
     if getattr(shop, "demo_links", None):
@@ -51,7 +52,7 @@ def page(shop, title: str, body: str) -> str:
             f"</head><body>{bar}<main>{body}</main>{shop.snippet}</body></html>")
 
 
-def catalogue(shop) -> str:
+def catalogue(shop: Any) -> str:
     cards = "".join(
         f'<div class="card"><div class="swatch" style="background:{p.get("demo_colour", "#a1a1aa")}"></div>'
         f'<h2><a href="/product/{html.escape(p["slug"])}/">{html.escape(p["name"])}</a></h2>'
@@ -59,7 +60,7 @@ def catalogue(shop) -> str:
     return f"<h1>{html.escape(getattr(shop, 'name', 'Shop'))}</h1><div class='grid'>{cards}</div>"
 
 
-def product_body(shop, product: dict) -> str:
+def product_body(shop: Any, product: dict) -> str:
     """The product page with a one-step checkout (no payment: the order is created paid)."""
     return (f'<h1>{html.escape(product["name"])}</h1><p>{html.escape(product.get("price", ""))} €</p>'
             f'<form method="post" action="/checkout"><input type="hidden" name="product" value="{product["id"]}">'
@@ -68,7 +69,7 @@ def product_body(shop, product: dict) -> str:
             f'<button type="submit">Buy now</button></form>')
 
 
-def install(shop, fast_forward=None, bridge_url: str = "") -> None:
+def install(shop: Any, fast_forward: Callable[[], dict]=None, bridge_url: str = "") -> None:
     """Add the demo routes to the shop's app: checkout, orders, e-mails, fast-forward."""
     app = shop.app
     shop.outbox = getattr(shop, "outbox", [])
@@ -121,7 +122,7 @@ def _plain(message) -> str:
         return str(message)
 
 
-def new_order(shop, product: dict, email: str, name: str, ip: str | None, agent: str) -> dict:
+def new_order(shop: Any, product: dict, email: str, name: str, ip: str | None, agent: str) -> dict:
     """A paid order as WooCommerce's REST API shows it."""
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
     with shop.lock:

@@ -25,6 +25,8 @@ import requests
 from flask import Flask, jsonify, request
 from werkzeug.serving import make_server
 
+from bridge.demo.storefront import catalogue, page, product_body
+
 PREFIX = "/wp-json/wc/v3"
 
 
@@ -35,8 +37,7 @@ def _raw(text: str) -> str:
 
 class DemoWooCommerce:
     """Start with `with DemoWooCommerce(key, secret) as shop:`; `shop.url` is its home URL."""
-
-    def __init__(self, consumer_key: str = "ck_fake", consumer_secret: str = "cs_fake", tls_cert=None, port: int = 0):
+    def __init__(self, consumer_key: str = "ck_fake", consumer_secret: str = "cs_fake", tls_cert=None, port: int = 0) -> None:
         self.consumer_key, self.consumer_secret = consumer_key, consumer_secret
         self.webhooks: dict[int, dict] = {}
         self.site_timezone = "Europe/Paris"  # WordPress's timezone_string: site-local dates are read in it
@@ -115,14 +116,10 @@ class DemoWooCommerce:
 
         @app.get("/")
         def home():
-            from bridge.demo.storefront import catalogue
-
             return self._page("Home", catalogue(self))
 
         @app.get("/product/<slug>/")
         def product_page(slug):
-            from bridge.demo.storefront import product_body
-
             product = next((p for p in self.products.values() if p["slug"] == slug), None)
             if product is None:
                 return self._page("Not found", "<h1>Not found</h1>"), 404
@@ -195,8 +192,6 @@ class DemoWooCommerce:
 
     def _page(self, title: str, body: str) -> str:
         """A storefront page with the widget's snippet pasted in, as a shop owner would."""
-        from bridge.demo.storefront import page
-
         return page(self, title, body)
 
     def put_product(self, product: dict) -> None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
+from bridge.basics.money import quantum
 from bridge.config.model import SocialBuyingCampaign, Tier
-from bridge.money import quantum
 from bridge.rewards.model import Order
 
 ZERO = Decimal(0)
@@ -81,3 +82,36 @@ def fit_budget(amounts: list[Decimal], budget_left: Decimal | None, currency: st
         return amounts, Decimal(1)
     factor = max(budget_left, ZERO) / total if total else ZERO
     return [round_down(a * factor, currency) for a in amounts], factor
+
+
+@dataclass(frozen=True)
+class TierWords:
+    """A group of some size in words: its cashback, the next tier's, and how many buyers that takes."""
+
+    size: int
+    cashback: str | None  # "10%", "5,00 €"; None below the first tier
+    next_cashback: str | None  # None at the top tier
+    buyers_to_next: int | None
+
+
+def tier_words(tiers: tuple[Tier, ...], size: int, currency: str) -> TierWords:
+    """Say where a group of `size` buyers stands among the tiers, as people read it."""
+    tier, upcoming = tier_for(tiers, size), next_tier(tiers, size)
+    return TierWords(size, tier.cashback.describe(currency) if tier else None,
+                     upcoming.cashback.describe(currency) if upcoming else None,
+                     upcoming.buyers - size if upcoming else None)
+
+
+def amount_at_rate(campaign: SocialBuyingCampaign, member: Order, founder: Order, rate: Decimal | None,
+                   granted: Decimal) -> Decimal:
+    """What a member would be granted now at the group's settled rate, never more than `granted`.
+
+    The difference is what a refund after settlement claws back; a fixed tier (no rate) keeps its amount.
+    """
+    if not member.counts:
+        return Decimal(0)
+    if rate is None:
+        return granted
+    amount = round_half_up(eligible_amount(member, eligible_products(campaign, founder), campaign.eligible_base) * rate,
+                           campaign.currency)
+    return min(granted, capped(amount, campaign.member_cap.amount if campaign.member_cap else None))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Iterable
+
 from bridge.rewards.model import Order
 
 
@@ -17,7 +19,7 @@ def is_newer(candidate: Order, current: Order | None) -> bool:
     return current is None or snapshot_rank(candidate) > snapshot_rank(current)
 
 
-def keep_latest(snapshots) -> dict[tuple[str, str], Order]:
+def keep_latest(snapshots: Iterable[Order]) -> dict[tuple[str, str], Order]:
     """Reduce any sequence of snapshots (duplicated, late, reordered) to the newest per (shop, order id)."""
     latest: dict[tuple[str, str], Order] = {}
     for snapshot in snapshots:

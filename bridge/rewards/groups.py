@@ -13,18 +13,23 @@ from decimal import Decimal
 
 from bridge.config.model import SocialBuyingCampaign
 from bridge.rewards import amounts as am
+from bridge.rewards import conditions
 from bridge.rewards.identity import is_disposable, self_referral_checks
 from bridge.rewards.model import (
     PAST,
     Check,
     Claim,
+    GroupOutcome,
     MemberAmount,
     Membership,
     Order,
     Override,
-    Settlement,
 )
 
+# Refusals to join an admin may waive with `bridge override --allow`: who the buyer is (self-referral,
+# already a member). The link, the group being open, its currency and its products stay.
+JOIN_WAIVABLE = frozenset({"self_referral_email", "self_referral_customer", "self_referral_address",
+                           "self_referral_device", "already_member", "admin_override"})
 BURST_WINDOW = timedelta(hours=1)
 BURST_SAME_IP = 3  # joins from one IP address within an hour, in one group
 BURST_SAME_LINK = 10  # joins through one link within an hour
@@ -39,28 +44,8 @@ def best_claims(claims: list[Claim]) -> dict[str, Claim]:
     return best
 
 
-def _order_checks(campaign: SocialBuyingCampaign, order: Order) -> list[Check]:
-    """Checks every order goes through before it can found or join a group."""
-    checks = [Check("paid", order.paid_at is not None, paid_text(order))]
-    checks.append(Check("currency", order.currency == campaign.currency,
-                        f"in {order.currency}" + ("" if order.currency == campaign.currency
-                                                  else f", but the campaign pays in {campaign.currency}")))
-    if campaign.minimum_order is not None:
-        ok = order.total >= campaign.minimum_order.amount
-        checks.append(Check("minimum_order", ok, f"order total {order.total} {order.currency} "
-                            + ("reaches" if ok else "is below") + f" the minimum of {campaign.minimum_order}"))
-    return checks
-
-
-def _in_dates(campaign: SocialBuyingCampaign, instant: datetime) -> Check:
-    day = instant.date()
-    ok = (campaign.starts is None or day >= campaign.starts) and (campaign.ends is None or day <= campaign.ends)
-    return Check("campaign_dates", ok, "within the campaign's dates" if ok else
-                 f"outside the campaign's dates ({campaign.starts or '…'} to {campaign.ends or '…'})")
-
-
 @dataclass
-class GroupView:
+class FormingGroup:
     """What deciding one order needs to know of a group: its founder and the members before that order."""
 
     founder: Order
@@ -69,15 +54,15 @@ class GroupView:
     members: list[Order] = field(default_factory=list)  # founder first, then earlier members
 
 
-def open_view(campaign: SocialBuyingCampaign, founder: Order) -> GroupView:
+def forming_group(campaign: SocialBuyingCampaign, founder: Order) -> FormingGroup:
     """Build the view of the group an order founds."""
-    return GroupView(founder, am.eligible_products(campaign, founder), founder.paid_at + campaign.window, [founder])
+    return FormingGroup(founder, am.eligible_products(campaign, founder), founder.paid_at + campaign.window, [founder])
 
 
 def decide_order(campaign: SocialBuyingCampaign, order: Order, claim: Claim | None,
-                 group: GroupView | None, override: Override | None = None) -> Membership:
+                 group: FormingGroup | None, override: Override | None = None) -> Membership:
     """Decide one paid order: join the claimed group (seen as it was before this order), found one, or neither."""
-    checks = _order_checks(campaign, order)
+    checks = conditions.order_conditions(campaign, order)
     if order.paid_at is None:
         return Membership(order.id, "none", None, None, tuple(checks))
     refused: list[Check] = []
@@ -87,21 +72,12 @@ def decide_order(campaign: SocialBuyingCampaign, order: Order, claim: Claim | No
             return joined
     products = am.eligible_products(campaign, order)
     has_product = am.has_eligible_line(order, products)
-    founding = checks + [_in_dates(campaign, order.paid_at), Check(
+    founding = checks + [conditions.in_dates(campaign, order.paid_at), Check(
         "eligible_product", has_product, "has an eligible product" if has_product else "has no eligible product")]
     if all(c.passed for c in founding):
         founding.append(Check("founds_group", True, f"opens a group until {(order.paid_at + campaign.window).isoformat()}"))
         return Membership(order.id, "founder", order.id, None, tuple(refused + founding))
     return Membership(order.id, "none", None, None, tuple(refused + founding))
-
-
-def paid_text(order: Order) -> str:
-    """When the order was paid, and where that instant comes from."""
-    if order.paid_at is None:
-        return "never paid"
-    if order.paid_at_source == "first_seen":
-        return f"no payment date from the shop: first seen paid at {order.paid_at.isoformat()}"
-    return f"paid at {order.paid_at.isoformat()}"
 
 
 def decision_order(order: Order) -> tuple:
@@ -115,7 +91,7 @@ def assign_orders(campaign: SocialBuyingCampaign, orders: list[Order], claims: l
     latest = {o.id: o for o in orders if o.shop == campaign.shop}
     best = best_claims([c for c in claims if c.shop == campaign.shop])
     decided = {o.order_id: o for o in overrides if o.shop == campaign.shop}
-    groups: dict[str, GroupView] = {}
+    groups: dict[str, FormingGroup] = {}
     result: dict[str, Membership] = {}
     for order in [o for o in latest.values() if o.paid_at is None]:
         result[order.id] = decide_order(campaign, order, None, None)
@@ -124,7 +100,7 @@ def assign_orders(campaign: SocialBuyingCampaign, orders: list[Order], claims: l
         membership = decide_order(campaign, order, claim, groups.get(claim.founder_id) if claim else None,
                                   decided.get(order.id))
         if membership.role == "founder":
-            groups[order.id] = open_view(campaign, order)
+            groups[order.id] = forming_group(campaign, order)
         elif membership.role == "member":
             groups[membership.founder_id].members.append(order)
         result[order.id] = membership
@@ -132,7 +108,7 @@ def assign_orders(campaign: SocialBuyingCampaign, orders: list[Order], claims: l
     return {oid: replace(m, flags=flags[oid]) if oid in flags else m for oid, m in result.items()}
 
 
-def _try_join(order: Order, claim: Claim, group: GroupView | None, checks: list[Check],
+def _try_join(order: Order, claim: Claim, group: FormingGroup | None, checks: list[Check],
               override: Override | None) -> tuple[Membership | None, list[Check]]:
     """Join the claimed group if every join rule passes (or an admin allowed it); else return why not."""
     attribution = Check("attributed", True, f"came through group {claim.founder_id}'s link ({claim.source})")
@@ -160,7 +136,7 @@ def _try_join(order: Order, claim: Claim, group: GroupView | None, checks: list[
             break
     if override is not None:
         join.append(Check("admin_override", override.action == "allow", f"admin {PAST[override.action]}: {override.note}"))
-        allowed = override.action == "allow" and all(c.passed for c in join[:4])
+        allowed = override.action == "allow" and all(c.passed or c.rule in JOIN_WAIVABLE for c in join)
     else:
         allowed = all(c.passed for c in join)
     if not allowed:
@@ -186,8 +162,8 @@ def group_flags(groups: dict[str, list[Order]], orders: dict[str, Order]) -> dic
     return {oid: tuple(checks) for oid, checks in flagged.items()}
 
 
-def settle_group(campaign: SocialBuyingCampaign, founder: Order, members: list[Order], now: datetime,
-                 budget_left: Decimal | None = None) -> Settlement:
+def group_outcome(campaign: SocialBuyingCampaign, founder: Order, members: list[Order], now: datetime,
+                 budget_left: Decimal | None = None) -> GroupOutcome:
     """Compute a group's state, tier and every member's amount at `now` (members include the founder)."""
     closes_at = founder.paid_at + campaign.window
     due_at = closes_at + campaign.hold
@@ -219,7 +195,7 @@ def settle_group(campaign: SocialBuyingCampaign, founder: Order, members: list[O
                               amount, reason + (f", capped at {campaign.member_cap}" if cap is not None and raw_amount == cap else ""))
                  for m, amount, raw_amount, reason in zip(members, fitted, raw, reasons))
     percent = tier is not None and tier.cashback.kind == "percent"
-    return Settlement(
+    return GroupOutcome(
         founder_id=founder.id, currency=campaign.currency, opened_at=founder.paid_at, closes_at=closes_at, due_at=due_at,
         state=state, size=len(counted), rate=(tier.cashback.value * factor if percent else None),
         fixed=(tier.cashback.value if tier is not None and not percent else None),

@@ -134,7 +134,7 @@ class MemberAmount:
 
 
 @dataclass(frozen=True)
-class Settlement:
+class GroupOutcome:
     """A group's state at an instant: open or closed, its size, tier, and each member's amount."""
 
     founder_id: str
@@ -150,6 +150,10 @@ class Settlement:
     next_tier_buyers: int | None
     members: tuple[MemberAmount, ...]
     notes: tuple[str, ...] = field(default=())
+
+    def amount_of(self, order_id: str) -> Decimal | None:
+        """A member's amount, None for an order that is not in the group."""
+        return next((m.amount for m in self.members if m.order_id == order_id), None)
 
     @property
     def total(self) -> Decimal:

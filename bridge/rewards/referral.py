@@ -7,8 +7,10 @@ from datetime import datetime
 from decimal import Decimal
 
 from bridge.config.model import ReferralCampaign
+from bridge.rewards import conditions
 from bridge.rewards.amounts import eligible_amount, round_half_up
-from bridge.rewards.identity import normalise_email, self_referral_checks
+from bridge.rewards.groups import BURST_SAME_LINK
+from bridge.rewards.identity import is_disposable, normalise_email, self_referral_checks
 from bridge.rewards.model import PAST, Check, Order, Override
 
 
@@ -59,18 +61,10 @@ WAIVABLE = frozenset({"campaign_dates", "minimum_order", "new_customer", "self_r
 def decide_referral(campaign: ReferralCampaign, friend: Order, advocate: Advocate, ordered_before: bool,
                     earlier_rewards: list[datetime], now: datetime, override: Override | None = None) -> ReferralDecision:
     """Decide the referrer's reward for one friend's order; `earlier_rewards` are the referrer's, by due time."""
-    checks = [Check("paid", friend.paid_at is not None, "paid" if friend.paid_at else "never paid"),
-              Check("currency", friend.currency == campaign.currency, f"in {friend.currency}"
-                    + ("" if friend.currency == campaign.currency else f", the campaign pays in {campaign.currency}"))]
+    checks = [conditions.paid(friend), conditions.currency(campaign, friend)]
     if friend.paid_at is None:
         return ReferralDecision(friend.id, "refused", None, Decimal(0), tuple(checks))
-    day = friend.paid_at.date()
-    in_dates = (campaign.starts is None or day >= campaign.starts) and (campaign.ends is None or day <= campaign.ends)
-    checks.append(Check("campaign_dates", in_dates, "within the campaign's dates" if in_dates else "outside the campaign's dates"))
-    if campaign.minimum_order is not None:
-        ok = friend.total >= campaign.minimum_order.amount
-        checks.append(Check("minimum_order", ok, f"order total {friend.total} " + ("reaches" if ok else "is below")
-                            + f" the minimum of {campaign.minimum_order}"))
+    checks += [conditions.in_dates(campaign, friend.paid_at)] + conditions.minimum_order(campaign, friend)
     if campaign.new_customers_only:
         checks.append(Check("new_customer", not ordered_before, "a new customer" if not ordered_before
                             else "this e-mail had already ordered from the shop"))
@@ -111,3 +105,29 @@ def _cap_checks(campaign: ReferralCampaign, due_at: datetime, earlier: list[date
         ok = len(recent) < campaign.max_rewards_per_period
         checks.append(Check("cap_per_period", ok, f"{len(recent)} reward(s) in the period before, cap {campaign.max_rewards_per_period}"))
     return checks
+
+
+def welcome_refusal(campaign: ReferralCampaign, advocate_email: str | None, friend_email: str | None,
+                    already_customer: bool) -> tuple[str, str] | None:
+    """Why a friend cannot have the welcome coupon, as (message, reason for the widget); None when they can.
+
+    `friend_email` is the address as typed; `already_customer` says whether it has a paid order in the shop.
+    """
+    email = normalise_email(friend_email)
+    if email is None:
+        return f"not an e-mail address: {friend_email!r}", "bad_email"
+    if email == normalise_email(advocate_email):
+        return "the welcome coupon is for the friend, not for the person who shared the code", "own_code"
+    if campaign.new_customers_only and already_customer:
+        return "the welcome coupon is for new customers, and this e-mail has already ordered", "not_new"
+    return None
+
+
+def review_flags(friend: Order, orders_through_code_within_burst: int) -> str | None:
+    """Why a referrer's reward should wait for an admin: a disposable e-mail, or a burst through one code."""
+    flags = []
+    if is_disposable(friend.email):
+        flags.append("the friend's e-mail is from a disposable-mail provider")
+    if orders_through_code_within_burst >= BURST_SAME_LINK:
+        flags.append(f"{orders_through_code_within_burst} orders through this code within an hour")
+    return "; ".join(flags) or None

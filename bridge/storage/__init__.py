@@ -1,4 +1,7 @@
-"""Storage: the peewee database (SQLite or PostgreSQL), models, migrations and job leases."""
+"""Storage: the peewee database (SQLite or PostgreSQL), models, migrations, row mappers, memos, health.
+
+Imports: rewards only (the row mappers turn rows into the engine's facts).
+"""
 
 from bridge.storage.db import bind, db, is_postgresql
 from bridge.storage.migrations import (

@@ -1,7 +1,11 @@
-"""Bulk upserts: one SQL statement built once by peewee, run with executemany (peewee's per-row
-SQL generation costs more than SQLite's own work at thousands of rows per second)."""
+"""Bulk upserts: one SQL statement built once by peewee, run with executemany, and chunks of ids.
+
+Peewee's per-row SQL generation costs more than SQLite's own work at thousands of rows per second.
+"""
 
 from __future__ import annotations
+
+from typing import Iterator
 
 import peewee
 
@@ -10,7 +14,7 @@ from bridge.storage.db import db
 IN_LIMIT = 500  # ids per IN (...) query: well under SQLite's and PostgreSQL's parameter limits
 
 
-def chunks(items: list, size: int = IN_LIMIT):
+def chunks(items: list, size: int = IN_LIMIT) -> Iterator[list]:
     """Yield consecutive slices of at most `size` items (for IN lists and multi-row inserts)."""
     for start in range(0, len(items), size):
         yield items[start:start + size]

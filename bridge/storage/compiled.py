@@ -25,7 +25,7 @@ def compiled(name: str, build: Callable[[], object]) -> tuple[str, list]:
     return _cache[key]
 
 
-def sentinel(name: str):
+def sentinel(name: str) -> str:
     """A placeholder for a value given at run time, kept away from the field's converter."""
     return peewee.Value(f":{name}", converter=lambda value: value)
 
@@ -35,7 +35,7 @@ def bind_params(params: list, values: dict) -> list:
     return [values[p[1:]] if isinstance(p, str) and p.startswith(":") and p[1:] in values else p for p in params]
 
 
-def select(model, name: str, build: Callable[[], object], *others, **values) -> list:
+def select(model: type[peewee.Model], name: str, build: Callable[[], object], *others, **values) -> list:
     """Run a compiled SELECT and return light rows: attributes named like the columns, each value
     converted by its field as peewee would (without building model instances, the costly part).
     Columns are looked up in `model`, then in `others` (for joins)."""

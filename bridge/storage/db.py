@@ -24,7 +24,7 @@ class PostgresPool(PooledPostgresqlDatabase):
     connection that was handed back less than ALIVE_BYPASS ago: on a busy server that round trip
     doubled the cost of a click. An idle connection is still pinged before it is used again."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, **kwargs) -> None:
         self._returned: dict[int, float] = {}
         super().__init__(*args, **kwargs)
 

@@ -16,14 +16,14 @@ class AmountField(peewee.Field):
 
     field_type = AMOUNT
 
-    def db_value(self, value):
+    def db_value(self, value: object) -> object:
         if value is None:
             return None
         if not isinstance(value, Decimal):
             raise TypeError(f"{self.name}: amounts are Decimal, got {type(value).__name__}")
         return str(value)
 
-    def python_value(self, value):
+    def python_value(self, value: object) -> object:
         # PostgreSQL answers NUMERIC(20, 6) as 5.000000, SQLite as stored: read both as the shortest form.
         if value is None:
             return None
@@ -34,14 +34,14 @@ class AmountField(peewee.Field):
 class UTCDateTimeField(peewee.DateTimeField):
     """An aware datetime, stored as naive UTC and read back as aware UTC."""
 
-    def db_value(self, value):
+    def db_value(self, value: object) -> object:
         if value is None:
             return None
         if not isinstance(value, datetime) or value.tzinfo is None:
             raise TypeError(f"{self.name}: instants must be timezone-aware datetimes, got {value!r}")
         return value.astimezone(timezone.utc).replace(tzinfo=None)
 
-    def python_value(self, value):
+    def python_value(self, value: object) -> object:
         if isinstance(value, str):
             try:  # SQLite's text form, read in C (peewee's own parser tries formats one by one)
                 return datetime.fromisoformat(value).replace(tzinfo=timezone.utc)

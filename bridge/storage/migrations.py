@@ -13,6 +13,7 @@ from typing import Callable
 
 import peewee
 
+from bridge.storage import models as m
 from bridge.storage.db import db, is_postgresql
 from bridge.storage.fields import AmountField, UTCDateTimeField
 from bridge.storage.models import SchemaVersion
@@ -50,7 +51,6 @@ def _v1_base(database: peewee.Database) -> None:
 
 
 def _v2_ledger(database: peewee.Database) -> None:
-    from bridge.storage import models as m
 
     # Built from the live models while they are unchanged since version 2. The first change to any of
     # them must first copy their version-2 definitions here (as _v1_base does), then add version 3.
@@ -60,7 +60,6 @@ def _v2_ledger(database: peewee.Database) -> None:
 
 class _V2OrderFact(peewee.Model):
     """order_fact as version 2 made it (version 7 adds the payment instant's source and bridge's own refunds)."""
-
     shop = peewee.CharField(max_length=64)
     order_id = peewee.CharField(max_length=64)
     currency = peewee.CharField(max_length=3)
@@ -96,28 +95,24 @@ def _v7_order_facts(database: peewee.Database) -> None:
 
 
 def _v3_referral(database: peewee.Database) -> None:
-    from bridge.storage import models as m
 
     # Same rule as version 2: freeze these definitions here before the models change.
     database.create_tables([m.Advocate, m.ReferralClaim, m.ReferralDecisionRow, m.WelcomeCoupon])
 
 
 def _v4_shop_secrets(database: peewee.Database) -> None:
-    from bridge.storage import models as m
 
     # Same rule as version 2: freeze this definition here before the model changes.
     database.create_tables([m.ShopSecret, m.SyncCursor])
 
 
 def _v5_delivery(database: peewee.Database) -> None:
-    from bridge.storage import models as m
 
     # Same rule as version 2: freeze these definitions here before the models change.
     database.create_tables([m.EmailMessage, m.BankAccount, m.SepaBatch, m.SepaBatchItem])
 
 
 def _v6_attribution(database: peewee.Database) -> None:
-    from bridge.storage import models as m
 
     # Same rule as version 2: freeze these definitions here before the models change.
     database.create_tables([m.Click, m.Product])

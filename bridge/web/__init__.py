@@ -1,4 +1,8 @@
-"""The Flask application factory: blueprints, per-request database connections, JSON errors."""
+"""The Flask application factory: blueprints, per-request database connections, JSON errors.
+
+Imports: every layer below it (basics … schedule); the blueprints only translate HTTP into calls of
+those layers' functions.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bridge.config import Config
-from bridge.runtime import Runtime, start
+from bridge.schedule.runtime import Runtime, start
 from bridge.storage.db import db
 from bridge.web import admin, api, claim, errors, health, links, webhooks, widget
 from bridge.web.sessions import CachedSessionInterface

@@ -7,19 +7,16 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
 
-from bridge import bodies
-from bridge.attribution import (
-    link_state,
-    report_conversion,
-    resolve,
-    resolve_for_click,
-    shop_public,
-)
+from bridge.basics import bodies
 from bridge.connectors.errors import ConnectorError, NotFound, RetriableError
-from bridge.payouts import create_welcome_coupon
-from bridge.referrals import WelcomeRefused, welcome_coupon
+from bridge.delivery.payouts import create_welcome_coupon
+from bridge.ledger.referrals import WelcomeRefused, welcome_coupon
+from bridge.sharing.conversions import report_conversion
+from bridge.sharing.targets import resolve, resolve_for_click
+from bridge.sharing.widget import link_state, shop_public
 from bridge.web.errors import error_response
 from bridge.web.ratelimit import limited
 
@@ -41,7 +38,7 @@ def _origins(config) -> frozenset[str]:
 
 
 @bp.after_request
-def cors(response):
+def cors(response: Response) -> ResponseReturnValue:
     """Let the shops' own pages (and only them) read the answers."""
     origin = request.headers.get("Origin")
     if origin and origin.lower() in _origins(current_app.extensions["bridge"].config):
@@ -79,7 +76,7 @@ def _shop(shop_id: str):
 
 @bp.get("/links/<code>")
 @limited("api-read", 120)
-def link(code: str):
+def link(code: str) -> ResponseReturnValue:
     """The public state of a share link."""
     config = current_app.extensions["bridge"].config
     target = resolve_for_click(config, code)  # what the state needs of the group never changes
@@ -90,7 +87,7 @@ def link(code: str):
 
 @bp.get("/shops/<shop_id>")
 @limited("api-read", 120)
-def shop_info(shop_id: str):
+def shop_info(shop_id: str) -> ResponseReturnValue:
     """What the widget needs to speak as the shop: name, language, tone, colour."""
     config, shop = _shop(shop_id)
     if shop is None:
@@ -100,14 +97,14 @@ def shop_info(shop_id: str):
 
 @bp.get("/shops/<shop_id>/orders/<order_id>")
 @limited("api-read", 120)
-def order_view(shop_id: str, order_id: str):
+def order_view(shop_id: str, order_id: str) -> ResponseReturnValue:
     """The thank-you view of an order, for whoever holds its key."""
     return _conversion(shop_id, order_id, request.args.get("key", "")[:200], None)
 
 
 @bp.post("/shops/<shop_id>/conversions")
 @limited("api-write", 30)
-def conversion(shop_id: str):
+def conversion(shop_id: str) -> ResponseReturnValue:
     """An order reported by the thank-you page with the code kept since landing."""
     fields = _fields("order_id", "key", "code")
     if not fields["order_id"] or not fields["key"]:
@@ -138,7 +135,7 @@ def _conversion(shop_id: str, order_id: str, key: str, code: str | None):
 
 @bp.post("/shops/<shop_id>/welcome")
 @limited("api-write", 30)
-def welcome(shop_id: str):
+def welcome(shop_id: str) -> ResponseReturnValue:
     """A friend who came through a referral code asks for the welcome coupon (sent by e-mail too)."""
     config, shop = _shop(shop_id)
     if shop is None:

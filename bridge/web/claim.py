@@ -5,12 +5,18 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from flask import Blueprint, current_app, render_template, request
+from flask.typing import ResponseReturnValue
 
-from bridge.links import check_claim_token
-from bridge.money import display_amount
-from bridge.rewards.payouts import CLAIMABLE
-from bridge.sepa import AccountRefused, check_account, mask_iban, save_account
-from bridge.storage.models import BankAccount, Payout
+from bridge.basics.money import display_amount
+from bridge.delivery.sepa import (
+    AccountRefused,
+    check_account,
+    claimable_payout,
+    mask_iban,
+    save_account,
+    stored_account,
+)
+from bridge.rewards.payouts import CLAIMABLE, READY
 
 bp = Blueprint("claim", __name__, template_folder="templates")
 
@@ -42,22 +48,11 @@ TEXTS["fr-tu"] = {**TEXTS["fr"],
                   "iban_invalid": "Cet IBAN n'est pas valable : vérifie chaque caractère."}
 
 
-def _payout_for(token: str) -> Payout | None:
-    config = current_app.extensions["bridge"].config
-
-    def key_of(payout_id):
-        row = Payout.get_or_none((Payout.id == payout_id) & (Payout.method == "sepa"))
-        return row.key if row else None
-
-    found = check_claim_token(config.server.secret_key, token, key_of)
-    return Payout.get_by_id(found) if found else None
-
-
 @bp.route("/claim/<token>", methods=["GET", "POST"])
-def claim(token: str):
+def claim(token: str) -> ResponseReturnValue:
     """Show the form, or keep the account; a wrong token shows a friendly page with 404."""
     config = current_app.extensions["bridge"].config
-    payout = _payout_for(token)
+    payout = claimable_payout(config.server.secret_key, token)
     shop = config.shop(payout.reward.shop) if payout else config.shops[0]
     lang = shop.locale if shop.locale in ("fr", "en") else "en"
     vous = shop.tone == "vous"
@@ -67,7 +62,7 @@ def claim(token: str):
         page["message"] = texts["invalid"].format(shop=shop.name)
         return _page(page, texts, "", vous), 404
     amount = display_amount(payout.amount, payout.currency, lang)
-    account = BankAccount.get_or_none(BankAccount.payout == payout.id)
+    account = stored_account(payout)
     if payout.state not in CLAIMABLE:
         page["message"] = texts["done"]
         return _page(page, texts, amount, vous)
@@ -81,7 +76,7 @@ def claim(token: str):
             page["form"] = True
             return _page(page, texts, amount, vous), 422
         state = save_account(payout, holder, iban, bic, datetime.now(timezone.utc))
-        page["message"] = texts["saved" if state == "ready" else "done"].format(amount=amount, iban=mask_iban(iban))
+        page["message"] = texts["saved" if state == READY else "done"].format(amount=amount, iban=mask_iban(iban))
         return _page(page, texts, amount, vous)
     if account is not None:  # a correction before export; a stored IBAN is never echoed back into a page
         page["values"] = {"holder": account.holder, "iban": "", "bic": account.bic or ""}

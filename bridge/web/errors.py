@@ -2,13 +2,13 @@
 
 import logging
 
-from flask import Flask, jsonify
+from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger("bridge.web")
 
 
-def error_response(status: int, code: str, message: str):
+def error_response(status: int, code: str, message: str) -> Response:
     """Build the one error shape every endpoint uses: {"error": {"code", "message"}}."""
     response = jsonify(error={"code": code, "message": message})
     response.status_code = status

@@ -5,17 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from flask import Blueprint, current_app, redirect, render_template, request
+from flask.typing import ResponseReturnValue
 
-from bridge.attribution import (
-    PARAM,
-    is_preview,
-    landing_url,
-    link_state,
-    record_click,
-    resolve,
-    resolve_for_click,
-    tag_of,
-)
+from bridge.sharing.clicks import is_preview, record_click
+from bridge.sharing.products import landing_url
+from bridge.sharing.targets import PARAM, resolve, resolve_for_click, tag_of
+from bridge.sharing.widget import link_state
 from bridge.web.ratelimit import limited
 
 bp = Blueprint("links", __name__, template_folder="templates")
@@ -24,7 +19,7 @@ bp = Blueprint("links", __name__, template_folder="templates")
 @bp.get("/r/<code>")
 @bp.get("/r/<code>/<tag>")
 @limited("links", 240)
-def follow(code: str, tag: str | None = None):
+def follow(code: str, tag: str | None = None) -> ResponseReturnValue:
     """Redirect (302) to the product page on the shop's configured site; never anywhere else."""
     config = current_app.extensions["bridge"].config
     now = datetime.now(timezone.utc)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from functools import wraps
+from typing import Callable
 
 from flask import current_app, request
 
@@ -18,7 +19,7 @@ _lock = threading.Lock()
 _counts: dict[tuple[str, str, int], int] = {}
 
 
-def limited(bucket: str, per_minute: int):
+def limited(bucket: str, per_minute: int) -> Callable[[Callable], Callable]:
     """Decorate a view: more than `per_minute` calls from one IP in a minute get 429 with Retry-After."""
 
     def decorate(view):

@@ -6,16 +6,18 @@ public endpoints, which never use the session, that was a measurable part of eac
 
 from __future__ import annotations
 
+from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
+from itsdangerous import URLSafeTimedSerializer
 
 
 class CachedSessionInterface(SecureCookieSessionInterface):
     """The default cookie sessions; the serializer is kept while the keys stay the same."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._serializers: dict[tuple, object] = {}
 
-    def get_signing_serializer(self, app):
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
         key = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
         if key not in self._serializers:
             self._serializers.clear()

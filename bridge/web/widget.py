@@ -8,6 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from flask import Blueprint, Response, request
+from flask.typing import ResponseReturnValue
 
 bp = Blueprint("widget", __name__)
 # An installed package carries the script beside this module (setup.py copies it there); a checkout
@@ -28,7 +29,7 @@ def widget_bytes() -> tuple[bytes, bytes, str]:
 
 
 @bp.get("/widget.js")
-def script():
+def script() -> ResponseReturnValue:
     body, zipped, etag = widget_bytes()
     headers = {"ETag": etag, "Cache-Control": "public, max-age=300, stale-while-revalidate=86400",
                "Vary": "Accept-Encoding", "Access-Control-Allow-Origin": "*", "X-Content-Type-Options": "nosniff"}

@@ -14,7 +14,8 @@ from decimal import Decimal
 import pytest
 
 from bridge.config import load_config
-from bridge.connectors.prestashop import PrestaShopConnector, forget_caches
+from bridge.connectors import forget_caches
+from bridge.connectors.prestashop import PrestaShopConnector
 from bridge.connectors.woocommerce import WooCommerceConnector
 from tests.connector_contract import ConnectorContract
 from tests.live import woo

@@ -1,0 +1,238 @@
+"""Decisions kept up to date: the engine's per-order decision, re-run only where facts changed.
+
+An order's decision depends on its own facts, its strongest claim, and the claimed group as it was
+before the order (its founder and earlier members). So a change is propagated through a worklist in
+payment order: when a decision changes, the orders that depend on it (the group's later claimants)
+are decided again. The result equals deciding every order from scratch (a property test proves it).
+Facts and decisions are read in bulk per batch and written back with one upsert per table.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+from datetime import datetime, timezone
+from typing import Iterable
+
+from bridge.basics.codes import new_code
+from bridge.config.model import Config, SocialBuyingCampaign
+from bridge.ledger import news
+from bridge.rewards.groups import (
+    FormingGroup,
+    best_claims,
+    decide_order,
+    forming_group,
+    group_flags,
+)
+from bridge.rewards.model import Check, Membership, Order, Override
+from bridge.storage.bulk import chunks, upsert_many
+from bridge.storage.models import (
+    ClaimFact,
+    GroupRow,
+    MembershipRow,
+    MemberTag,
+    OrderFact,
+    OverrideFact,
+)
+from bridge.storage.rows import row_to_claim, row_to_order
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_END = (datetime.max.replace(tzinfo=timezone.utc), "")
+class Decided:
+    """One order's current decision, as stored or as just decided."""
+
+    __slots__ = ("role", "founder_id", "sponsor_id", "paid_at", "checks", "flags")
+
+    def __init__(self, role, founder_id, sponsor_id, paid_at, checks, flags) -> None:
+        self.role, self.founder_id, self.sponsor_id = role, founder_id, sponsor_id
+        self.paid_at, self.checks, self.flags = paid_at, checks, flags
+
+    def same_place(self, other: "Decided | None") -> bool:
+        return other is not None and (self.role, self.founder_id, self.sponsor_id) == (
+            other.role, other.founder_id, other.sponsor_id)
+
+
+class Facts:
+    """A campaign's facts and decisions, loaded in bulk and cached for one refresh or settlement."""
+
+    def __init__(self, campaign: SocialBuyingCampaign) -> None:
+        self.campaign = campaign
+        self.orders: dict[str, Order | None] = {}
+        self.claims: dict[str, object] = {}
+        self.overrides: dict[str, Override | None] = {}
+        self.decided: dict[str, Decided | None] = {}
+        self.members: dict[str, dict[str, tuple]] = {}  # founder -> member id -> (paid_at, id)
+        self.claimants_of: dict[str, set[str]] = {}
+
+    # -- bulk loading ------------------------------------------------------------------------
+    def load(self, ids: Iterable[str]) -> None:
+        """Load orders, best claims, overrides and decisions of `ids` not loaded yet."""
+        missing = sorted({i for i in ids if i not in self.orders})
+        shop, cid = self.campaign.shop, self.campaign.id
+        for part in chunks(missing):
+            for i in part:
+                self.orders[i], self.claims[i], self.overrides[i] = None, None, None
+                self.decided.setdefault(i, None)
+            for row in OrderFact.select().where((OrderFact.shop == shop) & OrderFact.order_id.in_(part)):
+                self.orders[row.order_id] = row_to_order(row)
+            rows = ClaimFact.select().where((ClaimFact.shop == shop) & ClaimFact.order_id.in_(part))
+            self.claims.update(best_claims([row_to_claim(r) for r in rows]))
+            for row in OverrideFact.select().where((OverrideFact.campaign == cid) & OverrideFact.order_id.in_(part)):
+                self.overrides[row.order_id] = Override(row.shop, row.order_id, row.action, row.note)
+            for row in MembershipRow.select().where((MembershipRow.campaign == cid) & MembershipRow.order_id.in_(part)):
+                self.decided[row.order_id] = Decided(row.role, row.founder_id, row.sponsor_id, row.paid_at,
+                                                     row.checks, row.flags)
+
+    def load_groups(self, founders: Iterable[str]) -> None:
+        """Load the members of these groups (and their facts)."""
+        missing = sorted({f for f in founders if f and f not in self.members})
+        if not missing:
+            return
+        ids = set(missing)
+        for part in chunks(missing):
+            for f in part:
+                self.members[f] = {}
+            for row in (MembershipRow.select(MembershipRow.order_id, MembershipRow.founder_id, MembershipRow.paid_at)
+                        .where((MembershipRow.campaign == self.campaign.id) & MembershipRow.founder_id.in_(part)
+                               & (MembershipRow.role == "member"))):
+                self.members[row.founder_id][row.order_id] = (row.paid_at, row.order_id)
+                ids.add(row.order_id)
+        # (members decided in this refresh are added by record(), which loads their group first)
+        self.load(ids)
+
+    def load_claimants(self, founders: Iterable[str]) -> None:
+        """Load which orders claim each of these groups."""
+        missing = sorted({f for f in founders if f not in self.claimants_of})
+        for part in chunks(missing):
+            for f in part:
+                self.claimants_of[f] = set()
+            for row in ClaimFact.select(ClaimFact.order_id, ClaimFact.founder_id).where(
+                    (ClaimFact.shop == self.campaign.shop) & ClaimFact.founder_id.in_(part)):
+                self.claimants_of[row.founder_id].add(row.order_id)
+
+    # -- reading -----------------------------------------------------------------------------
+    def view(self, founder_id: str, before: tuple = _END) -> FormingGroup | None:
+        """The group founded by `founder_id`, with its members decided before `before` (paid_at, id)."""
+        self.load([founder_id])
+        self.load_groups([founder_id])
+        founder = self.decided.get(founder_id)
+        if founder is None or founder.role != "founder" or (founder.paid_at, founder_id) >= before:
+            return None
+        view = forming_group(self.campaign, self.orders[founder_id])
+        view.members += [self.orders[i] for key, i in sorted(self.members[founder_id].values()) if (key, i) < before]
+        return view
+
+    # -- writing -----------------------------------------------------------------------------
+    def record(self, order: Order, new: Membership, now: datetime) -> tuple[Decided | None, Decided]:
+        """Keep a new decision in memory (and in the group index); return the old and the new."""
+        old = self.decided.get(order.id)
+        current = Decided(new.role, new.founder_id, new.sponsor_id, order.paid_at,
+                          checks_json(new.checks), old.flags if old else "[]")
+        if old is not None and old.role == "member" and old.founder_id in self.members:
+            self.members[old.founder_id].pop(order.id, None)
+        if new.role == "member":
+            self.load_groups([new.founder_id])
+            self.members[new.founder_id][order.id] = (order.paid_at, order.id)
+        self.decided[order.id] = current
+        return old, current
+
+
+def checks_json(checks: Iterable[Check]) -> str:
+    return json.dumps([[c.rule, c.passed, c.text] for c in checks], ensure_ascii=False)
+
+
+def _sort_key(order: Order) -> tuple:
+    return (order.paid_at or _EPOCH, order.id)
+
+
+def refresh(config: Config, changed: set[tuple[str, str]], now: datetime | None = None) -> None:
+    """Re-decide the changed orders, and whatever depends on them, in every social campaign of their shop."""
+    for campaign in config.campaigns:
+        ids = {oid for shop, oid in changed if shop == campaign.shop}
+        if campaign.type == "social_buying" and ids:
+            refresh_campaign(campaign, ids, now or datetime.now(timezone.utc))
+
+
+def refresh_campaign(campaign: SocialBuyingCampaign, order_ids: set[str], now: datetime) -> None:
+    """Run the worklist for one campaign (inside the caller's transaction)."""
+    facts = Facts(campaign)
+    facts.load(order_ids)
+    facts.load_groups({c.founder_id for c in facts.claims.values() if c} | set(order_ids))
+    facts.load_claimants(order_ids | {c.founder_id for c in facts.claims.values() if c})
+    queue = [(_sort_key(facts.orders[i]), i) for i in order_ids if facts.orders.get(i) is not None]
+    heapq.heapify(queue)
+    done: set[str] = set()
+    changed: dict[str, Decided] = {}
+    touched: set[str] = set()
+    while queue:
+        key, order_id = heapq.heappop(queue)
+        if order_id in done:
+            continue
+        done.add(order_id)
+        order = facts.orders[order_id]
+        claim = facts.claims.get(order_id) if order.paid_at else None
+        view = facts.view(claim.founder_id, key) if claim else None
+        new = decide_order(campaign, order, claim, view, facts.overrides.get(order_id))
+        old, current = facts.record(order, new, now)
+        if old is None or old.checks != current.checks or not current.same_place(old):
+            changed[order_id] = current
+        touched |= {g for g in (current.founder_id, old.founder_id if old else None) if g}
+        # An order whose own facts changed can change later members' checks even if its place stays.
+        if order_id in order_ids or not current.same_place(old):
+            for dependant in _dependants(facts, order, old, current):
+                if dependant not in done and facts.orders.get(dependant) is not None:
+                    heapq.heappush(queue, (_sort_key(facts.orders[dependant]), dependant))
+    _refresh_flags(facts, touched, changed)
+    _write(campaign, facts, changed, now)
+
+
+def _dependants(facts: Facts, order: Order, old: Decided | None, new: Decided) -> set[str]:
+    """Orders whose decision may change when this one's did: claimants of its group(s), later than it."""
+    founders = {new.founder_id, old.founder_id if old else None} - {None}
+    if new.role == "founder" or (old and old.role == "founder"):
+        founders.add(order.id)
+    facts.load_claimants(founders)
+    out = set().union(*(facts.claimants_of[f] for f in founders)) - {order.id} if founders else set()
+    facts.load(out)
+    key = _sort_key(order)
+    return {i for i in out if facts.orders.get(i) is not None and _sort_key(facts.orders[i]) > key}
+
+
+def _refresh_flags(facts: Facts, founders: set[str], changed: dict[str, Decided]) -> None:
+    """Recompute the review flags of every touched group's members; mark those whose flags moved."""
+    for founder_id in founders:
+        view = facts.view(founder_id)
+        if view is None:
+            continue
+        flags = group_flags({founder_id: view.members}, {m.id: m for m in view.members})
+        for member in view.members:
+            decided = facts.decided[member.id]
+            text = checks_json(flags.get(member.id, ()))
+            if decided.flags != text:
+                decided.flags = text
+                changed[member.id] = decided
+
+
+def _write(campaign: SocialBuyingCampaign, facts: Facts, changed: dict[str, Decided], now: datetime) -> None:
+    """Upsert the changed decisions; give founders a group (and code) once, and members a tag once."""
+    rows = [dict(campaign=campaign.id, order_id=i, role=d.role, founder_id=d.founder_id, sponsor_id=d.sponsor_id,
+                 paid_at=d.paid_at, checks=d.checks, flags=d.flags, decided_at=now) for i, d in sorted(changed.items())]
+    upsert_many(MembershipRow, rows, [MembershipRow.campaign, MembershipRow.order_id])
+    groups = [dict(campaign=campaign.id, shop=campaign.shop, founder_id=i, code=new_code(), currency=campaign.currency,
+                   opened_at=d.paid_at, closes_at=d.paid_at + campaign.window,
+                   due_at=d.paid_at + campaign.window + campaign.hold)
+              for i, d in sorted(changed.items()) if d.role == "founder"]
+    for part in chunks(groups, 200):
+        GroupRow.insert_many(part).on_conflict_ignore().execute()
+    tags = [dict(campaign=campaign.id, order_id=i, tag=new_code()) for i, d in sorted(changed.items())
+            if d.role in ("founder", "member")]
+    for part in chunks(tags, 300):
+        MemberTag.insert_many(part).on_conflict_ignore().execute()
+    news.store(news.group_news(campaign, facts, changed, now))
+
+
+def load_membership(row: MembershipRow) -> Membership:
+    """Rebuild a stored decision."""
+    def checks(text):
+        return tuple(Check(rule, passed, words) for rule, passed, words in json.loads(text))
+    return Membership(row.order_id, row.role, row.founder_id, row.sponsor_id, checks(row.checks), checks(row.flags))

@@ -1,0 +1,87 @@
+"""Which e-mails a change causes. Called inside the change's transaction; the outbox keys keep each once."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from bridge.config.model import Campaign
+from bridge.rewards.groups import group_outcome
+from bridge.storage.bulk import chunks
+from bridge.storage.models import EmailMessage
+
+
+def group_news(campaign: Campaign, facts: Any, changed: dict, now: datetime) -> list[dict]:
+    """Share-link e-mails for new founders and members, and "a friend joined" for the others of an open group.
+
+    Nothing is sent about a group that is already closed: a backfill of old orders e-mails nobody.
+    """
+    rows = []
+    for order_id, decided in sorted(changed.items()):
+        if decided.role not in ("founder", "member"):
+            continue
+        founder = order_id if decided.role == "founder" else decided.founder_id
+        opened = facts.decided.get(founder).paid_at if facts.decided.get(founder) else None
+        if opened is None or opened + campaign.window <= now:
+            continue
+        order = facts.orders.get(order_id)
+        rows.append(_row(f"share:{campaign.id}:{order_id}", "share_link", campaign, order, now, order=order_id))
+        if decided.role == "member":
+            # Those who were there before: a later member is not told about an earlier one.
+            members = facts.members.get(founder, {})
+            here = members.get(order_id, (decided.paid_at, order_id))
+            others = [founder] + sorted(i for i, place in members.items() if place < here)
+            seen = _snapshot(campaign, facts, founder, (here[0], order_id + "\0"), now)
+            rows += [_row(f"joined:{campaign.id}:{order_id}:{other}", "friend_joined", campaign, facts.orders.get(other),
+                          now, order=other, joined=order_id, **_for(seen, other)) for other in others]
+    return [r for r in rows if r]
+
+
+def _snapshot(campaign, facts, founder: str, before: tuple, now: datetime):
+    """The group as it was when a member joined (e-mails say what was true then, not at send time)."""
+    view = facts.view(founder, before)
+    return group_outcome(campaign, view.founder, view.members, now) if view is not None else None
+
+
+def _for(outcome, order_id: str) -> dict:
+    """What one member's "a friend joined" e-mail states: the group's size and their amount at that moment."""
+    if outcome is None:
+        return {}
+    amount = next((m.amount for m in outcome.members if m.order_id == order_id), None)
+    return dict(size=outcome.size, amount=str(amount) if amount else None)
+
+
+def reward_news(campaign: Campaign, kind: str, fresh: list[tuple], now: datetime) -> list[dict]:
+    """The closing summary of a group (or the referrer's reward), one per reward granted."""
+    email_kind = "group_closed" if kind == "group_cashback" else "referral_reward"
+    rows = [_row(f"reward:{key}", email_kind, campaign, beneficiary, now, reward=key)
+            for key, beneficiary, amount, _, _ in fresh if amount > 0]
+    return [r for r in rows if r]
+
+
+def _row(key: str, kind: str, campaign, person, now: datetime, **ref) -> dict | None:
+    """An outbox row to the person behind an order (or a referrer)."""
+    return message(key, kind, campaign.shop, campaign.id, getattr(person, "email", None), now, **ref)
+
+
+def message(key: str, kind: str, shop: str, campaign: str | None, to_email: str | None, now: datetime,
+            **ref) -> dict | None:
+    """An outbox row (None when there is nobody to write to); `ref` names what it is about."""
+    if not to_email:
+        return None
+    return dict(key=f"email:{key}", kind=kind, shop=shop, campaign=campaign, to_email=to_email.strip(),
+                ref=json.dumps(ref, sort_keys=True), state="queued", created_at=now, updated_at=now)
+
+
+def enqueue(key: str, kind: str, shop: str, campaign: str | None, to_email: str | None, now: datetime, **ref) -> None:
+    """Queue one message once per key (inside the transaction of the change that causes it)."""
+    row = message(key, kind, shop, campaign, to_email, now, **ref)
+    if row:
+        store([row])
+
+
+def store(rows: list[dict]) -> None:
+    """Insert outbox rows, ignoring those already queued (by key)."""
+    for part in chunks(rows, 200):
+        EmailMessage.insert_many(part).on_conflict_ignore().execute()

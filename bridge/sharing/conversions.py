@@ -1,0 +1,36 @@
+"""The widget's conversion report: an order checked with the shop by its key, and the code it came with, as facts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bridge.config.model import Config
+from bridge.connectors import connector_for
+from bridge.facts.ingest import ingest
+from bridge.rewards.model import Claim
+from bridge.sharing.targets import resolve, tag_of
+from bridge.sharing.widget import thank_you
+from bridge.storage.models import MemberTag
+
+
+def report_conversion(config: Config, shop_id: str, order_id: str, key: str, code: str | None, now: datetime) -> dict:
+    """Check an order with the shop (its key), record the code it came with, and return its thank-you view.
+
+    The order is fetched from the shop's API whatever the webhooks did, so the page works at once.
+    Raises ConnectorError (NotFound for a wrong key) for the caller to answer.
+    """
+    order = connector_for(config.shop(shop_id)).fetch_order_with_key(order_id, key)
+    claims, referral_claims = [], []
+    target = None
+    if code:
+        head, _, tag = code.partition(".")
+        target = resolve(config, head)
+    if target is not None and target.campaign.shop == shop_id:
+        if target.kind == "group" and target.group.founder_id != order.id:
+            tag = tag_of(target, tag)
+            sponsor = MemberTag.get(MemberTag.tag == tag).order_id if tag else None
+            claims.append(Claim(shop_id, order.id, target.group.founder_id, sponsor, "widget", now))
+        elif target.kind == "advocate":
+            referral_claims.append((shop_id, order.id, target.code, "widget", now))
+    ingest(config, orders=[order], claims=claims, referral_claims=referral_claims, now=now)
+    return thank_you(config, shop_id, order.id, now)

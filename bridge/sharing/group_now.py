@@ -1,0 +1,96 @@
+"""A group as people see it now: its outcome at this instant (size, tier, next tier, amounts) and whether it is paid.
+
+Two queries (the group, then its members with their orders): this runs on every widget view.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from bridge.config.model import Campaign
+from bridge.rewards.amounts import TierWords, tier_words
+from bridge.rewards.groups import group_outcome
+from bridge.rewards.model import GroupOutcome, Order
+from bridge.storage.compiled import select
+from bridge.storage.models import GroupRow, MembershipRow, OrderFact
+from bridge.storage.rows import lines_of
+
+
+@dataclass(frozen=True)
+class GroupNow:
+    """A group's row, its outcome now, and whether it is paid out (closed whatever the clock says)."""
+
+    campaign: object
+    group: GroupRow
+    outcome: GroupOutcome
+    settled: bool = False  # paid out (read with the members, so that a memoised group row stays right)
+
+    @property
+    def words(self) -> TierWords:
+        """The group's size and tiers in words (cashback now, next cashback, buyers to go)."""
+        return tier_words(self.campaign.tiers, self.outcome.size, self.campaign.currency)
+
+    @property
+    def cashback(self) -> str | None:
+        """The current tier's cashback in words ("10%", "5,00 €"), or None below the first tier."""
+        return self.words.cashback
+
+    @property
+    def next_cashback(self) -> str | None:
+        """The next tier's cashback in words, None at the top tier."""
+        return self.words.next_cashback
+
+    @property
+    def buyers_to_next(self) -> int | None:
+        """How many more buyers the next tier takes, None at the top tier."""
+        return self.words.buyers_to_next
+
+    def amount_of(self, order_id: str) -> Decimal | None:
+        """A member's amount now (None for an order outside the group)."""
+        return self.outcome.amount_of(order_id)
+
+
+def group_now(campaign: Campaign, founder_id: str, now: datetime, group: GroupRow | None = None) -> GroupNow | None:
+    """The group founded by `founder_id` in `campaign`, as of `now` (None if void or unknown)."""
+    group = group or GroupRow.get_or_none((GroupRow.campaign == campaign.id) & (GroupRow.founder_id == founder_id))
+    if group is None:
+        return None
+    # Only what the outcome needs: converting every column of every member costs more than the query.
+    rows = select(OrderFact, "group_members", lambda: (
+        OrderFact.select(OrderFact.order_id, OrderFact.currency, OrderFact.paid, OrderFact.paid_at, OrderFact.created_at,
+                         OrderFact.total, OrderFact.refunded, OrderFact.own_refunded, OrderFact.cancelled,
+                         OrderFact.lines, OrderFact.refunded_lines, OrderFact.refunded_shipping,
+                         MembershipRow.role,
+                         GroupRow.settled_at)
+        .join(MembershipRow, on=((MembershipRow.order_id == OrderFact.order_id)
+                                 & (MembershipRow.campaign == ":campaign")))
+        .join_from(MembershipRow, GroupRow, on=((GroupRow.campaign == MembershipRow.campaign)
+                                                & (GroupRow.founder_id == MembershipRow.founder_id)))
+        .where((OrderFact.shop == ":shop") & (MembershipRow.founder_id == ":founder")
+               & MembershipRow.role.in_(("founder", "member")))), MembershipRow, GroupRow,
+        campaign=campaign.id, shop=campaign.shop, founder=founder_id)
+    founder, members, settled = None, [], False
+    for row in rows:
+        settled = settled or row.settled_at is not None
+        order = Order(shop=campaign.shop, id=row.order_id, currency=row.currency, paid=row.paid, paid_at=row.paid_at,
+                      created_at=row.created_at, total=row.total, refunded=row.refunded,
+                      own_refunded=row.own_refunded, cancelled=row.cancelled, lines=lines_of(row.lines),
+                      refunded_lines=lines_of(row.refunded_lines), refunded_shipping=row.refunded_shipping)
+        if row.role == "founder" and order.id == founder_id:
+            founder = order
+        else:
+            members.append(order)
+    if founder is None or founder.paid_at is None:
+        return None  # the founding order later joined another group: a void group
+    members.sort(key=lambda o: (o.paid_at, o.id))
+    return GroupNow(campaign, group, group_outcome(campaign, founder, [founder] + members, now), settled)
+
+
+def founder_of(campaign: Campaign, order_id: str) -> str | None:
+    """The founder of the group an order belongs to (itself for a founder), or None."""
+    row = MembershipRow.get_or_none((MembershipRow.campaign == campaign.id) & (MembershipRow.order_id == order_id))
+    if row is None or row.role not in ("founder", "member"):
+        return None
+    return row.order_id if row.role == "founder" else row.founder_id
