@@ -39,7 +39,7 @@ test-postgresql: $(STAMP)
 test-live: $(STAMP)
 	BRIDGE_TEST_DB=sqlite $(BIN)/pytest tests/live
 
-bench: $(STAMP)
+bench: $(STAMP) system-deps
 	@set -e; for b in bench/*.py; do [ -e "$$b" ] || continue; echo "== $$b"; $(BIN)/python $$b; done
 
 # The optional PrestaShop module, as the zip that Modules > Module Manager > Upload a module takes.

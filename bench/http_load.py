@@ -1,51 +1,59 @@
-"""Benchmark: share-link redirects and the link-state API under the production server, against a bare baseline.
+"""Benchmark: bridge's public endpoints under each production server, against a bare Flask app on the same server.
 
-    python bench/http_load.py [--seconds 5] [--clients 8] [--rounds 3] [--database sqlite|postgresql]
+    python bench/http_load.py [--seconds 6] [--connections 32] [--rounds 3] [--database sqlite|postgresql]
 
-bridge runs as `bridge serve` (waitress, 8 threads) on a SQLite database (or, with `--database
-postgresql`, a throw-away PostgreSQL server on loopback) seeded with groups. The
-baseline, run in the same way in the same run, is a bare Flask app under waitress doing the same
-kind of work without bridge: look the code up in SQLite, insert a click row and redirect; look the
-group up and answer a small JSON. Clients are threads with keep-alive connections. The last line is
-one JSON object with req/s and p99 (ms) of each, and bridge's ratios to the baseline (target >= 0.7).
-The four loads run in turn, `--rounds` times, so that a noisy moment hits both sides; each ratio is
-the median of the rounds' ratios, and the figures shown are those of the median round.
+The load comes from wrk (C, keep-alive connections, two threads), not from Python, so that the client
+is not what is measured. bridge runs as `bridge serve` (gunicorn, one process per core: the default;
+and `--server waitress`, 8 threads) on a database seeded with groups. The baseline, started the same
+way on the same server in the same run, is a bare Flask app doing the same kind of work without
+bridge: look the code up, insert a click row and redirect; read the group and its members and
+answer JSON. The loads run in turn, `--rounds` times, so that a noisy moment hits both sides; each
+ratio is the median of the rounds' ratios.
+
+Targets on gunicorn: `/r/<code>` and the link state at >= 0.8 of the baseline's requests per second,
+p99 at <= 1.5 x the baseline's. The widget's conversion report and the webhook receiver are
+measured too (absolute figures: both ask the fake shop for the order, which bounds them). The last
+line is one JSON object with every figure.
 """
 
 from __future__ import annotations
 
+import argparse
+import base64
+import hashlib
+import hmac
+import json
+import logging
 import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
 import sys
-
-# This file is named like the standard library's `http` package: keep its folder off the import path.
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
-
-import argparse  # noqa: E402
-import http.client  # noqa: E402
-import json  # noqa: E402
-import random  # noqa: E402
-import socket  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-from dataclasses import replace  # noqa: E402
-from datetime import datetime, timedelta, timezone  # noqa: E402
+import tempfile
+import time
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from bridge.config import load_config_text  # noqa: E402
 from bridge.facts.ingest import ingest  # noqa: E402
+from bridge.rewards.model import Claim, Line  # noqa: E402
 from bridge.storage import bind, upgrade  # noqa: E402
 from bridge.storage.db import db  # noqa: E402
 from bridge.storage.models import GroupRow  # noqa: E402
+from bridge.storage.secrets import ensure_shop_secret  # noqa: E402
+from bridge.web.server import default_workers  # noqa: E402
 from tests.engine_data import order  # noqa: E402
-from tests.fake_woocommerce import FakeWooCommerce  # noqa: E402
+from tests.fake_woocommerce import FakeWooCommerce, make_order  # noqa: E402
 from tests.pgserver import PostgresServer  # noqa: E402
 from tests.wc_fixtures import rest_json  # noqa: E402
 
 BIN = os.path.dirname(sys.executable)
 GROUPS = 200
+TARGET_RATIO, TARGET_P99 = 0.8, 1.5
 CONFIG = """
 server: {{public_url: "http://127.0.0.1:{port}", secret_key: bench-secret-key-0123456789, database_url: "{db}",
           log_level: warning, rate_limits: false}}
@@ -60,8 +68,7 @@ campaigns:
 BASELINE = r'''
 import sqlite3, sys, threading
 from flask import Flask, jsonify, redirect
-from waitress import serve
-DB, SHOP, PORT = sys.argv[1], sys.argv[2], int(sys.argv[3])
+DB, SHOP = sys.argv[1], sys.argv[2]
 POSTGRES = DB.startswith("postgresql://")
 P, NOW = ("%s", "now()") if POSTGRES else ("?", "datetime('now')")
 app = Flask("baseline")
@@ -75,6 +82,7 @@ def conn():
         else:
             local.c = sqlite3.connect(DB[len("sqlite:///"):], timeout=15, isolation_level=None)
             local.c.execute("PRAGMA journal_mode=WAL")
+            local.c.execute("PRAGMA synchronous=NORMAL")  # as bridge's own connections: the same durability
     return local.c
 def query(sql, args, many=False):
     cursor = conn().cursor()
@@ -94,8 +102,47 @@ def state(code):
     orders = query("SELECT total FROM order_fact WHERE order_id IN (%s)" % ",".join("?" * len(members)),
                    [m[0] for m in members], many=True) if members else []
     return jsonify(code=code, members=len(members), total=sum(float(o[0]) for o in orders), closes_at=str(group[2]))
-serve(app, host="127.0.0.1", port=PORT, threads=8, _quiet=True)
 '''
+
+GUNICORN_BASELINE = BASELINE + r'''
+from gunicorn.app.base import BaseApplication
+class Baseline(BaseApplication):
+    def load_config(self):
+        for key, value in {"bind": [f"127.0.0.1:{sys.argv[3]}"], "workers": int(sys.argv[4]), "loglevel": "warning",
+                           "control_socket_disable": True}.items():
+            if key in self.cfg.settings:
+                self.cfg.set(key, value)
+    def load(self):
+        return app
+Baseline().run()
+'''
+
+WAITRESS_BASELINE = BASELINE + r'''
+from waitress import serve
+serve(app, host="127.0.0.1", port=int(sys.argv[3]), threads=8, _quiet=True)
+'''
+
+# wrk: a random path of the list for each request (GET), or a fixed body (POST) with its headers.
+PATHS_SCRIPT = """
+local paths = {%s}
+math.randomseed(%d)
+request = function()
+  return wrk.format("GET", paths[math.random(#paths)], {["User-Agent"] = "Mozilla/5.0 Chrome/126.0"})
+end
+"""
+BODIES_SCRIPT = """
+local bodies = {%s}
+local signatures = {%s}
+local path, header = "%s", "%s"
+math.randomseed(%d)
+request = function()
+  local i = math.random(#bodies)
+  local headers = {["Content-Type"] = "application/json", ["User-Agent"] = "Mozilla/5.0 Chrome/126.0",
+                   ["Origin"] = "%s"}
+  if header ~= "" then headers[header] = signatures[i]; headers["X-WC-Webhook-Topic"] = "order.updated" end
+  return wrk.format("POST", path, headers, bodies[i])
+end
+"""
 
 
 def free_port() -> int:
@@ -105,7 +152,7 @@ def free_port() -> int:
 
 
 def wait_until_up(port: int) -> None:
-    for _ in range(200):
+    for _ in range(400):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
             return
@@ -114,47 +161,112 @@ def wait_until_up(port: int) -> None:
     raise RuntimeError(f"nothing listens on {port}")
 
 
-def load(port: int, paths: list[str], seconds: float, clients: int) -> dict:
-    """Hit `paths` (at random) from `clients` threads for `seconds`; return req/s and p99 in ms."""
-    latencies, errors, stop = [], [0], time.perf_counter() + seconds
-    lock = threading.Lock()
+def lua_strings(values: list[str]) -> str:
+    return ", ".join(json.dumps(v) for v in values)  # JSON string literals are valid Lua strings here
 
-    def client(seed):
-        rnd, mine = random.Random(seed), []
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        while time.perf_counter() < stop:
-            started = time.perf_counter()
-            connection.request("GET", rnd.choice(paths), headers={"User-Agent": "Mozilla/5.0 Chrome/126.0"})
-            response = connection.getresponse()
-            response.read()
-            mine.append(time.perf_counter() - started)
-            if response.status >= 400:
-                with lock:
-                    errors[0] += 1
+
+def wrk(port: int, script: str, seconds: float, connections: int, folder: str) -> dict:
+    """Run wrk against 127.0.0.1:port with `script`; return req/s, p50/p99 (ms) and the non-2xx/3xx count."""
+    path = os.path.join(folder, "load.lua")
+    with open(path, "w") as handle:
+        handle.write(script)
+    done = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{int(seconds)}s", "--latency", "-s", path,
+                           f"http://127.0.0.1:{port}"], capture_output=True, text=True, timeout=seconds + 60)
+    out = done.stdout
+    if "Requests/sec" not in out:
+        raise RuntimeError(f"wrk did not run: {done.stderr.strip() or out.strip()}")
+
+    def millis(label: str) -> float:
+        found = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        value, unit = float(found.group(1)), found.group(2)
+        return round(value / 1000 if unit == "us" else value * 1000 if unit == "s" else value, 2)
+
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return {"req_s": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "p50_ms": millis("50"),
+            "p99_ms": millis("99"), "requests": int(re.search(r"(\d+) requests in", out).group(1)),
+            "errors": (int(errors.group(1)) if errors else 0)
+            + (sum(int(g) for g in socket_errors.groups()) if socket_errors else 0)}
+
+
+def hint_scripts(reported: list[tuple[str, str]], secret: str) -> tuple[list[str], list[str]]:
+    """Webhook bodies naming the reported orders, and their signatures (base64 HMAC-SHA256 of each body)."""
+    hints = [json.dumps({"id": int(o)}) for o, _ in reported]
+    return hints, [base64.b64encode(hmac.new(secret.encode(), h.encode(), hashlib.sha256).digest()).decode()
+                   for h in hints]
+
+
+def settle(url: str) -> None:
+    """Between two loads: fold SQLite's write-ahead log back into the database, so that the clicks one
+    load wrote do not slow the next one down (every load starts from the same state of the file)."""
+    if url.startswith("sqlite:///"):
+        import sqlite3
+
+        connection = sqlite3.connect(url[len("sqlite:///"):], timeout=30)
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         connection.close()
-        with lock:
-            latencies.extend(mine)
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-    began = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - began
-    latencies.sort()
-    return {"req_s": round(len(latencies) / elapsed, 1), "p99_ms": round(1000 * latencies[int(0.99 * (len(latencies) - 1))], 2),
-            "requests": len(latencies), "errors": errors[0]}
+
+def seed(config, shop: FakeWooCommerce, now: datetime) -> tuple[list[str], list[tuple[str, str]]]:
+    """Groups of three paid orders (a founder and two friends), and orders in the fake shop to report."""
+    orders, claims = [], []
+    for g in range(GROUPS):
+        for m in range(3):
+            oid = str(1000 + 3 * g + m)
+            base = order(oid)
+            orders.append(replace(base, shop="s", paid_at=now - timedelta(minutes=10 - m),
+                                  created_at=now - timedelta(minutes=10 - m), email=f"b{oid}@example.test",
+                                  ip=f"10.{g % 250}.{m}.1", billing_address=f"{oid} rue", customer_id=oid,
+                                  lines=(Line("10", 1, base.lines[0].total, base.lines[0].tax),)))
+            if m:
+                claims.append(Claim("s", oid, str(1000 + 3 * g), None, "widget", now))
+    ingest(config, orders=orders, claims=claims, now=now)
+    template = {**rest_json("19-order-get-after-refund.response.json"), "status": "processing", "refunds": []}
+    reported = []
+    for i in range(50):  # orders the widget reports (each checked with the fake shop by its key)
+        data = make_order(5000 + i, now, template)
+        data["order_key"] = f"wc_order_bench{i:04d}"
+        shop.put_order(data)
+        reported.append((str(5000 + i), data["order_key"]))
+    return [g.code for g in GroupRow.select()], reported
+
+
+def start(kind: str, server: str, port: int, args, folder: str, url: str, shop_url: str) -> subprocess.Popen:
+    log = open(os.environ.get("BENCH_LOG", os.devnull), "a")
+    if kind == "bridge":
+        command = [os.path.join(BIN, "bridge"), "--config", os.path.join(folder, "config.yaml"), "serve",
+                   "--server", server, "--port", str(port)]
+        command += ["--workers", str(args.workers)] if server == "gunicorn" else ["--threads", "8"]
+    else:
+        source = GUNICORN_BASELINE if server == "gunicorn" else WAITRESS_BASELINE
+        command = [sys.executable, "-c", source, url, shop_url, str(port), str(args.workers)]
+    process = subprocess.Popen(command, stdout=log, stderr=log, start_new_session=True)
+    wait_until_up(port)
+    return process
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=40)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=float, default=5)
-    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=6)
+    parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=default_workers())
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite",
                         help="postgresql: a throw-away server on loopback (tests/pgserver.py), for both sides")
+    parser.add_argument("--servers", default="gunicorn,waitress", help="which servers to measure, comma-separated")
     args = parser.parse_args()
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the fake shop's request lines
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed: run `make system-deps` (scripts/system-deps.sh installs it)")
     server = PostgresServer().start() if args.database == "postgresql" else None
     try:
         run(args, server)
@@ -163,12 +275,12 @@ def main() -> None:
             server.stop()
 
 
-def run(args, server) -> None:
-    """Seed the database, start bridge and the baseline, load both in rounds; print the summary."""
+def run(args, pg) -> None:
+    """Seed the database, then load bridge and the baseline on each server, in rounds; print the summary."""
     with FakeWooCommerce("ck", "cs") as shop, tempfile.TemporaryDirectory() as folder:
         shop.put_product(rest_json("05-product-create-simple-1.response.json"))
         port = free_port()
-        url = server.create_database("bench_http") if server else f"sqlite:///{os.path.join(folder, 'bridge.db')}"
+        url = pg.create_database("bench_http") if pg else f"sqlite:///{os.path.join(folder, 'bridge.db')}"
         text = CONFIG.format(db=url, url=shop.url, port=port)
         with open(os.path.join(folder, "config.yaml"), "w") as handle:
             handle.write(text)
@@ -177,61 +289,70 @@ def run(args, server) -> None:
         now = datetime.now(timezone.utc)
         with db.connection_context():
             upgrade()
-            orders, claims = [], []
-            from bridge.rewards.model import Claim, Line
-            for g in range(GROUPS):
-                for m in range(3):
-                    oid = str(1000 + 3 * g + m)
-                    orders.append(replace(order(oid), shop="s", paid_at=now - timedelta(minutes=10 - m),
-                                          created_at=now - timedelta(minutes=10 - m), email=f"b{oid}@example.test",
-                                          ip=f"10.{g % 250}.{m}.1", billing_address=f"{oid} rue", customer_id=oid,
-                                          lines=(Line("10", 1, order(oid).lines[0].total, order(oid).lines[0].tax),)))
-                    if m:
-                        claims.append(Claim("s", oid, str(1000 + 3 * g), None, "widget", now))
-            ingest(config, orders=orders, claims=claims, now=now)
-            codes = [g.code for g in GroupRow.select()]
-        assert len(codes) == GROUPS, len(codes)
-        with db.connection_context():
-            db.execute_sql("CREATE TABLE baseline_click (id INTEGER PRIMARY KEY, code TEXT, at TEXT)" if server is None
+            codes, reported = seed(config, shop, now)
+            secret = ensure_shop_secret("s", "webhook")
+            db.execute_sql("CREATE TABLE baseline_click (id INTEGER PRIMARY KEY, code TEXT, at TEXT)" if pg is None
                            else "CREATE TABLE baseline_click (id SERIAL PRIMARY KEY, code TEXT, at TIMESTAMP)")
-            # Planner statistics, as a live database has them (PostgreSQL's autovacuum would take a minute).
-            db.execute_sql("ANALYZE")
+            db.execute_sql("ANALYZE")  # planner statistics, as a live database has them
         db.obj.close_all()  # bridge and the baseline run in their own processes
-        bridge = subprocess.Popen([os.path.join(BIN, "bridge"), "--config", os.path.join(folder, "config.yaml"), "serve",
-                                   "--port", str(port), "--threads", "8"], stderr=open(os.environ.get("BENCH_LOG", os.devnull), "w"))
+        assert len(codes) == GROUPS, len(codes)
+        redirects = PATHS_SCRIPT % (lua_strings([f"/r/{c}" for c in codes]), 7)
+        states = PATHS_SCRIPT % (lua_strings([f"/api/v1/links/{c}" for c in codes]), 7)
+        base_states = PATHS_SCRIPT % (lua_strings([f"/links/{c}" for c in codes]), 7)
+        conversions = BODIES_SCRIPT % (
+            lua_strings([json.dumps({"order_id": o, "key": k, "code": codes[i % len(codes)]})
+                         for i, (o, k) in enumerate(reported)]), "", "/api/v1/shops/s/conversions", "", 7, shop.url)
+        hints, signatures = hint_scripts(reported, secret)
+        webhooks = BODIES_SCRIPT % (lua_strings(hints), lua_strings(signatures), "/webhooks/s", "X-WC-Webhook-Signature",
+                                    7, shop.url)
+        rounds: list[dict] = [{} for _ in range(args.rounds)]
         base_port = free_port()
-        baseline = subprocess.Popen([sys.executable, "-c", BASELINE, url, shop.url, str(base_port)])
-        try:
-            wait_until_up(port)
-            wait_until_up(base_port)
-            for c in codes:  # warm the product cache, as a live bridge has it
-                conn = http.client.HTTPConnection("127.0.0.1", port)
-                conn.request("GET", f"/r/{c}")
-                conn.getresponse().read()
-                break
-            rounds = []
-            for number in range(args.rounds):
-                results = {}
-                for name, target, paths in (
-                        ("bridge_redirect", port, [f"/r/{c}" for c in codes]),
-                        ("baseline_redirect", base_port, [f"/r/{c}" for c in codes]),
-                        ("bridge_link_state", port, [f"/api/v1/links/{c}" for c in codes]),
-                        ("baseline_link_state", base_port, [f"/links/{c}" for c in codes])):
-                    results[name] = load(target, paths, args.seconds, args.clients)
-                    print(f"round {number + 1}", name, results[name], flush=True)
-                rounds.append(results)
-        finally:
-            bridge.terminate()
-            baseline.terminate()
-            bridge.wait(timeout=30)
-            baseline.wait(timeout=30)
-    summary = {"database": args.database, "rounds": args.rounds, "target_ratio": 0.7}
-    for kind in ("redirect", "link_state"):
-        ratios = sorted((r[f"bridge_{kind}"]["req_s"] / r[f"baseline_{kind}"]["req_s"], i) for i, r in enumerate(rounds))
-        ratio, median_round = ratios[len(ratios) // 2]
-        summary.update({kind: rounds[median_round][f"bridge_{kind}"],
-                        f"{kind}_baseline": rounds[median_round][f"baseline_{kind}"],
-                        f"{kind}_ratio": round(ratio, 3), f"{kind}_ratios": [round(r, 3) for r, _ in ratios]})
+        for server in args.servers.split(","):
+            # Both sides up at once and loaded in turn (ABBA), so that a noisy minute hits both alike.
+            sides = {"bridge": start("bridge", server, port, args, folder, url, shop.url),
+                     "baseline": start("baseline", server, base_port, args, folder, url, shop.url)}
+            ports = {"bridge": port, "baseline": base_port}
+            scripts = {("bridge", "redirect"): redirects, ("baseline", "redirect"): redirects,
+                       ("bridge", "link_state"): states, ("baseline", "link_state"): base_states}
+            try:
+                for (kind, load), script in scripts.items():  # warm up: caches, the pool, the page cache
+                    wrk(ports[kind], script, 2, 4, folder)
+                for number in range(args.rounds):
+                    for load in ("redirect", "link_state"):
+                        order = ("bridge", "baseline") if number % 2 == 0 else ("baseline", "bridge")
+                        for kind in order:
+                            settle(url)
+                            figures = wrk(ports[kind], scripts[(kind, load)], args.seconds, args.connections, folder)
+                            rounds[number][f"{server}_{kind}_{load}"] = figures
+                            print(f"round {number + 1}", server, kind, load, figures, flush=True)
+                for number in range(args.rounds):  # after the others: these add members to groups
+                    for load, script in (("conversion", conversions), ("webhook", webhooks)):
+                        figures = wrk(port, script, args.seconds, args.connections, folder)
+                        rounds[number][f"{server}_bridge_{load}"] = figures
+                        print(f"round {number + 1}", server, "bridge", load, figures, flush=True)
+            finally:
+                for process in sides.values():
+                    stop(process)
+    summary: dict = {"database": args.database, "rounds": args.rounds, "workers": args.workers,
+                     "connections": args.connections, "targets": {"ratio": TARGET_RATIO, "p99": TARGET_P99}}
+    for server in args.servers.split(","):
+        for load in ("redirect", "link_state"):
+            ratios = [r[f"{server}_bridge_{load}"]["req_s"] / r[f"{server}_baseline_{load}"]["req_s"] for r in rounds]
+            p99s = [r[f"{server}_bridge_{load}"]["p99_ms"] / r[f"{server}_baseline_{load}"]["p99_ms"] for r in rounds]
+            median_round = sorted(range(len(rounds)), key=lambda i: ratios[i])[len(rounds) // 2]
+            summary[f"{server}_{load}"] = {
+                "bridge": rounds[median_round][f"{server}_bridge_{load}"],
+                "baseline": rounds[median_round][f"{server}_baseline_{load}"],
+                "ratio": round(statistics.median(ratios), 3), "ratios": [round(r, 3) for r in ratios],
+                "p99_ratio": round(statistics.median(p99s), 3)}
+        for load in ("conversion", "webhook"):
+            figures = [r[f"{server}_bridge_{load}"] for r in rounds]
+            summary[f"{server}_{load}"] = {"req_s": statistics.median(f["req_s"] for f in figures),
+                                           "p99_ms": statistics.median(f["p99_ms"] for f in figures),
+                                           "errors": sum(f["errors"] for f in figures)}
+    summary["met"] = "gunicorn" in args.servers.split(",") and all(summary[f"gunicorn_{load}"]["ratio"] >= TARGET_RATIO
+                         and summary[f"gunicorn_{load}"]["p99_ratio"] <= TARGET_P99
+                         for load in ("redirect", "link_state"))
     print(json.dumps(summary))
 
 

@@ -3,6 +3,7 @@
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -89,33 +90,96 @@ def test_worker_refuses_an_outdated_schema(config_file):
 
 
 def test_serve_answers_healthz_from_the_production_server(config_file):
+    """`--server waitress`: threads in one process, the jobs in that same process."""
     run("--config", str(config_file), "db", "upgrade")
     port = _free_port()
-    server = subprocess.Popen([BRIDGE, "--config", str(config_file), "serve", "--port", str(port), "--with-worker"],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    server = subprocess.Popen([BRIDGE, "--config", str(config_file), "serve", "--server", "waitress", "--port",
+                               str(port), "--with-worker"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         body = _get_when_up(f"http://127.0.0.1:{port}/healthz")
         assert json.loads(body[1]) == {"status": "ok", "database": "ok", "schema": LATEST, "write": "ok"}
         assert body[0].get("Server") == "bridge"  # waitress, with our ident, not Werkzeug's dev server
         owners = _job_owners_when_run(config_file)
-        # A request the server itself cannot parse (a NUL in a header) is answered in the JSON error shape.
-        with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
-            raw.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Odd: a\x00b\r\n\r\n")
-            answer = b""
-            while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
-                chunk = raw.recv(4096)
-                if not chunk:
-                    break
-                answer += chunk
-        head, _, payload = answer.partition(b"\r\n\r\n")
-        assert head.split(b" ")[1] == b"400" and b"application/json" in head, answer[:300]
-        assert json.loads(payload)["error"]["code"] == "bad_request"
+        _assert_unparsable_request_gets_json(port)
     finally:
         server.terminate()
         out, err = server.communicate(timeout=30)
     assert "Serving on" in err and "WARNING: This is a development server" not in err
     assert {owner.split(":")[1] for owner in owners} == {str(server.pid)}  # --with-worker: jobs ran in that process
     assert '"event": "job done"' in err
+
+
+def test_serve_runs_gunicorn_processes_by_default_and_stops_gracefully(config_file):
+    """The default server: pre-forked web processes, the jobs in one process of their own; SIGTERM lets a
+    request in flight finish, then everything exits 0."""
+    run("--config", str(config_file), "db", "upgrade")
+    port = _free_port()
+    server = subprocess.Popen([BRIDGE, "--config", str(config_file), "serve", "--port", str(port), "--workers", "2",
+                               "--with-worker"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              start_new_session=True)  # a failed test can kill the web and job processes too
+    try:
+        body = _get_when_up(f"http://127.0.0.1:{port}/healthz")
+        assert json.loads(body[1]) == {"status": "ok", "database": "ok", "schema": LATEST, "write": "ok"}
+        assert body[0].get("Server") == "bridge"
+        owners = _job_owners_when_run(config_file)
+        pids = {owner.split(":")[1] for owner in owners}
+        assert len(pids) == 1 and pids != {str(server.pid)}, pids  # one job process, not the web server itself
+        assert _parent_of(int(next(iter(pids)))) == server.pid
+        assert len(_children_of(server.pid)) == 2  # the two web processes (the job process is their sibling)
+        _assert_unparsable_request_gets_json(port)
+        # A request in flight: its body arrives in two halves, SIGTERM in between.
+        with socket.create_connection(("127.0.0.1", port), timeout=20) as slow:
+            slow.sendall(b"POST /webhooks/shop1 HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: 10\r\n\r\n{\"a\": ")
+            time.sleep(0.5)
+            server.terminate()
+            time.sleep(0.5)
+            slow.sendall(b"1}   ")
+            answer = slow.recv(65536)
+        assert answer.startswith(b"HTTP/1.1 401 "), answer[:200]  # answered, unsigned as it is
+        out, err = server.communicate(timeout=60)
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.communicate()
+    assert server.returncode == 0, err[-2000:]
+    assert "Serving on http://127.0.0.1:" in err and "with 2 processes" in err
+    assert '"event": "worker stopped"' in err  # the job process was stopped too, after its running jobs
+
+
+def _parent_of(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        return int(next(line for line in status if line.startswith("PPid:")).split()[1])
+
+
+def _children_of(pid: int) -> list[int]:
+    """The processes whose parent is `pid`, apart from the job process (`bridge worker`)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                    command = cmdline.read()
+                if _parent_of(int(entry)) == pid and command.rstrip(b"\0").split(b"\0")[-1] != b"worker":
+                    found.append(int(entry))
+            except (OSError, StopIteration):
+                continue
+    return found
+
+
+def _assert_unparsable_request_gets_json(port: int) -> None:
+    """A request the server itself cannot parse (a NUL in a header) is answered in the JSON error shape."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        raw.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Odd: a\x00b\r\n\r\n")
+        answer = b""
+        while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+            chunk = raw.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+    head, _, payload = answer.partition(b"\r\n\r\n")
+    assert head.split(b" ")[1] == b"400" and b"application/json" in head, answer[:300]
+    assert json.loads(payload)["error"]["code"] == "bad_request"
 
 
 def _job_owners_when_run(config_file, seconds=20):

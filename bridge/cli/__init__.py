@@ -34,6 +34,16 @@ from bridge.storage import (
 from bridge.storage.db import db
 from bridge.storage.models import JobState
 from bridge.web import create_app
+from bridge.web.server import (
+    SERVERS,
+    default_server,
+    default_workers,
+    listen,
+    serve_gunicorn,
+    serve_waitress,
+    start_job_process,
+    stop_job_process,
+)
 
 
 class Context:
@@ -173,45 +183,40 @@ def _require_schema() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256))
-@click.option("--with-worker", is_flag=True, help="Also run the worker's jobs in this process (small shops).")
+@click.option("--server", type=click.Choice(SERVERS), default=default_server(), show_default=True,
+              help="gunicorn: pre-forked processes; waitress: threads in one process.")
+@click.option("--workers", type=click.IntRange(1, 64), default=default_workers(), show_default=True,
+              help="Web processes (gunicorn).")
+@click.option("--threads", type=click.IntRange(1, 256), help="Threads per process [gunicorn: 1, waitress: 8].")
+@click.option("--with-worker", is_flag=True, help="Also run the worker's jobs (in one more process under gunicorn, "
+              "in this one under waitress).")
 @pass_context
-def serve(ctx: Context, host: str, port: int, threads: int, with_worker: bool) -> None:
-    """Run the web app on the production WSGI server (waitress)."""
-    import waitress
-
-
+def serve(ctx: Context, host: str, port: int, server: str, workers: int, threads: int | None,
+          with_worker: bool) -> None:
+    """Run the web app on a production WSGI server until SIGTERM (in-flight requests finish; exit 0)."""
     runtime = ctx.runtime()
     _require_schema()
-    app = create_app(runtime.config, runtime)
-    json_protocol_errors()
     try:  # bind first: a busy port is one line, before anything says it is serving
-        server = waitress.create_server(app, host=host, port=port, threads=threads, ident="bridge")
+        sock = listen(host, port)
     except OSError as exc:
         click.echo(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
         sys.exit(1)
-    scheduler = background_worker(runtime) if with_worker else None
     click.echo(f"bridge serving on http://{host}:{port}" + (" with its worker" if with_worker else ""))
-    server.print_listen("Serving on http://{}:{}")  # waitress's own line, as waitress.serve logs it
+    if server == "waitress":
+        scheduler = background_worker(runtime) if with_worker else None
+        try:
+            serve_waitress(create_app(runtime.config, runtime), sock, threads or 8)
+        finally:
+            if scheduler:
+                scheduler.shutdown(wait=True)
+        return
+    db.obj.close_all()  # each web process opens its own connections after the fork
+    jobs = start_job_process(ctx.config_path) if with_worker else None
+    config = runtime.config
     try:
-        server.run()
+        serve_gunicorn(lambda: create_app(config), sock, workers, threads or 1)
     finally:
-        if scheduler:
-            scheduler.shutdown(wait=True)
-
-
-def json_protocol_errors() -> None:
-    """Requests waitress cannot parse (a NUL in a header, a malformed line) are answered by waitress itself,
-    in plain text: answer them in bridge's JSON error shape too, which the widget and shops read."""
-    import json
-
-    from waitress.utilities import Error
-
-    def to_response(self, ident=None):
-        body = {"error": {"code": self.reason.lower().replace(" ", "_"), "message": str(self.body or self.reason)}}
-        return f"{self.code} {self.reason}", [("Content-Type", "application/json")], json.dumps(body).encode()
-
-    Error.to_response = to_response
+        stop_job_process(jobs)
 
 
 @main.command()

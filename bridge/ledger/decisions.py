@@ -26,6 +26,7 @@ from bridge.rewards.groups import (
 )
 from bridge.rewards.model import Check, Membership, Order, Override
 from bridge.storage.bulk import chunks, upsert_many
+from bridge.storage.memos import GROUP_FIGURES, bump
 from bridge.storage.models import (
     ClaimFact,
     GroupRow,
@@ -147,10 +148,14 @@ def _sort_key(order: Order) -> tuple:
 
 def refresh(config: Config, changed: set[tuple[str, str]], now: datetime | None = None) -> None:
     """Re-decide the changed orders, and whatever depends on them, in every social campaign of their shop."""
+    refreshed = False
     for campaign in config.campaigns:
         ids = {oid for shop, oid in changed if shop == campaign.shop}
         if campaign.type == "social_buying" and ids:
             refresh_campaign(campaign, ids, now or datetime.now(timezone.utc))
+            refreshed = True
+    if refreshed:  # members or their orders may have changed: what share links show is read again
+        bump(GROUP_FIGURES)
 
 
 def refresh_campaign(campaign: SocialBuyingCampaign, order_ids: set[str], now: datetime) -> None:

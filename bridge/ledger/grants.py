@@ -37,6 +37,7 @@ from bridge.rewards.payouts import (
 from bridge.rewards.referral import referral_owed
 from bridge.storage.bulk import chunks
 from bridge.storage.db import db, is_postgresql
+from bridge.storage.memos import GROUP_FIGURES, bump
 from bridge.storage.models import Clawback, GroupRow, OrderFact, Payout, Reward
 from bridge.storage.rows import row_to_order
 
@@ -103,6 +104,7 @@ def _update_groups(updates: list[tuple], now: datetime) -> None:
     params = [(at, size, GroupRow.rate.db_value(rate), GroupRow.fixed.db_value(fixed), gid)
               for gid, size, rate, fixed in updates]
     db.cursor().executemany(sql, params)
+    bump(GROUP_FIGURES)  # settled groups show as closed on their links
 
 
 def grant_many(campaign: Campaign, kind: str, grants: list[tuple], now: datetime) -> int:

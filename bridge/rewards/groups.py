@@ -165,9 +165,7 @@ def group_flags(groups: dict[str, list[Order]], orders: dict[str, Order]) -> dic
 def group_outcome(campaign: SocialBuyingCampaign, founder: Order, members: list[Order], now: datetime,
                  budget_left: Decimal | None = None) -> GroupOutcome:
     """Compute a group's state, tier and every member's amount at `now` (members include the founder)."""
-    closes_at = founder.paid_at + campaign.window
-    due_at = closes_at + campaign.hold
-    state = "open" if now < closes_at else ("closed" if now < due_at else "due")
+    closes_at, due_at, state = group_phase(campaign, founder.paid_at, now)
     products = am.eligible_products(campaign, founder)
     counted = [m for m in members if m.counts]
     tier = am.tier_for(campaign.tiers, len(counted))
@@ -201,6 +199,18 @@ def group_outcome(campaign: SocialBuyingCampaign, founder: Order, members: list[
         fixed=(tier.cashback.value if tier is not None and not percent else None),
         tier_buyers=tier.buyers if tier else None, next_tier_buyers=upcoming.buyers if upcoming else None,
         members=rows, notes=notes)
+
+
+def group_phase(campaign: SocialBuyingCampaign, opened_at: datetime, now: datetime) -> tuple[datetime, datetime, str]:
+    """When a group opened at `opened_at` closes, when its rewards are due, and its state now: open, closed or due."""
+    closes_at = opened_at + campaign.window
+    due_at = closes_at + campaign.hold
+    return closes_at, due_at, "open" if now < closes_at else ("closed" if now < due_at else "due")
+
+
+def group_size(members: list[Order]) -> int:
+    """How many of a group's orders (the founder's included) count as purchases now: what sets the tier."""
+    return sum(1 for m in members if m.counts)
 
 
 def group_members(memberships: dict[str, Membership], orders: dict[str, Order]) -> dict[str, list[Order]]:

@@ -60,12 +60,23 @@ class Order:
 
     @property
     def fully_refunded(self) -> bool:
-        return self.total > 0 and self.refunded >= self.customer_total
+        """Everything the customer paid has gone back to them (bridge's own cashback refunds aside)."""
+        return is_fully_refunded(self.total, self.refunded, self.own_refunded)
 
     @property
     def counts(self) -> bool:
         """Tell whether the order still counts as a purchase (paid, not cancelled, not fully refunded)."""
-        return self.paid and not self.cancelled and not self.fully_refunded
+        return counts_as_purchase(self.paid, self.cancelled, self.total, self.refunded, self.own_refunded)
+
+
+def is_fully_refunded(total: Decimal, refunded: Decimal, own_refunded: Decimal) -> bool:
+    """An order's customer refunds reach what the customer paid (its total less bridge's own refunds)."""
+    return total > 0 and refunded >= total - own_refunded
+
+
+def counts_as_purchase(paid: bool, cancelled: bool, total: Decimal, refunded: Decimal, own_refunded: Decimal) -> bool:
+    """The rule of `Order.counts` on bare values, for readers that need nothing else of an order."""
+    return bool(paid) and not cancelled and not is_fully_refunded(total, refunded, own_refunded)
 
 
 @dataclass(frozen=True)

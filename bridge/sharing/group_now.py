@@ -10,12 +10,15 @@ from datetime import datetime
 from decimal import Decimal
 
 from bridge.config.model import Campaign
-from bridge.rewards.amounts import TierWords, tier_words
-from bridge.rewards.groups import group_outcome
-from bridge.rewards.model import GroupOutcome, Order
-from bridge.storage.compiled import select
+from bridge.rewards.amounts import TierWords, next_tier, tier_words
+from bridge.rewards.groups import group_outcome, group_phase
+from bridge.rewards.model import GroupOutcome, Order, counts_as_purchase
+from bridge.storage.compiled import select, select_tuples
+from bridge.storage.memos import GROUP_FIGURES, Memo
 from bridge.storage.models import GroupRow, MembershipRow, OrderFact
 from bridge.storage.rows import lines_of
+
+_figures = Memo(GROUP_FIGURES)  # by group id: (counted size or None for a void group, paid out)
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,65 @@ def group_now(campaign: Campaign, founder_id: str, now: datetime, group: GroupRo
         return None  # the founding order later joined another group: a void group
     members.sort(key=lambda o: (o.paid_at, o.id))
     return GroupNow(campaign, group, group_outcome(campaign, founder, [founder] + members, now), settled)
+
+
+@dataclass(frozen=True)
+class GroupFigures:
+    """What a link's state shows of its group: how many buyers count, the phase, and the tiers in words."""
+
+    size: int
+    state: str  # open | closed | due
+    closes_at: datetime
+    settled: bool
+    words: TierWords
+    next_tier_buyers: int | None
+
+
+def figures_of(state: GroupNow) -> GroupFigures:
+    """The figures of a group already read whole (the thank-you page reads it for the buyer's amount too)."""
+    outcome = state.outcome
+    return GroupFigures(outcome.size, outcome.state, outcome.closes_at, state.settled, state.words,
+                        outcome.next_tier_buyers)
+
+
+def group_figures(campaign: Campaign, group: GroupRow, now: datetime) -> GroupFigures | None:
+    """The figures of the group now (every view of a share link asks): its counted size, memoised until the
+    ledger bumps GROUP_FIGURES, and its phase and tiers worked out for `now`. None for a void group."""
+    found = _figures.get(group.id)
+    if found is None:
+        found = _figures.put(group.id, _size_and_settled(campaign, group))
+    size, settled = found
+    if size is None:
+        return None
+    # The group opened when its founder was first paid (a fact that never moves).
+    closes_at, _, phase = group_phase(campaign, group.opened_at, now)
+    upcoming = next_tier(campaign.tiers, size)
+    return GroupFigures(size, phase, closes_at, settled, tier_words(campaign.tiers, size, campaign.currency),
+                        upcoming.buyers if upcoming else None)
+
+
+def _size_and_settled(campaign: Campaign, group: GroupRow) -> tuple[int | None, bool]:
+    """How many of the group's orders count now (None for a void group), and whether it is paid out.
+
+    The same rules as `group_now` (rewards: who counts), from the few columns they need: no order lines,
+    dates or models are read.
+    """
+    rows = select_tuples("group_figures", lambda: (
+        OrderFact.select(MembershipRow.role, OrderFact.order_id, OrderFact.paid_at.is_null(False), OrderFact.paid,
+                         OrderFact.cancelled, OrderFact.total, OrderFact.refunded, OrderFact.own_refunded,
+                         GroupRow.settled_at.is_null(False))
+        .join(MembershipRow, on=((MembershipRow.order_id == OrderFact.order_id)
+                                 & (MembershipRow.campaign == ":campaign")))
+        .join_from(MembershipRow, GroupRow, on=((GroupRow.campaign == MembershipRow.campaign)
+                                                & (GroupRow.founder_id == MembershipRow.founder_id)))
+        .where((OrderFact.shop == ":shop") & (MembershipRow.founder_id == ":founder")
+               & MembershipRow.role.in_(("founder", "member")))),
+        campaign=campaign.id, shop=campaign.shop, founder=group.founder_id)
+    if not any(role == "founder" and order_id == group.founder_id and was_paid for role, order_id, was_paid, *_ in rows):
+        return None, False  # the founding order later joined another group (or was never paid): a void group
+    size = sum(1 for _, _, _, paid, cancelled, total, refunded, own, _ in rows
+               if counts_as_purchase(paid, cancelled, Decimal(total), Decimal(refunded), Decimal(own)))
+    return size, any(row[-1] for row in rows)
 
 
 def founder_of(campaign: Campaign, order_id: str) -> str | None:

@@ -12,7 +12,7 @@ from bridge.connectors import connector_for
 from bridge.connectors.errors import ConnectorError
 from bridge.sharing.targets import PARAM, Target
 from bridge.storage.db import db
-from bridge.storage.memos import Memo
+from bridge.storage.memos import Memo, bump
 from bridge.storage.models import OrderFact, Product
 
 log = logging.getLogger("bridge.sharing.products")
@@ -51,6 +51,7 @@ def _stored_or_fetched(config, shop_id: str, product_id: str, now: datetime) -> 
             conflict_target=[Product.shop, Product.product_id],
             update={Product.name: info.name[:255], Product.url: info.url, Product.image_url: info.image_url,
                     Product.fetched_at: now}).execute()
+        bump(_products.name)  # the other web processes forget their copy within a second
     return Product.get((Product.shop == shop_id) & (Product.product_id == product_id))
 
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from bridge.basics.money import display_amount
 from bridge.config.model import Config, Shop
-from bridge.sharing.group_now import GroupNow, founder_of, group_now
+from bridge.sharing.group_now import GroupNow, figures_of, founder_of, group_figures, group_now
 from bridge.sharing.links import share_url
 from bridge.sharing.products import founder_product, product_info
 from bridge.sharing.targets import Target
@@ -22,7 +22,8 @@ def shop_public(shop: Shop) -> dict:
 def link_state(config: Config, target: Target, now: datetime, locale: str | None = None, state: GroupNow | None = None) -> dict:
     """The public state of a link: the shop, the tiers, members, current and next cashback, time left.
 
-    `state` is the group now when the caller has it already (the thank-you page reads it once).
+    `state` is the group now when the caller has read it whole already (the thank-you page does, for the
+    buyer's amount); else only the figures a link shows are read.
     """
     shop = config.shop(target.campaign.shop)
     campaign = target.campaign
@@ -34,24 +35,24 @@ def link_state(config: Config, target: Target, now: datetime, locale: str | None
                                        else display_amount(reward.amount.amount, reward.amount.currency, lang))
         body["attribution_days"] = campaign.attribution_window.days
         return body
-    state = state or group_now(campaign, target.group.founder_id, now, target.group)
+    figures = figures_of(state) if state is not None else group_figures(campaign, target.group, now)
     tiers = [{"buyers": t.buyers, "cashback": t.cashback.describe(campaign.currency)} for t in campaign.tiers]
     body["campaign"].update(tiers=tiers, max_cashback=tiers[-1]["cashback"])
     body["attribution_days"] = campaign.attribution_window.days
     product = product_info(config, shop.id, founder_product(target), now)
     body["product"] = {"name": product.name, "image": product.image_url, "url": product.url} if product else None
     body["share_url"] = share_url(config.server.public_url, target.code)
-    if state is None:
+    if figures is None:
         body.update(state="closed", members=0, cashback=None, next=None, closes_at=None, seconds_left=0)
         return body
-    outcome, settled = state.outcome, state.settled  # paid out: closed whatever the clock says
-    open_now = outcome.state == "open" and not settled
-    body.update(state="closed" if settled and outcome.state == "open" else outcome.state,
-                members=outcome.size, cashback=state.cashback,
-                next=({"buyers": outcome.next_tier_buyers, "cashback": state.next_cashback,
-                       "missing": state.buyers_to_next} if state.buyers_to_next and open_now else None),
-                closes_at=outcome.closes_at.isoformat(),
-                seconds_left=0 if settled else max(0, int((outcome.closes_at - now).total_seconds())))
+    settled, words = figures.settled, figures.words  # paid out: closed whatever the clock says
+    open_now = figures.state == "open" and not settled
+    body.update(state="closed" if settled and figures.state == "open" else figures.state,
+                members=figures.size, cashback=words.cashback,
+                next=({"buyers": figures.next_tier_buyers, "cashback": words.next_cashback,
+                       "missing": words.buyers_to_next} if words.buyers_to_next and open_now else None),
+                closes_at=figures.closes_at.isoformat(),
+                seconds_left=0 if settled else max(0, int((figures.closes_at - now).total_seconds())))
     return body
 
 

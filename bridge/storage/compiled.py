@@ -44,6 +44,16 @@ def select(model: type[peewee.Model], name: str, build: Callable[[], object], *o
     names = [d[0] for d in cursor.description]
     converters = _converters(name, names, (model, *others))
     rows = cursor.fetchall()
+    return _rows(names, rows, converters)
+
+
+def select_tuples(name: str, build: Callable[[], object], **values) -> list[tuple]:
+    """Run a compiled SELECT and return the driver's own tuples, unconverted (the caller converts what it uses)."""
+    sql, params = compiled(name, build)
+    return db.execute_sql(sql, bind_params(params, values)).fetchall()
+
+
+def _rows(names: list[str], rows: list, converters: list[tuple[int, Callable]]) -> list:
     if not converters:
         return [Row(zip(names, row)) for row in rows]
     out = []

@@ -51,7 +51,6 @@ def _v1_base(database: peewee.Database) -> None:
 
 
 def _v2_ledger(database: peewee.Database) -> None:
-
     # Built from the live models while they are unchanged since version 2. The first change to any of
     # them must first copy their version-2 definitions here (as _v1_base does), then add version 3.
     database.create_tables([_V2OrderFact, m.ClaimFact, m.OverrideFact, m.MembershipRow, m.GroupRow, m.MemberTag,
@@ -95,27 +94,29 @@ def _v7_order_facts(database: peewee.Database) -> None:
 
 
 def _v3_referral(database: peewee.Database) -> None:
-
     # Same rule as version 2: freeze these definitions here before the models change.
     database.create_tables([m.Advocate, m.ReferralClaim, m.ReferralDecisionRow, m.WelcomeCoupon])
 
 
 def _v4_shop_secrets(database: peewee.Database) -> None:
-
     # Same rule as version 2: freeze this definition here before the model changes.
     database.create_tables([m.ShopSecret, m.SyncCursor])
 
 
 def _v5_delivery(database: peewee.Database) -> None:
-
     # Same rule as version 2: freeze these definitions here before the models change.
     database.create_tables([m.EmailMessage, m.BankAccount, m.SepaBatch, m.SepaBatchItem])
 
 
 def _v6_attribution(database: peewee.Database) -> None:
-
     # Same rule as version 2: freeze these definitions here before the models change.
     database.create_tables([m.Click, m.Product])
+
+
+
+def _v8_memo_versions(database: peewee.Database) -> None:
+    # Same rule as version 2: freeze this definition here before the model changes.
+    database.create_tables([m.MemoVersion])
 
 
 MIGRATIONS: list[Migration] = [
@@ -127,6 +128,8 @@ MIGRATIONS: list[Migration] = [
     Migration(5, "delivery: e-mail outbox, bank accounts, SEPA batches", _v5_delivery),
     Migration(6, "attribution: clicks on share links, product cache", _v6_attribution),
     Migration(7, "order facts: where the payment instant came from, bridge's own refunds, what refunds named", _v7_order_facts),
+    Migration(8, "memo versions: what web processes remember, forgotten by all of them when a writer bumps it",
+              _v8_memo_versions),
 ]
 
 

@@ -22,6 +22,16 @@ class SchemaVersion(BaseModel):
     applied_at = UTCDateTimeField()
 
 
+class MemoVersion(BaseModel):
+    """A version a writer bumps when rows that web processes memoise change, so that every process forgets them."""
+
+    name = peewee.CharField(max_length=100, primary_key=True)
+    version = peewee.BigIntegerField(default=0)
+
+    class Meta:
+        table_name = "memo_version"
+
+
 class JobState(BaseModel):
     """A scheduled job: who holds its lease until when, and the last instant it ran for."""
 

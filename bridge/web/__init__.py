@@ -1,4 +1,4 @@
-"""The Flask application factory: blueprints, per-request database connections, JSON errors.
+"""The Flask application factory: blueprints, database connections per request (when used), JSON errors.
 
 Imports: every layer below it (basics … schedule); the blueprints only translate HTTP into calls of
 those layers' functions.
@@ -29,10 +29,8 @@ def create_app(config: Config, runtime: Runtime | None = None) -> Flask:
     app.session_interface = CachedSessionInterface()
     app.json.sort_keys = False  # answers keep their natural order (Flask 3 ignores JSON_SORT_KEYS)
 
-    @app.before_request
-    def connect():
-        db.connect(reuse_if_open=True)
-
+    # No connection is taken before the request: the first query takes one from the pool (peewee's
+    # autoconnect), so that what needs no database (the script, a memoised link state) takes none.
     @app.teardown_request
     def disconnect(exc):
         if not db.is_closed():

@@ -23,6 +23,8 @@ from bridge.web.ratelimit import limited
 WELCOME_TIMEOUT = 8.0  # seconds the friend's request waits for the shop to create the coupon
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+PREFLIGHT = (("Access-Control-Allow-Methods", "GET, POST"), ("Access-Control-Allow-Headers", "Content-Type"),
+             ("Access-Control-Max-Age", "600"))
 log = logging.getLogger("bridge.api")
 
 
@@ -39,15 +41,16 @@ def _origins(config) -> frozenset[str]:
 
 @bp.after_request
 def cors(response: Response) -> ResponseReturnValue:
-    """Let the shops' own pages (and only them) read the answers."""
+    """Let the shops' own pages (and only them) read the answers; the preflight says what they may send."""
+    headers = response.headers
     origin = request.headers.get("Origin")
     if origin and origin.lower() in _origins(current_app.extensions["bridge"].config):
-        response.headers["Access-Control-Allow-Origin"] = origin
-        response.headers["Access-Control-Allow-Methods"] = "GET, POST"
-        response.headers["Access-Control-Allow-Headers"] = "Content-Type"
-        response.headers["Access-Control-Max-Age"] = "600"
-    response.headers["Vary"] = "Origin"
-    response.headers.setdefault("Cache-Control", "no-store")
+        headers["Access-Control-Allow-Origin"] = origin
+        if request.method == "OPTIONS":  # only a preflight reads these
+            headers.extend(PREFLIGHT)
+    headers["Vary"] = "Origin"
+    if "Cache-Control" not in headers:
+        headers["Cache-Control"] = "no-store"
     return response
 
 
