@@ -6,8 +6,8 @@ The load comes from wrk (C, keep-alive connections, two threads), not from Pytho
 is not what is measured. bridge runs as `bridge serve` (gunicorn, one process per core: the default;
 and `--server waitress`, 8 threads) on a database seeded with groups. The baseline, started the same
 way on the same server in the same run, is a bare Flask app doing the same kind of work without
-bridge: look the code up, insert a click row and redirect; read the group and its members and
-answer JSON. The loads run in turn, `--rounds` times, so that a noisy moment hits both sides; each
+bridge: look the code up, insert the same click row bridge keeps (the same columns and indexes) and
+redirect; read the group and its members and answer JSON. The loads run in turn, `--rounds` times, so that a noisy moment hits both sides; each
 ratio is the median of the rounds' ratios.
 
 Targets on gunicorn: `/r/<code>` and the link state at >= 0.8 of the baseline's requests per second,
@@ -66,8 +66,8 @@ campaigns:
 """
 
 BASELINE = r'''
-import sqlite3, sys, threading
-from flask import Flask, jsonify, redirect
+import hashlib, sqlite3, sys, threading
+from flask import Flask, jsonify, redirect, request
 DB, SHOP = sys.argv[1], sys.argv[2]
 POSTGRES = DB.startswith("postgresql://")
 P, NOW = ("%s", "now()") if POSTGRES else ("?", "datetime('now')")
@@ -90,10 +90,15 @@ def query(sql, args, many=False):
     return cursor.fetchall() if many else cursor.fetchone()
 @app.get("/r/<code>")
 def follow(code):
-    row = query('SELECT campaign, founder_id FROM "group" WHERE code = ?', (code,))
+    row = query('SELECT campaign, shop FROM "group" WHERE code = ?', (code,))
     if row is None:
         return redirect(SHOP + "/", 302)
-    conn().cursor().execute(f"INSERT INTO baseline_click (code, at) VALUES ({P}, {NOW})", (code,))  # autocommit
+    # The same row bridge keeps for a click (the same columns and indexes), in autocommit.
+    ip = hashlib.sha256((request.remote_addr or "").encode()).hexdigest()[:32]
+    agent = "chrome" if "chrome" in request.headers.get("User-Agent", "").lower() else "other"
+    conn().cursor().execute("INSERT INTO baseline_click (shop, campaign, code, tag, at, channel, ip_hash, ua_family, "
+                            f"referrer_domain) VALUES ({P}, {P}, {P}, NULL, {NOW}, NULL, {P}, {P}, NULL)",
+                            (row[1], row[0], code, ip, agent))
     return redirect(SHOP + "/product/x/?bridge=" + code, 302)
 @app.get("/links/<code>")
 def state(code):
@@ -275,26 +280,37 @@ def main() -> None:
             server.stop()
 
 
+def prepare(shop: FakeWooCommerce, folder: str, pg, name: str, port: int) -> tuple[str, str, list, list, str]:
+    """A seeded database and bridge's config file in `folder`: (database URL, config path, share codes,
+    orders the widget can report as (id, key), the webhook secret)."""
+    shop.put_product(rest_json("05-product-create-simple-1.response.json"))
+    url = pg.create_database(name) if pg else f"sqlite:///{os.path.join(folder, 'bridge.db')}"
+    text = CONFIG.format(db=url, url=shop.url, port=port)
+    path = os.path.join(folder, "config.yaml")
+    with open(path, "w") as handle:
+        handle.write(text)
+    config = load_config_text(text)
+    bind(config.server.database_url)
+    with db.connection_context():
+        upgrade()
+        codes, reported = seed(config, shop, datetime.now(timezone.utc))
+        secret = ensure_shop_secret("s", "webhook")
+        columns = ("shop TEXT, campaign TEXT, code TEXT, tag TEXT, at {at}, channel TEXT, ip_hash TEXT, ua_family TEXT, "
+                   "referrer_domain TEXT")
+        db.execute_sql(f"CREATE TABLE baseline_click (id INTEGER PRIMARY KEY, {columns.format(at='TEXT')})" if pg is None
+                       else f"CREATE TABLE baseline_click (id SERIAL PRIMARY KEY, {columns.format(at='TIMESTAMP')})")
+        db.execute_sql("CREATE INDEX baseline_click_code_at ON baseline_click (code, at)")  # as bridge's click table
+        db.execute_sql("CREATE INDEX baseline_click_shop_at ON baseline_click (shop, at)")
+        db.execute_sql("ANALYZE")  # planner statistics, as a live database has them
+    db.obj.close_all()  # bridge and the baseline run in their own processes
+    return url, path, codes, reported, secret
+
+
 def run(args, pg) -> None:
     """Seed the database, then load bridge and the baseline on each server, in rounds; print the summary."""
     with FakeWooCommerce("ck", "cs") as shop, tempfile.TemporaryDirectory() as folder:
-        shop.put_product(rest_json("05-product-create-simple-1.response.json"))
         port = free_port()
-        url = pg.create_database("bench_http") if pg else f"sqlite:///{os.path.join(folder, 'bridge.db')}"
-        text = CONFIG.format(db=url, url=shop.url, port=port)
-        with open(os.path.join(folder, "config.yaml"), "w") as handle:
-            handle.write(text)
-        config = load_config_text(text)
-        bind(config.server.database_url)
-        now = datetime.now(timezone.utc)
-        with db.connection_context():
-            upgrade()
-            codes, reported = seed(config, shop, now)
-            secret = ensure_shop_secret("s", "webhook")
-            db.execute_sql("CREATE TABLE baseline_click (id INTEGER PRIMARY KEY, code TEXT, at TEXT)" if pg is None
-                           else "CREATE TABLE baseline_click (id SERIAL PRIMARY KEY, code TEXT, at TIMESTAMP)")
-            db.execute_sql("ANALYZE")  # planner statistics, as a live database has them
-        db.obj.close_all()  # bridge and the baseline run in their own processes
+        url, _, codes, reported, secret = prepare(shop, folder, pg, "bench_http", port)
         assert len(codes) == GROUPS, len(codes)
         redirects = PATHS_SCRIPT % (lua_strings([f"/r/{c}" for c in codes]), 7)
         states = PATHS_SCRIPT % (lua_strings([f"/api/v1/links/{c}" for c in codes]), 7)

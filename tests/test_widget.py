@@ -27,7 +27,8 @@ from tests.fake_woocommerce import FakeWooCommerce, config_for
 from tests.wc_fixtures import rest_json
 
 CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "widget"
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "artifacts" / "widget"
 TEMPLATE = rest_json("19-order-get-after-refund.response.json")
 PHONE, DESKTOP = {"width": 390, "height": 844}, {"width": 1280, "height": 800}
 
@@ -316,6 +317,8 @@ def test_widget_js_is_small_cached_and_gzipped(site):
     assert plain.status_code == 200 and plain.mimetype == "application/javascript"
     assert zipped.headers["Content-Encoding"] == "gzip" and gzip.decompress(zipped.data) == plain.data
     assert len(zipped.data) <= 8 * 1024, len(zipped.data)
+    source = (ROOT / "js-widget" / "widget.js").read_bytes()
+    assert len(plain.data) < 0.85 * len(source) and b"/*" not in plain.data  # served minified
     assert plain.headers["ETag"] and "max-age" in plain.headers["Cache-Control"]
     again = client.get("/widget.js", headers={"If-None-Match": plain.headers["ETag"]})
     assert again.status_code == 304 and again.data == b""
