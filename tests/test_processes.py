@@ -53,8 +53,10 @@ def test_a_bump_in_another_process_makes_every_process_forget_the_memo(database_
     with db.connection_context():
         upgrade()
     memo = Memo("test-products")
-    ready, done = FORK.Event(), FORK.Event()
-    writer = FORK.Process(target=_bump_later, args=(database_url, memo.name, ready, done))
+    # Spawned, not forked: a forked child would inherit (and close) this process's pooled connections.
+    spawn = multiprocessing.get_context("spawn")
+    ready, done = spawn.Event(), spawn.Event()
+    writer = spawn.Process(target=_bump_later, args=(database_url, memo.name, ready, done))
     writer.start()
     with db.connection_context():
         memo.put("p1", "old name")

@@ -79,10 +79,10 @@ class Memo:
 
 
 def _version(name: str) -> int:
-    """The memo's version in the bound database (0 before the first bump, or without a connection)."""
+    """The memo's version in the bound database (0 before the first bump, or with no database bound yet)."""
     try:
         return MemoVersion.select(MemoVersion.version).where(MemoVersion.name == name).scalar() or 0
-    except peewee.PeeweeException:  # no connection here (a memo read outside any request or job)
+    except peewee.InterfaceError:  # no database bound (a memo read before start-up binds one)
         return 0
 
 
@@ -94,9 +94,10 @@ def bump(name: str) -> None:
     for memo in _all:
         if memo.name == name:
             memo.clear()
-    if not MemoVersion.update(version=MemoVersion.version + 1).where(MemoVersion.name == name).execute():
-        MemoVersion.insert(name=name, version=1).on_conflict(
-            conflict_target=[MemoVersion.name], update={MemoVersion.version: MemoVersion.version + 1}).execute()
+    with db.atomic():  # the writer's transaction when there is one (a savepoint), else its own
+        if not MemoVersion.update(version=MemoVersion.version + 1).where(MemoVersion.name == name).execute():
+            MemoVersion.insert(name=name, version=1).on_conflict(
+                conflict_target=[MemoVersion.name], update={MemoVersion.version: MemoVersion.version + 1}).execute()
 
 
 def clear_all() -> None:
