@@ -8,7 +8,7 @@ from typing import Any
 
 from bridge.config.model import Campaign
 from bridge.rewards.groups import group_outcome
-from bridge.storage.bulk import chunks
+from bridge.storage.bulk import insert_ignoring_many
 from bridge.storage.models import EmailMessage
 
 
@@ -82,6 +82,5 @@ def enqueue(key: str, kind: str, shop: str, campaign: str | None, to_email: str 
 
 
 def store(rows: list[dict]) -> None:
-    """Insert outbox rows, ignoring those already queued (by key)."""
-    for part in chunks(rows, 200):
-        EmailMessage.insert_many(part).on_conflict_ignore().execute()
+    """Insert outbox rows, ignoring those already queued (by key); one statement written once, run for every row."""
+    insert_ignoring_many(EmailMessage, rows)
