@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import replace
 from datetime import timedelta
 
@@ -62,9 +63,14 @@ def test_without_a_password_there_is_no_admin_page(config_text, tmp_path):
 
 def test_guessing_the_password_is_slowed_down(app):
     client = app.test_client()
-    token = csrf_of(client.get("/admin/login").data)
-    answers = [client.post("/admin/login", data={"csrf": token, "password": f"guess{i}"}).status_code
-               for i in range(12)]
+    for _ in range(3):  # the brake counts per minute: a run that straddles two minutes is run again
+        reset()
+        minute = int(time.time() // 60)
+        token = csrf_of(client.get("/admin/login").data)
+        answers = [client.post("/admin/login", data={"csrf": token, "password": f"guess{i}"}).status_code
+                   for i in range(12)]
+        if int(time.time() // 60) == minute:
+            break
     assert answers[:9] == [401] * 9 and answers[-1] == 429
 
 

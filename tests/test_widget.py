@@ -303,7 +303,12 @@ def test_the_api_answers_only_with_the_orders_key_and_cors_only_for_the_shop(sit
 def test_public_endpoints_are_rate_limited(site):
     shop, bridge, app = site
     client = app.test_client()
-    answers = [client.get("/api/v1/links/AAAAAAAAAAAA").status_code for _ in range(125)]
+    for _ in range(3):  # the limit counts per minute: a run that straddles two minutes is run again
+        reset()
+        minute = int(time.time() // 60)
+        answers = [client.get("/api/v1/links/AAAAAAAAAAAA").status_code for _ in range(125)]
+        if int(time.time() // 60) == minute:
+            break
     assert answers[:120] == [404] * 120 and answers[-1] == 429
     limited = client.get("/api/v1/links/AAAAAAAAAAAA")
     assert limited.get_json()["error"]["code"] == "too_many_requests" and int(limited.headers["Retry-After"]) <= 60
