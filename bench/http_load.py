@@ -268,13 +268,17 @@ def main() -> None:
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite",
                         help="postgresql: a throw-away server on loopback (tests/pgserver.py), for both sides")
     parser.add_argument("--servers", default="gunicorn,waitress", help="which servers to measure, comma-separated")
-    args = parser.parse_args()
+    launch(parser.parse_args(), run)
+
+
+def launch(args: argparse.Namespace, run_with) -> None:
+    """Check wrk is there, quieten the fake shop, start a throw-away PostgreSQL if asked, run, stop it."""
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the fake shop's request lines
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: run `make system-deps` (scripts/system-deps.sh installs it)")
     server = PostgresServer().start() if args.database == "postgresql" else None
     try:
-        run(args, server)
+        run_with(args, server)
     finally:
         if server is not None:
             server.stop()

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import signal
 import subprocess
@@ -29,6 +28,7 @@ from http_load import (  # noqa: E402
     TARGET_P99,
     free_port,
     hint_scripts,
+    launch,
     lua_strings,
     prepare,
     wait_until_up,
@@ -36,7 +36,6 @@ from http_load import (  # noqa: E402
 )
 
 from tests.fake_woocommerce import FakeWooCommerce  # noqa: E402
-from tests.pgserver import PostgresServer  # noqa: E402
 
 CONNECTIONS = 8
 MIXED = """
@@ -96,14 +95,7 @@ def main() -> None:
     parser.add_argument("--minutes", type=int, default=10)
     parser.add_argument("--rate", type=int, default=200, help="requests per second, in all")
     parser.add_argument("--database", choices=("postgresql", "sqlite"), default="postgresql")
-    args = parser.parse_args()
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = PostgresServer().start() if args.database == "postgresql" else None
-    try:
-        run(args, server)
-    finally:
-        if server is not None:
-            server.stop()
+    launch(parser.parse_args(), run)
 
 
 def run(args, pg) -> None:
