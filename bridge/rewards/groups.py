@@ -208,11 +208,6 @@ def group_phase(campaign: SocialBuyingCampaign, opened_at: datetime, now: dateti
     return closes_at, due_at, "open" if now < closes_at else ("closed" if now < due_at else "due")
 
 
-def group_size(members: list[Order]) -> int:
-    """How many of a group's orders (the founder's included) count as purchases now: what sets the tier."""
-    return sum(1 for m in members if m.counts)
-
-
 def group_members(memberships: dict[str, Membership], orders: dict[str, Order]) -> dict[str, list[Order]]:
     """Collect each group's orders, founder first then members in joining order."""
     out: dict[str, list[Order]] = defaultdict(list)

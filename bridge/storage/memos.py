@@ -43,9 +43,6 @@ class Memo:
             return default
         return found[1]
 
-    def __contains__(self, key: Hashable) -> bool:
-        return self.get(key, default=_MISSING) is not _MISSING
-
     def put(self, key: Hashable, value: object, now: datetime | None = None) -> object:
         """Store `value` for `key` (the whole memo is dropped when full: simple and bounded) and return it."""
         with self._lock:
