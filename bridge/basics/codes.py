@@ -5,11 +5,26 @@ import secrets
 # No 0/O, 1/I/L, 2/Z, 5/S, 8/B: codes survive being read from a screen or dictated.
 ALPHABET = "34679ACDEFGHJKMNPQRTUVWXY"
 LENGTH = 14  # 25**14 ~ 2**65: more than 64 bits of randomness
+_BYTE_TO_CHAR = bytes(ord(ALPHABET[b % len(ALPHABET)]) for b in range(256))
+_OVER = bytes(range(250, 256))  # 250 = 10 x 25: bytes from here would favour the alphabet's first letters
 
 
 def new_code(length: int = LENGTH) -> str:
     """Return a fresh random code from the unambiguous alphabet."""
-    return "".join(secrets.choice(ALPHABET) for _ in range(length))
+    # Random bytes below 250 are uniform modulo 25; the others are dropped (translate runs in C).
+    code = ""
+    while len(code) < length:
+        code += secrets.token_bytes(length + 4).translate(_BYTE_TO_CHAR, _OVER).decode()
+    return code[:length]
+
+
+def spell(number: int, length: int) -> str:
+    """Write a number's `length` lowest base-25 digits in the alphabet."""
+    chars = []
+    for _ in range(length):
+        number, index = divmod(number, len(ALPHABET))
+        chars.append(ALPHABET[index])
+    return "".join(chars)
 
 
 def looks_like_code(text: str) -> bool:

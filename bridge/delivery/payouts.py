@@ -19,7 +19,7 @@ import hmac
 import logging
 from datetime import datetime, timedelta
 
-from bridge.basics.codes import ALPHABET
+from bridge.basics.codes import spell
 from bridge.config.model import Config
 from bridge.connectors import connector_for, impatient_connector
 from bridge.connectors.base import CouponSpec
@@ -50,12 +50,7 @@ def backoff(attempts: int) -> timedelta:
 def coupon_code(secret_key: str, payout_key: str) -> str:
     """The coupon code of a payout: derived from its key (so a retry finds the same coupon), unguessable."""
     digest = hmac.new(secret_key.encode(), f"coupon:{payout_key}".encode(), hashlib.sha256).digest()
-    number = int.from_bytes(digest[:10], "big")
-    chars = []
-    for _ in range(12):
-        number, index = divmod(number, len(ALPHABET))
-        chars.append(ALPHABET[index])
-    return "CB" + "".join(chars)
+    return "CB" + spell(int.from_bytes(digest[:10], "big"), 12)
 
 
 def deliver_payouts(config: Config, now: datetime) -> str:

@@ -12,10 +12,10 @@ from bridge.ledger.grants import record_clawbacks
 from bridge.ledger.referrals import issue_advocates_for_orders, store_referral_claim
 from bridge.rewards.facts import is_newer, keep_latest
 from bridge.rewards.model import Claim, Order
-from bridge.storage.bulk import chunks, upsert_many
+from bridge.storage.bulk import chunks, insert_ignoring_many, upsert_many
 from bridge.storage.db import db
 from bridge.storage.models import ClaimFact, OrderFact
-from bridge.storage.rows import order_to_row, row_to_order
+from bridge.storage.rows import order_to_row, read_orders
 
 
 def with_paid_at(order: Order, stored: Order | None, now: datetime) -> Order:
@@ -34,8 +34,8 @@ def with_paid_at(order: Order, stored: Order | None, now: datetime) -> Order:
     return replace(order, paid_at=seen, paid_at_source="first_seen")
 
 
-def store_orders(orders: Iterable[Order], now: datetime | None = None) -> set[tuple[str, str]]:
-    """Upsert each order whose snapshot is newer than the stored one; return the keys that changed."""
+def store_orders(orders: Iterable[Order], now: datetime | None = None) -> dict[tuple[str, str], Order]:
+    """Upsert each order whose snapshot is newer than the stored one; return those stored, by key."""
     now = now or datetime.now(timezone.utc)
     newest = keep_latest(orders)
     changed = []
@@ -44,12 +44,11 @@ def store_orders(orders: Iterable[Order], now: datetime | None = None) -> set[tu
         by_shop.setdefault(shop, []).append(order_id)
     for shop, ids in by_shop.items():
         for part in chunks(ids):
-            stored = {row.order_id: row_to_order(row) for row in
-                      OrderFact.select().where((OrderFact.shop == shop) & OrderFact.order_id.in_(part))}
+            stored = read_orders(shop, part)
             changed += [with_paid_at(newest[(shop, i)], stored.get(i), now) for i in part
                         if is_newer(newest[(shop, i)], stored.get(i))]
     upsert_many(OrderFact, [order_to_row(o) for o in changed], [OrderFact.shop, OrderFact.order_id])
-    return {o.key for o in changed}
+    return {o.key: o for o in changed}
 
 
 def store_claims(claims: Iterable[Claim]) -> set[tuple[str, str]]:
@@ -73,8 +72,7 @@ def store_claims(claims: Iterable[Claim]) -> set[tuple[str, str]]:
     rows = [dict(shop=c.shop, order_id=c.order_id, founder_id=c.founder_id, sponsor_id=c.sponsor_id or "",
                  source=c.source, at=c.at) for c in fresh if (c.shop, c.order_id, c.source, c.founder_id,
                                                                c.sponsor_id or "") not in stored]
-    for part in chunks(rows, 200):
-        ClaimFact.insert_many(part).on_conflict_ignore().execute()
+    insert_ignoring_many(ClaimFact, rows)
     return {(c.shop, c.order_id) for c in fresh}
 
 
@@ -85,10 +83,11 @@ def ingest(config: Config, orders: Iterable[Order]=(), claims: Iterable[Claim]=(
     """
     now = now or datetime.now(timezone.utc)
     with db.atomic():
-        changed = store_orders(orders, now) | store_claims(claims)
+        stored = store_orders(orders, now)
+        changed = set(stored) | store_claims(claims)
         for shop, order_id, code, source, at in referral_claims:
             store_referral_claim(shop, order_id, code, source, at)
-        refresh(config, changed, now)
+        refresh(config, changed, now, stored)
         record_clawbacks(config, changed, now)
         issue_advocates_for_orders(config, changed, now)
     return changed

@@ -24,21 +24,27 @@ from bridge.rewards.groups import (
     forming_group,
     group_flags,
 )
-from bridge.rewards.model import Check, Membership, Order, Override
-from bridge.storage.bulk import chunks, upsert_many
+from bridge.rewards.model import Check, Claim, Membership, Order, Override
+from bridge.storage.bulk import insert_ignoring_many, upsert_many
+from bridge.storage.compiled import select_in, sentinel
 from bridge.storage.memos import GROUP_FIGURES, bump
 from bridge.storage.models import (
     ClaimFact,
     GroupRow,
     MembershipRow,
     MemberTag,
-    OrderFact,
     OverrideFact,
 )
-from bridge.storage.rows import row_to_claim, row_to_order
+from bridge.storage.rows import read_orders
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _END = (datetime.max.replace(tzinfo=timezone.utc), "")
+_CLAIM = [ClaimFact.shop, ClaimFact.order_id, ClaimFact.founder_id, ClaimFact.sponsor_id, ClaimFact.source, ClaimFact.at]
+_OVERRIDE = [OverrideFact.shop, OverrideFact.order_id, OverrideFact.action, OverrideFact.note]
+_DECIDED = [MembershipRow.order_id, MembershipRow.role, MembershipRow.founder_id, MembershipRow.sponsor_id,
+            MembershipRow.paid_at, MembershipRow.checks, MembershipRow.flags]
+
+
 class Decided:
     """One order's current decision, as stored or as just decided."""
 
@@ -66,23 +72,27 @@ class Facts:
         self.claimants_of: dict[str, set[str]] = {}
 
     # -- bulk loading ------------------------------------------------------------------------
-    def load(self, ids: Iterable[str]) -> None:
-        """Load orders, best claims, overrides and decisions of `ids` not loaded yet."""
+    def load(self, ids: Iterable[str], known: dict[str, Order] | None = None) -> None:
+        """Load orders, best claims, overrides and decisions of `ids` not loaded yet (orders in `known` as given)."""
         missing = sorted({i for i in ids if i not in self.orders})
-        shop, cid = self.campaign.shop, self.campaign.id
-        for part in chunks(missing):
-            for i in part:
-                self.orders[i], self.claims[i], self.overrides[i] = None, None, None
-                self.decided.setdefault(i, None)
-            for row in OrderFact.select().where((OrderFact.shop == shop) & OrderFact.order_id.in_(part)):
-                self.orders[row.order_id] = row_to_order(row)
-            rows = ClaimFact.select().where((ClaimFact.shop == shop) & ClaimFact.order_id.in_(part))
-            self.claims.update(best_claims([row_to_claim(r) for r in rows]))
-            for row in OverrideFact.select().where((OverrideFact.campaign == cid) & OverrideFact.order_id.in_(part)):
-                self.overrides[row.order_id] = Override(row.shop, row.order_id, row.action, row.note)
-            for row in MembershipRow.select().where((MembershipRow.campaign == cid) & MembershipRow.order_id.in_(part)):
-                self.decided[row.order_id] = Decided(row.role, row.founder_id, row.sponsor_id, row.paid_at,
-                                                     row.checks, row.flags)
+        if not missing:
+            return
+        shop, cid, known = self.campaign.shop, self.campaign.id, known or {}
+        for i in missing:
+            self.orders[i], self.claims[i], self.overrides[i] = known.get(i), None, None
+            self.decided.setdefault(i, None)
+        self.orders.update(read_orders(shop, [i for i in missing if i not in known]))
+        claims = select_in("claims of orders", _CLAIM, lambda ids: (ClaimFact.shop == sentinel("shop"))
+                           & ClaimFact.order_id.in_(ids), missing, shop=shop)
+        self.claims.update(best_claims([Claim(s, o, f, p or None, source, at) for s, o, f, p, source, at in claims]))
+        for s, order_id, action, note in select_in(
+                "overrides of orders", _OVERRIDE, lambda ids: (OverrideFact.campaign == sentinel("campaign"))
+                & OverrideFact.order_id.in_(ids), missing, campaign=cid):
+            self.overrides[order_id] = Override(s, order_id, action, note)
+        for order_id, *decided in select_in(
+                "decisions of orders", _DECIDED, lambda ids: (MembershipRow.campaign == sentinel("campaign"))
+                & MembershipRow.order_id.in_(ids), missing, campaign=cid):
+            self.decided[order_id] = Decided(*decided)
 
     def load_groups(self, founders: Iterable[str]) -> None:
         """Load the members of these groups (and their facts)."""
@@ -90,26 +100,27 @@ class Facts:
         if not missing:
             return
         ids = set(missing)
-        for part in chunks(missing):
-            for f in part:
-                self.members[f] = {}
-            for row in (MembershipRow.select(MembershipRow.order_id, MembershipRow.founder_id, MembershipRow.paid_at)
-                        .where((MembershipRow.campaign == self.campaign.id) & MembershipRow.founder_id.in_(part)
-                               & (MembershipRow.role == "member"))):
-                self.members[row.founder_id][row.order_id] = (row.paid_at, row.order_id)
-                ids.add(row.order_id)
+        for f in missing:
+            self.members[f] = {}
+        for order_id, founder_id, paid_at in select_in(
+                "members of groups", [MembershipRow.order_id, MembershipRow.founder_id, MembershipRow.paid_at],
+                lambda ids: (MembershipRow.campaign == sentinel("campaign")) & MembershipRow.founder_id.in_(ids)
+                & (MembershipRow.role == "member"), missing, campaign=self.campaign.id):
+            self.members[founder_id][order_id] = (paid_at, order_id)
+            ids.add(order_id)
         # (members decided in this refresh are added by record(), which loads their group first)
         self.load(ids)
 
     def load_claimants(self, founders: Iterable[str]) -> None:
         """Load which orders claim each of these groups."""
         missing = sorted({f for f in founders if f not in self.claimants_of})
-        for part in chunks(missing):
-            for f in part:
-                self.claimants_of[f] = set()
-            for row in ClaimFact.select(ClaimFact.order_id, ClaimFact.founder_id).where(
-                    (ClaimFact.shop == self.campaign.shop) & ClaimFact.founder_id.in_(part)):
-                self.claimants_of[row.founder_id].add(row.order_id)
+        for f in missing:
+            self.claimants_of[f] = set()
+        for order_id, founder_id in select_in(
+                "claimants of groups", [ClaimFact.order_id, ClaimFact.founder_id],
+                lambda ids: (ClaimFact.shop == sentinel("shop")) & ClaimFact.founder_id.in_(ids),
+                missing, shop=self.campaign.shop):
+            self.claimants_of[founder_id].add(order_id)
 
     # -- reading -----------------------------------------------------------------------------
     def view(self, founder_id: str, before: tuple = _END) -> FormingGroup | None:
@@ -139,29 +150,39 @@ class Facts:
 
 
 def checks_json(checks: Iterable[Check]) -> str:
-    return json.dumps([[c.rule, c.passed, c.text] for c in checks], ensure_ascii=False)
+    return _UNICODE_JSON([[c.rule, c.passed, c.text] for c in checks])
+
+
+# json.dumps with any option builds a new encoder per call: one, kept, for the thousands of decisions of a batch
+_UNICODE_JSON = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def _sort_key(order: Order) -> tuple:
     return (order.paid_at or _EPOCH, order.id)
 
 
-def refresh(config: Config, changed: set[tuple[str, str]], now: datetime | None = None) -> None:
-    """Re-decide the changed orders, and whatever depends on them, in every social campaign of their shop."""
+def refresh(config: Config, changed: set[tuple[str, str]], now: datetime | None = None,
+            known: dict[tuple[str, str], Order] | None = None) -> None:
+    """Re-decide the changed orders, and whatever depends on them, in every social campaign of their shop.
+
+    `known` holds orders exactly as just stored (by key), which need not be read back.
+    """
     refreshed = False
     for campaign in config.campaigns:
         ids = {oid for shop, oid in changed if shop == campaign.shop}
         if campaign.type == "social_buying" and ids:
-            refresh_campaign(campaign, ids, now or datetime.now(timezone.utc))
+            mine = {oid: order for (shop, oid), order in (known or {}).items() if shop == campaign.shop}
+            refresh_campaign(campaign, ids, now or datetime.now(timezone.utc), mine)
             refreshed = True
     if refreshed:  # members or their orders may have changed: what share links show is read again
         bump(GROUP_FIGURES)
 
 
-def refresh_campaign(campaign: SocialBuyingCampaign, order_ids: set[str], now: datetime) -> None:
+def refresh_campaign(campaign: SocialBuyingCampaign, order_ids: set[str], now: datetime,
+                     known: dict[str, Order] | None = None) -> None:
     """Run the worklist for one campaign (inside the caller's transaction)."""
     facts = Facts(campaign)
-    facts.load(order_ids)
+    facts.load(order_ids, known)
     facts.load_groups({c.founder_id for c in facts.claims.values() if c} | set(order_ids))
     facts.load_claimants(order_ids | {c.founder_id for c in facts.claims.values() if c})
     queue = [(_sort_key(facts.orders[i]), i) for i in order_ids if facts.orders.get(i) is not None]
@@ -227,12 +248,10 @@ def _write(campaign: SocialBuyingCampaign, facts: Facts, changed: dict[str, Deci
                    opened_at=d.paid_at, closes_at=d.paid_at + campaign.window,
                    due_at=d.paid_at + campaign.window + campaign.hold)
               for i, d in sorted(changed.items()) if d.role == "founder"]
-    for part in chunks(groups, 200):
-        GroupRow.insert_many(part).on_conflict_ignore().execute()
+    insert_ignoring_many(GroupRow, groups)
     tags = [dict(campaign=campaign.id, order_id=i, tag=new_code()) for i, d in sorted(changed.items())
             if d.role in ("founder", "member")]
-    for part in chunks(tags, 300):
-        MemberTag.insert_many(part).on_conflict_ignore().execute()
+    insert_ignoring_many(MemberTag, tags)
     news.store(news.group_news(campaign, facts, changed, now))
 
 

@@ -35,7 +35,8 @@ from bridge.rewards.payouts import (
     referral_reward_key,
 )
 from bridge.rewards.referral import referral_owed
-from bridge.storage.bulk import chunks
+from bridge.storage.bulk import chunks, execute_many, insert_rows
+from bridge.storage.compiled import select_in
 from bridge.storage.db import db, is_postgresql
 from bridge.storage.memos import GROUP_FIGURES, bump
 from bridge.storage.models import Clawback, GroupRow, OrderFact, Payout, Reward
@@ -68,42 +69,42 @@ def settle_due_groups(config: Config, now: datetime) -> str:
 
 def settle_groups(campaign: Campaign, facts: Facts, group_ids: list[int], now: datetime) -> tuple[int, int]:
     """Settle some groups inside the caller's transaction (skipping any another process settled)."""
-    query = GroupRow.select().where(GroupRow.id.in_(group_ids) & GroupRow.settled_at.is_null()).order_by(
-        GroupRow.due_at, GroupRow.founder_id)
-    groups = list(query.for_update() if is_postgresql() else query)
-    founders = [g.founder_id for g in groups]
+    groups = select_in("groups to settle", [GroupRow.id, GroupRow.founder_id],
+                       lambda ids: GroupRow.id.in_(ids) & GroupRow.settled_at.is_null(), group_ids,
+                       order_by=(GroupRow.due_at, GroupRow.founder_id), for_update=is_postgresql())
+    founders = [founder_id for _, founder_id in groups]
     facts.load(founders)
     facts.load_groups(founders)
     budget_left = campaign.budget.amount - granted_in(campaign.id) if campaign.budget else None
     grants, updates = [], []
-    for group in groups:
-        view = facts.view(group.founder_id)
+    for group_id, founder_id in groups:
+        view = facts.view(founder_id)
         if view is None:  # the founder later turned out to be a member elsewhere: a void group
-            updates.append((group.id, 0, None, None))
+            updates.append((group_id, 0, None, None))
             continue
         outcome = group_outcome(campaign, view.founder, view.members, now, budget_left)
         for member in outcome.members:
             if member.amount > 0:
                 flags = json.loads(facts.decided[member.order_id].flags)
-                grants.append((group_reward_key(campaign.id, group.founder_id, member.order_id), facts.orders[member.order_id],
+                grants.append((group_reward_key(campaign.id, founder_id, member.order_id), facts.orders[member.order_id],
                                member.amount, member.reason, "; ".join(text for _, _, text in flags) or None))
         if budget_left is not None:
             budget_left -= outcome.total
-        updates.append((group.id, outcome.size, outcome.rate, outcome.fixed))
+        updates.append((group_id, outcome.size, outcome.rate, outcome.fixed))
     created = grant_many(campaign, "group_cashback", grants, now)
     _update_groups(updates, now)
     return len(groups), created
 
 
 def _update_groups(updates: list[tuple], now: datetime) -> None:
-    """Mark groups settled with their size and rate, in one executemany."""
+    """Mark groups settled with their size and rate, with one statement run for them all."""
     if not updates:
         return
     sql, _ = GroupRow.update(settled_at=now, size=0, rate=ZERO, fixed=ZERO).where(GroupRow.id == 0).sql()
     at = GroupRow.settled_at.db_value(now)
     params = [(at, size, GroupRow.rate.db_value(rate), GroupRow.fixed.db_value(fixed), gid)
               for gid, size, rate, fixed in updates]
-    db.cursor().executemany(sql, params)
+    execute_many(sql, params)
     bump(GROUP_FIGURES)  # settled groups show as closed on their links
 
 
@@ -112,20 +113,15 @@ def grant_many(campaign: Campaign, kind: str, grants: list[tuple], now: datetime
 
     `grants` holds (key, order, amount, reason, review) tuples; returns how many rewards were new.
     """
-    keys = [g[0] for g in grants]
-    existing = set()
-    for part in chunks(keys):
-        existing |= {r.key for r in Reward.select(Reward.key).where(Reward.key.in_(part))}
+    existing = {key for key, in select_in("rewards by key", [Reward.key], Reward.key.in_, [g[0] for g in grants])}
     fresh = [g for g in grants if g[0] not in existing]
     if not fresh:
         return 0
-    Reward.insert_many([dict(key=key, campaign=campaign.id, shop=campaign.shop, order_id=order.id,
+    insert_rows(Reward, [dict(key=key, campaign=campaign.id, shop=campaign.shop, order_id=order.id,
                              email_norm=normalise_email(order.email), kind=kind, currency=campaign.currency,
                              amount=amount, state="granted", reason=reason, created_at=now)
-                        for key, order, amount, reason, _ in fresh]).execute()
-    ids = {}
-    for part in chunks([g[0] for g in fresh]):
-        ids.update({r.key: r.id for r in Reward.select(Reward.id, Reward.key).where(Reward.key.in_(part))})
+                        for key, order, amount, reason, _ in fresh])
+    ids = dict(select_in("reward ids by key", [Reward.key, Reward.id], Reward.key.in_, [g[0] for g in fresh]))
     owing = _emails_owing(campaign)
     payouts = []
     for key, order, amount, reason, review in fresh:
@@ -137,8 +133,7 @@ def grant_many(campaign: Campaign, kind: str, grants: list[tuple], now: datetime
                             amount=left, deducted=deducted, state=state, review=review, created_at=now, updated_at=now,
                             # everything went to settle earlier clawbacks: nothing to send
                             external_ref="settled by clawback deduction" if left == 0 else None))
-    for part in chunks(payouts, 200):
-        Payout.insert_many(part).execute()
+    insert_rows(Payout, payouts)
     news.store(news.reward_news(campaign, kind, fresh, now))
     return len(fresh)
 

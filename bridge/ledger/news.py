@@ -71,7 +71,11 @@ def message(key: str, kind: str, shop: str, campaign: str | None, to_email: str 
     if not to_email:
         return None
     return dict(key=f"email:{key}", kind=kind, shop=shop, campaign=campaign, to_email=to_email.strip(),
-                ref=json.dumps(ref, sort_keys=True), state="queued", created_at=now, updated_at=now)
+                ref=_SORTED_JSON(ref), state="queued", created_at=now, updated_at=now)
+
+
+# json.dumps with any option builds a new encoder per call: one, kept, for the thousands of rows of a batch
+_SORTED_JSON = json.JSONEncoder(sort_keys=True).encode
 
 
 def enqueue(key: str, kind: str, shop: str, campaign: str | None, to_email: str | None, now: datetime, **ref) -> None:

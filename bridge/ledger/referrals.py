@@ -15,6 +15,7 @@ from bridge.rewards.model import SOURCES, Override
 from bridge.rewards.payouts import referral_reward_key
 from bridge.rewards.referral import Advocate as AdvocateView
 from bridge.rewards.referral import decide_referral, review_flags, welcome_refusal
+from bridge.storage.bulk import insert_ignoring_many
 from bridge.storage.db import db
 from bridge.storage.models import (
     Advocate,
@@ -63,9 +64,9 @@ def issue_advocates_for_orders(config: Config, changed: set[tuple[str, str]], no
             (OrderFact.shop == shop) & OrderFact.order_id.in_(ids) & OrderFact.paid & OrderFact.email_norm.is_null(False)))
         for campaign in campaigns:
             if rows:
-                Advocate.insert_many([dict(campaign=campaign.id, code=new_code(), email_norm=r.email_norm,
-                                           email=r.email.strip(), order_id=r.order_id, created_at=now) for r in rows]
-                                     ).on_conflict_ignore().execute()
+                insert_ignoring_many(Advocate, [dict(campaign=campaign.id, code=new_code(), email_norm=r.email_norm,
+                                                     email=r.email.strip(), order_id=r.order_id, created_at=now)
+                                                for r in rows])
 
 
 class WelcomeRefused(ValueError):

@@ -171,8 +171,9 @@ def group_outcome(campaign: SocialBuyingCampaign, founder: Order, members: list[
     tier = am.tier_for(campaign.tiers, len(counted))
     upcoming = am.next_tier(campaign.tiers, len(counted))
     cap = campaign.member_cap.amount if campaign.member_cap else None
-    raw, reasons = [], []
+    raw, reasons, bases = [], [], []
     for member in members:
+        bases.append(am.eligible_amount(member, products, campaign.eligible_base) if member.counts else am.ZERO)
         if not member.counts:
             raw.append(am.ZERO)
             reasons.append("left the group: order " + ("cancelled" if member.cancelled else
@@ -181,7 +182,7 @@ def group_outcome(campaign: SocialBuyingCampaign, founder: Order, members: list[
             raw.append(am.ZERO)
             reasons.append(f"the group has {len(counted)} buyer(s), below the first tier ({campaign.tiers[0].buyers})")
         elif tier.cashback.kind == "percent":
-            base = am.eligible_amount(member, products, campaign.eligible_base)
+            base = bases[-1]
             raw.append(am.capped(am.round_half_up(base * tier.cashback.value, campaign.currency), cap))
             reasons.append(f"{tier.cashback.describe(campaign.currency)} of {am.round_half_up(base, campaign.currency)}")
         else:
@@ -189,9 +190,9 @@ def group_outcome(campaign: SocialBuyingCampaign, founder: Order, members: list[
             reasons.append(f"fixed {tier.cashback.describe(campaign.currency)}")
     fitted, factor = am.fit_budget(raw, budget_left, campaign.currency)
     notes = () if factor == 1 else (f"scaled by {factor:.4f} to fit the campaign budget",)
-    rows = tuple(MemberAmount(m.id, m.counts, am.eligible_amount(m, products, campaign.eligible_base) if m.counts else am.ZERO,
-                              amount, reason + (f", capped at {campaign.member_cap}" if cap is not None and raw_amount == cap else ""))
-                 for m, amount, raw_amount, reason in zip(members, fitted, raw, reasons))
+    rows = tuple(MemberAmount(m.id, m.counts, base, amount,
+                              reason + (f", capped at {campaign.member_cap}" if cap is not None and raw_amount == cap else ""))
+                 for m, base, amount, raw_amount, reason in zip(members, bases, fitted, raw, reasons))
     percent = tier is not None and tier.cashback.kind == "percent"
     return GroupOutcome(
         founder_id=founder.id, currency=campaign.currency, opened_at=founder.paid_at, closes_at=closes_at, due_at=due_at,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import timedelta
+from functools import lru_cache
 
 from disposable_email_domains import blocklist as _DISPOSABLE
 
@@ -14,6 +15,7 @@ _GMAIL = {"gmail.com", "googlemail.com"}
 SAME_DEVICE_WINDOW = timedelta(hours=24)
 
 
+@lru_cache(maxsize=16384)  # pure, and asked again for the same people at every join and every decision
 def normalise_email(email: str | None) -> str | None:
     """Lower-case, trim, and fold Gmail dots and +tags: ' Marie.D+shop@GMail.com' -> 'maried@gmail.com'."""
     if not email or "@" not in email:
@@ -25,6 +27,7 @@ def normalise_email(email: str | None) -> str | None:
     return f"{local}@{domain}" if local else None
 
 
+@lru_cache(maxsize=16384)
 def normalise_address(address: str | None) -> str | None:
     """Fold case, accents, punctuation and spacing so that two spellings of one address compare equal."""
     if not address:
@@ -43,16 +46,17 @@ def is_disposable(email: str | None) -> bool:
 def self_referral_checks(friend: Order, sponsor: Order) -> tuple[Check, ...]:
     """Compare a friend's order with the sponsor's: each way of being the same person is a failed check."""
     checks = []
-    same_email = normalise_email(friend.email) is not None and normalise_email(friend.email) == normalise_email(sponsor.email)
+    email = normalise_email(friend.email)
+    same_email = email is not None and email == normalise_email(sponsor.email)
     checks.append(Check("self_referral_email", not same_email,
                         "same e-mail as the person who shared the link" if same_email else "a different e-mail"))
     same_customer = bool(friend.customer_id) and friend.customer_id not in ("0",) and friend.customer_id == sponsor.customer_id
     checks.append(Check("self_referral_customer", not same_customer,
                         "same customer account as the person who shared the link" if same_customer
                         else "a different customer account"))
-    same_address = normalise_address(friend.billing_address) is not None and \
-        normalise_address(friend.billing_address) == normalise_address(sponsor.billing_address)
-    unknown = normalise_address(friend.billing_address) is None or normalise_address(sponsor.billing_address) is None
+    address, theirs = normalise_address(friend.billing_address), normalise_address(sponsor.billing_address)
+    same_address = address is not None and address == theirs
+    unknown = address is None or theirs is None
     checks.append(Check("self_referral_address", not same_address,
                         "same billing address as the person who shared the link" if same_address
                         else "billing address not checked (the shop gave none)" if unknown

@@ -39,6 +39,8 @@ class UTCDateTimeField(peewee.DateTimeField):
             return None
         if not isinstance(value, datetime) or value.tzinfo is None:
             raise TypeError(f"{self.name}: instants must be timezone-aware datetimes, got {value!r}")
+        if value.tzinfo is timezone.utc:  # most instants are already UTC: no conversion to compute
+            return value.replace(tzinfo=None)
         return value.astimezone(timezone.utc).replace(tzinfo=None)
 
     def python_value(self, value: object) -> object:
