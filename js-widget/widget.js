@@ -1,4 +1,5 @@
 /*! bridge widget: share links, group progress and the referral code on any shop. No build step.
+ * Its words come with the data it reads (the shop's "texts"), in the shop's language and tone.
  * <script src="https://BRIDGE/widget.js" data-shop="SHOP_ID" async></script>
  * Rules: never throw into the host page; never trust page globals that scripts may replace
  * (no Array.prototype methods, no JSON object: fetch's own json() and form bodies instead);
@@ -6,46 +7,6 @@
 (function () {
   "use strict";
   var doc = document, win = window;
-  var T = {
-    en: {
-      title: "Buy together, get money back", members: "{n} buyers so far", members1: "{n} buyer so far", final: "{n} buyers", final1: "{n} buyer", now: "{c} back for everyone",
-      below: "From {b} buyers, everyone gets {c} back", next: "{m} more buyers and everyone gets {c}",
-      next1: "{m} more buyer and everyone gets {c}", day: "d",
-      top: "Top cashback reached", closes: "Closes in", closed: "This link is closed", share: "Share your link",
-      copy: "Copy", copied: "Copied!", you: "You get {a} back so far", got: "You get {a} back", more: "Share",
-      land: "A friend's link: buy before it closes and you all get up to {c} back",
-      shut: "This group link is closed, but the shop is open", welcome: "A friend gives you {c} off your first order",
-      email: "Your e-mail", get: "Get my coupon", code: "Your code: {k}", dismiss: "Close",
-      pending: "Your code is on its way to your e-mail", no_bad_email: "Please check the e-mail address",
-      no_not_new: "This offer is for a first order, and this e-mail has ordered before",
-      no_own_code: "This offer is for your friends, not for you", no_other: "The offer could not be given now: try again later",
-      msg: "I bought this at {s}: buy it through my link and we all get money back! {u}"
-    },
-    tu: {
-      title: "Achetez ensemble, soyez remboursés", members: "{n} acheteurs pour l'instant", members1: "{n} acheteur pour l'instant", final: "{n} acheteurs",
-      final1: "{n} acheteur", now: "{c} remboursés pour chacun",
-      below: "Dès {b} acheteurs, chacun récupère {c}", next: "Encore {m} acheteurs et tout le monde récupère {c}",
-      next1: "Encore {m} acheteur et tout le monde récupère {c}", day: "j",
-      top: "Remboursement maximum atteint", closes: "Se ferme dans", closed: "Ce lien est fermé", share: "Partage ton lien",
-      copy: "Copier", copied: "Copié !", you: "Tu récupères {a} pour l'instant", got: "Tu récupères {a}", more: "Partager",
-      land: "Le lien d'un ami : achète avant la fermeture et vous récupérez tous jusqu'à {c}",
-      shut: "Ce lien de groupe est fermé, mais la boutique est ouverte", welcome: "Un ami t'offre {c} sur ta première commande",
-      email: "Ton e-mail", get: "Recevoir mon bon", code: "Ton code : {k}", dismiss: "Fermer",
-      pending: "Ton code arrive par e-mail", no_bad_email: "Vérifie l'adresse e-mail",
-      no_not_new: "Cette offre est pour une première commande, et cette adresse a déjà commandé",
-      no_own_code: "Cette offre est pour tes proches, pas pour toi", no_other: "L'offre n'a pas pu être donnée : réessaie plus tard",
-      msg: "J'ai acheté ça chez {s} : achète-le avec mon lien et on est tous remboursés ! {u}"
-    },
-    vous: {
-      share: "Partagez votre lien", you: "Vous récupérez {a} pour l'instant", got: "Vous récupérez {a}",
-      land: "Le lien d'un proche : achetez avant la fermeture et vous récupérez tous jusqu'à {c}",
-      welcome: "Un proche vous offre {c} sur votre première commande", email: "Votre e-mail", code: "Votre code : {k}",
-      pending: "Votre code arrive par e-mail", no_bad_email: "Vérifiez l'adresse e-mail",
-      no_not_new: "Cette offre est pour une première commande, et cette adresse a déjà commandé",
-      no_own_code: "Cette offre est pour vos proches, pas pour vous", no_other: "L'offre n'a pas pu être donnée : réessayez plus tard",
-      msg: "J'ai acheté ça chez {s} : achetez-le avec mon lien et nous serons tous remboursés ! {u}"
-    }
-  };
   var CSS = ":host{all:initial;display:block}*{box-sizing:border-box}" +
     ".b{font:15px/1.45 system-ui,-apple-system,Segoe UI,Arial,sans-serif;color:#18181b;background:#fff;border:1px solid #d4d4d8;" +
     "border-top:4px solid var(--c);border-radius:10px;padding:16px;margin:16px 0;max-width:640px}" +
@@ -59,7 +20,7 @@
     ".x{float:right;background:#fff;color:#18181b;border-color:#d4d4d8;padding:2px 8px}";
 
   function text(dict, key, vars) {
-    var s = dict[key] || T.en[key] || "";
+    var s = dict[key] || "";
     for (var k in vars) if (Object.prototype.hasOwnProperty.call(vars, k)) {
       var token = "{" + k + "}", value = String(vars[k]), at = s.indexOf(token);
       while (at >= 0) {  // by hand: Array.prototype.join may have been replaced by the page
@@ -72,7 +33,7 @@
 
   // One buyer or several: English says "1 buyer", French also "0 acheteur" (singular below 2).
   function counted(dict, key, n, vars) {
-    return text(dict, (dict === T.en ? n === 1 : n < 2) ? key + "1" : key, vars);
+    return text(dict, (dict.fr ? n < 2 : n === 1) ? key + "1" : key, vars);
   }
 
   function el(tag, attrs, kids) {
@@ -106,13 +67,8 @@
     return box;
   }
 
-  function dictFor(shop) {
-    if (!shop || shop.locale !== "fr") return T.en;
-    var d = {}, k;
-    for (k in T.tu) d[k] = T.tu[k];
-    if (shop.tone === "vous") for (k in T.vous) d[k] = T.vous[k];
-    return d;
-  }
+  // Every word comes with the shop, in its language and tone (bridge/sharing/widget_texts.py).
+  function dictFor(shop) { return (shop && shop.texts) || {}; }
 
   function clock(seconds, day) {
     var d = Math.floor(seconds / 86400), h = Math.floor(seconds % 86400 / 3600), m = Math.floor(seconds % 3600 / 60);
@@ -247,7 +203,7 @@
             post("/shops/" + shop + "/welcome", {code: code, email: email.value}).then(function (got) {
               // The code once the shop has it; "on its way" while it does not yet; else why not, in words.
               var done = got && (got.coupon || got.state === "pending"), why = "no_other";
-              if (got && got.error && T.en["no_" + got.error.reason]) why = "no_" + got.error.reason;
+              if (got && got.error && d["no_" + got.error.reason]) why = "no_" + got.error.reason;
               var say = got && got.coupon ? text(d, "code", {k: got.coupon}) : done ? text(d, "pending") : text(d, why);
               var note = el("p", {"class": got && got.coupon ? "t" : "", role: "status", text: say});
               var last = form.nextSibling, parent = form.parentNode;
@@ -278,8 +234,10 @@
       order = params.get("id_order"); key = params.get("key");
     }
     if (order && key) {
+      // Nothing to show: give back the place a module kept for the widget.
+      var held = doc.querySelector("[data-bridge-widget]"), release = function () { if (held) held.style.minHeight = "0"; };
       post("/shops/" + shop + "/conversions", {order_id: order, key: key, code: kept()}).then(function (view) {
-        if (!view || !view.share_url) return;
+        if (!view || !view.share_url) return release();
         // The module's placeholder; else the confirmation's own block (PrestaShop's classic theme gives its
         // <body> the id order-confirmation, so that id is only taken when it is not the body's); else main.
         var spots = ["[data-bridge-widget]", ".woocommerce-order", "#content-hook_order_confirmation .card-block",
@@ -288,7 +246,7 @@
         for (var s = 0; !spot && s < spots.length; s++) spot = doc.querySelector(spots[s]);  // in this order of preference
         spot = spot || doc.body;
         showGroup(view, spot);
-      })["catch"](function () {});
+      })["catch"](release);
     }
   }
 

@@ -321,12 +321,42 @@ def test_widget_js_is_small_cached_and_gzipped(site):
     zipped = client.get("/widget.js", headers={"Accept-Encoding": "gzip, br"})
     assert plain.status_code == 200 and plain.mimetype == "application/javascript"
     assert zipped.headers["Content-Encoding"] == "gzip" and gzip.decompress(zipped.data) == plain.data
-    assert len(zipped.data) <= 8 * 1024, len(zipped.data)
+    assert len(zipped.data) <= 5 * 1024, len(zipped.data)  # issue 20: at most 5 KB on the wire
     source = (ROOT / "js-widget" / "widget.js").read_bytes()
     assert len(plain.data) < 0.85 * len(source) and b"/*" not in plain.data  # served minified
     assert plain.headers["ETag"] and "max-age" in plain.headers["Cache-Control"]
     again = client.get("/widget.js", headers={"If-None-Match": plain.headers["ETag"]})
     assert again.status_code == 304 and again.data == b""
+
+
+def test_the_widget_speaks_from_the_texts_sent_with_the_shop(site):
+    """The script holds no words: every answer it reads carries the shop's texts, in its language and tone."""
+    shop, bridge, app = site
+    client = app.test_client()
+    answer = client.get("/api/v1/shops/shop1").get_json()["shop"]
+    config = app.extensions["bridge"].config.shop("shop1")
+    assert answer["locale"] == config.locale and answer["texts"]["title"]
+    assert ("fr" in answer["texts"]) == (config.locale == "fr")
+    source = (ROOT / "js-widget" / "widget.js").read_text(encoding="utf-8")
+    for words in ("Share your link", "Partage ton lien", "Partagez votre lien"):
+        assert words not in source
+
+
+def test_widget_texts_cover_every_key_in_every_language_and_tone():
+    from bridge.sharing.widget_texts import ENGLISH, TU, VOUS, texts_for
+
+    assert set(TU) == set(ENGLISH) and set(VOUS) <= set(ENGLISH)
+    for locale, tone in (("en", "tu"), ("fr", "tu"), ("fr", "vous"), ("de", "vous")):
+        texts = texts_for(locale, tone)
+        assert set(ENGLISH) <= set(texts)
+        assert all(isinstance(v, str) and v for k, v in texts.items() if k != "fr")
+    assert texts_for("fr", "vous")["share"] == "Partagez votre lien" and texts_for("fr", "tu")["share"] == "Partage ton lien"
+    assert texts_for("de", "vous")["share"] == "Share your link"
+    # the placeholders each text fills in are the same in every language
+    for key, english in ENGLISH.items():
+        for other in (TU, VOUS):
+            if key in other:
+                assert sorted(re.findall(r"{\w}", other[key])) == sorted(re.findall(r"{\w}", english)), key
 
 
 def test_snippet_command_prints_the_one_line_to_paste(site, tmp_path):

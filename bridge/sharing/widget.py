@@ -10,13 +10,14 @@ from bridge.sharing.group_now import GroupNow, figures_of, founder_of, group_fig
 from bridge.sharing.links import share_url
 from bridge.sharing.products import founder_product, product_info
 from bridge.sharing.targets import Target
+from bridge.sharing.widget_texts import texts_for
 from bridge.storage.models import GroupRow, MemberTag, Reward
 
 
 def shop_public(shop: Shop) -> dict:
-    """What anyone may know of a shop: name, site, language, tone, colour."""
+    """What anyone may know of a shop: name, site, language, tone, colour, and the widget's words for it."""
     return {"id": shop.id, "name": shop.name, "url": shop.url, "locale": shop.locale, "tone": shop.tone,
-            "colour": shop.brand.colour}
+            "colour": shop.brand.colour, "texts": texts_for(shop.locale, shop.tone)}
 
 
 def link_state(config: Config, target: Target, now: datetime, locale: str | None = None, state: GroupNow | None = None) -> dict:

@@ -21,6 +21,34 @@ PHONE_UA = ("Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (KHTML,
 DESKTOP_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
 
 
+# Added to a browser context before any page script: the page's layout shifts as Chromium reports them
+# (the Layout Instability API, as Core Web Vitals' CLS counts them: shifts without recent input), and
+# when bridge's widget entered the page. The theme's own shifts (a web font, a lazy image) come before.
+LAYOUT_SHIFTS = """
+window.__bridgeShifts = []; window.__bridgeAt = null;
+new MutationObserver(function (changes) {
+  changes.forEach(function (c) { c.addedNodes.forEach(function (n) {
+    if (n.nodeName === 'BRIDGE-WIDGET' && window.__bridgeAt === null) window.__bridgeAt = performance.now();
+  }); });
+}).observe(document, {childList: true, subtree: true});
+new PerformanceObserver(function (list) {
+  list.getEntries().forEach(function (e) {
+    if (!e.hadRecentInput) window.__bridgeShifts.push({value: e.value, at: e.startTime,
+      nodes: (e.sources || []).map(function (s) { return s.node ? s.node.nodeName + '.' + (s.node.className || '') : '?'; })});
+  });
+}).observe({type: 'layout-shift', buffered: true});
+"""
+
+
+def layout_shift(page) -> tuple[float, list]:
+    """The cumulative layout shift from the widget's arrival on, and those shifts (once it has drawn itself)."""
+    page.wait_for_timeout(1000)  # the observer reports a frame after a shift; the countdown ticks once more
+    shifts, at = page.evaluate("[window.__bridgeShifts, window.__bridgeAt]")
+    assert at is not None, "the widget never entered the page"
+    after = [s for s in shifts if s["at"] >= at]
+    return sum(s["value"] for s in after), after
+
+
 def widget_text(page, ready: str = "bridge-widget h2") -> str:
     """The widget's text once it has drawn itself; else fail with what the page holds of bridge."""
     try:

@@ -22,7 +22,18 @@ import requests
 from tests.live import prestashop_front
 from tests.live.conftest import ROOT, bridge_for
 from tests.live.recorder import DeliveryRecorder
-from tests.live.story import DESKTOP_UA, PHONE_UA, campaign_yaml, paid_payouts, past_hold, rows, shot, widget_text
+from tests.live.story import (
+    DESKTOP_UA,
+    LAYOUT_SHIFTS,
+    PHONE_UA,
+    campaign_yaml,
+    layout_shift,
+    paid_payouts,
+    past_hold,
+    rows,
+    shot,
+    widget_text,
+)
 from tests.live.story import state as story_state
 
 CAMPAIGN = campaign_yaml("ps", "coupon")
@@ -109,9 +120,12 @@ def test_social_buying_on_a_real_prestashop_shop_paid_by_voucher(tmp_path, ps, p
         # The founder's confirmation page of the real classic theme shows the share link, in its
         # confirmation block (the module's placeholder), not below the footer.
         founder_ctx = browser.new_context(locale="fr-FR", user_agent=DESKTOP_UA)
+        founder_ctx.add_init_script(LAYOUT_SHIFTS)
         founder_page = founder_ctx.new_page()
         founder_page.goto(founder["confirmation_url"])
         assert "1 acheteur" in widget_text(founder_page)
+        # The module kept the widget's place: drawing it moves nothing (issue 20: layout shift 0).
+        assert layout_shift(founder_page) == (0, []), layout_shift(founder_page)
         assert founder_page.locator("#content-hook_order_confirmation bridge-widget").count() == 1
         shot(founder_page, "prestashop-confirmation-desktop")
         link = founder_page.locator("bridge-widget input").input_value()
@@ -120,6 +134,7 @@ def test_social_buying_on_a_real_prestashop_shop_paid_by_voucher(tmp_path, ps, p
         # friend buys in the front office by cheque, and the merchant cashes it.
         friend_ctx = browser.new_context(locale="fr-FR", user_agent=PHONE_UA, is_mobile=True, has_touch=True,
                                          viewport={"width": 390, "height": 844})
+        friend_ctx.add_init_script(LAYOUT_SHIFTS)
         friend_page = friend_ctx.new_page()
         friend_page.goto(link + "?via=whatsapp")
         assert "bridge=" in friend_page.url and "/hommes/1-" in friend_page.url, friend_page.url
@@ -128,6 +143,7 @@ def test_social_buying_on_a_real_prestashop_shop_paid_by_voucher(tmp_path, ps, p
         merchant(prestashop, "status", str(friend["id_order"]), "PS_OS_PAYMENT")
         friend_page.reload()
         assert "2 acheteurs" in widget_text(friend_page)
+        assert layout_shift(friend_page) == (0, []), layout_shift(friend_page)  # on a phone
         shot(friend_page, "prestashop-friend-confirmation-phone")
         assert "joined" in bridge.cli("explain", "order", "ps", str(friend["id_order"])).stdout
         founder_page.reload()

@@ -19,8 +19,10 @@ from tests.live.conftest import bridge_for
 from tests.live.recorder import DeliveryRecorder
 from tests.live.story import (
     DESKTOP_UA,
+    LAYOUT_SHIFTS,
     PHONE_UA,
     campaign_yaml,
+    layout_shift,
     paid_payouts,
     past_hold,
     rows,
@@ -93,15 +95,19 @@ def group_of_two(bridge, recorder, wc, woocommerce, browser):
 
     # The real thank-you page of the real theme shows the share link.
     founder_ctx = browser.new_context(locale="fr-FR", user_agent=DESKTOP_UA)
+    founder_ctx.add_init_script(LAYOUT_SHIFTS)
     founder_page = founder_ctx.new_page()
     founder_page.goto(woo.received_url(wc, founder))
     assert "1 acheteur" in widget_text(founder_page)
+    # Drawing the widget moves nothing the buyer sees (issue 20: cumulative layout shift 0, real theme).
+    assert layout_shift(founder_page) == (0, []), layout_shift(founder_page)
     link = founder_page.locator("bridge-widget input").input_value()
     assert re.fullmatch(rf"{re.escape(bridge.url)}/r/[0-9A-Z]{{14}}/[0-9A-Z]{{14}}", link), link
 
     # A friend follows it on a phone, through the storefront's pretty permalinks, and buys.
     friend_ctx = browser.new_context(locale="fr-FR", user_agent=PHONE_UA, is_mobile=True, has_touch=True,
                                      viewport={"width": 390, "height": 844})
+    friend_ctx.add_init_script(LAYOUT_SHIFTS)
     friend_page = friend_ctx.new_page()
     friend_page.goto(link + "?via=whatsapp")
     assert friend_page.url.startswith(wc["url"] + "/product/huile-olive-1l/?bridge="), friend_page.url
@@ -116,6 +122,7 @@ def group_of_two(bridge, recorder, wc, woocommerce, browser):
     woo.set_status(wc, friend["order_id"], "processing")  # the merchant saw the transfer arrive
     friend_page.reload()
     assert "2 acheteurs" in widget_text(friend_page)
+    assert layout_shift(friend_page) == (0, []), layout_shift(friend_page)  # the thank-you page, on a phone
     woo.deliver_webhooks(woocommerce)
     founder_page.reload()
     assert "2 acheteurs" in widget_text(founder_page)
