@@ -277,7 +277,8 @@ def test_the_module_puts_the_widget_on_every_page_and_its_place_on_the_confirmat
                                    "calls": [["hookDisplayBeforeBodyClosingTag", {}],
                                              ["hookDisplayOrderConfirmation", {}]]})
     assert report["outputs"] == ['<script src="https://bridge.example/b/widget.js" data-shop="shop-1" async></script>\n',
-                                 "<div data-bridge-widget></div>"]
+                                 "<style>[data-bridge-widget] { display: flow-root; } @media (min-width: 768px) {"
+                                 " [data-bridge-widget] { min-height: 340px; } }</style><div data-bridge-widget></div>"]
     unconfigured = run_module(tmp_path, {"configuration": {"BRIDGEHINTS_URL": "javascript:alert(1)//webhooks/x"},
                                          "calls": [["hookDisplayBeforeBodyClosingTag", {}]]})
     assert unconfigured["outputs"] == [""]  # only a real webhook address of bridge gives a script
