@@ -1,11 +1,13 @@
 """Benchmark: backfill orders from a fake WooCommerce shop on loopback, through the official client.
 
-    python bench/woocommerce_backfill.py [--orders 20000]
+    python bench/woocommerce_backfill.py [--orders 20000] [--refunded 0.05]
 
 The shop checks OAuth on every request, as a plain-HTTP WooCommerce does. The baseline, measured in
 the same run, lists the same orders page by page with the same client and discards them (the
 shop's and the client's share of the time). The last line is one JSON object; `list_requests` is
-compared with the minimum, ceil(orders / 100).
+compared with the minimum, ceil(orders / 100). A share `--refunded` of the orders carry a customer
+refund (the fixture's); bridge reads each such order's refunds (one request each: wc/v3 lists refunds
+per order only), so that share drives the cost. The default, 5%, is a shop's usual return rate.
 """
 
 from __future__ import annotations
@@ -44,12 +46,14 @@ campaigns:
 """
 
 
-def run(count: int) -> dict:
+def run(count: int, refunded: float) -> dict:
     template = rest_json("19-order-get-after-refund.response.json")
+    kept = {**template, "refunds": [], "status": "processing"}
     rnd = random.Random(3)
     with FakeWooCommerce("ck", "cs") as shop, tempfile.TemporaryDirectory() as folder:
         for i in range(1, count + 1):
-            shop.put_order(make_order(i, T0 + timedelta(seconds=rnd.randint(0, 30 * 86400)), template))
+            shop.put_order(make_order(i, T0 + timedelta(seconds=rnd.randint(0, 30 * 86400)),
+                                      template if rnd.random() < refunded else kept))
         gc.collect()
         gc.freeze()
         config = load_config_text(CONFIG.format(db=os.path.join(folder, "b.db"), url=shop.url))
@@ -67,7 +71,8 @@ def run(count: int) -> dict:
         backfill_s = time.perf_counter() - started
         db.close()
         requests = sum(1 for _, path, _ in shop.requests if path.endswith("/orders"))
-    return {"orders": result.orders, "orders_per_s": round(result.orders / backfill_s, 1),
+        refund_requests = sum(1 for _, path, _ in shop.requests if path.endswith("/refunds"))
+    return {"orders": result.orders, "refunded_share": refunded, "refund_requests": refund_requests, "orders_per_s": round(result.orders / backfill_s, 1),
             "baseline_orders_per_s": round(count / baseline_s, 1), "ratio_to_baseline": round(baseline_s / backfill_s, 3),
             "list_requests": requests, "min_list_requests": math.ceil(count / 100)}
 
@@ -75,9 +80,10 @@ def run(count: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=20000)
+    parser.add_argument("--refunded", type=float, default=0.05, help="share of orders with a customer refund")
     args = parser.parse_args()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    print(json.dumps(run(args.orders)))
+    print(json.dumps(run(args.orders, args.refunded)))
 
 
 if __name__ == "__main__":

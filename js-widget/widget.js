@@ -50,7 +50,9 @@
     var props = ["display", "block", "visibility", "visible", "opacity", "1", "position", fixed ? "fixed" : "static",
       "transform", "none", "filter", "none", "clip-path", "none", "max-height", "none", "overflow", "visible",
       // below the floated columns themes put before it (Storefront's addresses), never beside or under them
-      "clear", fixed ? "none" : "both", "float", "none"];
+      "clear", fixed ? "none" : "both", "float", "none",
+      // above the theme's own fixed bars (Storefront's handheld footer covered the banner's button)
+      "z-index", fixed ? "2147483647" : "auto"];
     for (var i = 0; i < props.length; i += 2) host.style.setProperty(props[i], props[i + 1], "important");
     var root = host.attachShadow({mode: "open"});
     try {

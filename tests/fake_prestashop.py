@@ -23,9 +23,10 @@ FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "presta
 INTEGER_FIELDS = frozenset({"id", "id_address_delivery", "id_address_invoice", "id_cart", "id_currency", "id_lang",
                             "id_customer", "id_carrier", "current_state", "invoice_number", "delivery_number",
                             "id_shop_group", "id_shop", "round_mode", "round_type", "id_order", "partial",
-                            "order_slip_type"})
+                            "order_slip_type", "id_cart_rule", "id_order_invoice"})
 RESOURCES = {"orders": "order", "order_states": "order_state", "customers": "customer", "currencies": "currency",
-             "order_slip": "order_slip", "cart_rules": "cart_rule", "languages": "language", "products": "product"}
+             "order_slip": "order_slip", "cart_rules": "cart_rule", "languages": "language", "products": "product",
+             "order_cart_rules": "order_cart_rule"}
 MULTILINGUAL = {"order_states": {"name", "template"}, "products": {"name", "link_rewrite"}, "cart_rules": {"name"}}
 DATE_FIELDS = {"date_add", "date_upd"}
 # Install defaults, in insertion order (ids 1..13), with the templates of the English language pack.
@@ -59,6 +60,7 @@ class FakePrestaShop:
         self.data: dict[str, dict[str, dict]] = {r: {} for r in RESOURCES}
         self.requests: list[tuple[str, str, dict]] = []
         self.bare_empty_lists = True  # PrestaShop 1.7.6/1.7.7 answered an empty JSON list with `[]`
+        self.forbidden: set[str] = set()  # resources the key has no permission for (as its Webservice page allows)
         self.next_id = 1000
         self.lock = threading.Lock()
         self._seed()
@@ -113,6 +115,8 @@ class FakePrestaShop:
                 return self._error(401, 18, "Invalid authentication key format")
             if key != self.key:
                 return self._error(401, 20, "Authentication key does not exist")
+            if request.path.split("/")[2:3] and request.path.split("/")[2] in self.forbidden:
+                return self._error(401, 21, "No permission for this authentication key")
             return None
 
         @app.route("/api/<resource>", methods=["GET", "POST"])

@@ -83,6 +83,36 @@ def test_credit_slips_are_partial_refunds_and_the_refund_state_a_full_one(config
     assert refunded.refunded == refunded.total == Decimal("71.51") and not refunded.paid
 
 
+def test_the_vouchers_an_order_used_are_its_coupon_codes_read_a_page_at_a_time(config, fake):
+    """Issue 17's coupon key: order_cart_rules name the cart rules each order used; their codes are the coupons."""
+    for i in (90, 91, 92):
+        fake.put("orders", paid_copy(i, T0 + timedelta(minutes=i)))
+    fake.put("cart_rules", {"id": "7", "code": "qw3rtyx9ab", "name": {"1": "welcome", "2": "bienvenue"}})
+    fake.put("cart_rules", {"id": "8", "code": "SUMMER", "name": {"1": "summer", "2": "été"}})
+    fake.put("cart_rules", {"id": "9", "code": "", "name": {"1": "automatic", "2": "automatique"}})  # no code to type
+    fake.put("order_cart_rules", {"id": "1", "id_order": "90", "id_cart_rule": "7", "name": "welcome", "value": "7.15"})
+    fake.put("order_cart_rules", {"id": "2", "id_order": "90", "id_cart_rule": "8", "name": "summer", "value": "1.00"})
+    fake.put("order_cart_rules", {"id": "3", "id_order": "91", "id_cart_rule": "9", "name": "automatic", "value": "1.00"})
+    ps = connector(config, fake)
+    orders = {o.id: o for page in ps.fetch_changed(T0 - timedelta(hours=1)) for o in page}
+    assert {i: o.coupons for i, o in orders.items()} == {"90": ("QW3RTYX9AB", "SUMMER"), "91": (), "92": ()}
+    used = [a for m, p, a in fake.requests if p == "/api/order_cart_rules"]
+    assert [a["filter[id_order]"] for a in used] == ["[90|91|92]"]  # one look-up for the page, one for the codes
+    assert [a["filter[id]"] for m, p, a in fake.requests if p == "/api/cart_rules"] == ["[7|8|9]"]
+    assert ps.fetch_order("90").coupons == ("QW3RTYX9AB", "SUMMER")
+
+
+def test_a_key_that_may_not_read_order_cart_rules_reads_orders_without_their_codes(config, fake, caplog):
+    fake.put("orders", paid_copy(93, T0))
+    fake.put("order_cart_rules", {"id": "4", "id_order": "93", "id_cart_rule": "7"})
+    fake.forbidden.add("order_cart_rules")
+    ps = connector(config, fake)
+    with caplog.at_level("WARNING"):
+        assert ps.fetch_order("93").coupons == () and ps.fetch_order("93").paid
+    assert [r.getMessage() for r in caplog.records].count(
+        "the webservice key may not read order_cart_rules: coupons used on orders are not read (Webservice: tick GET)") == 1
+
+
 def split_cart(fake, state_of_second="2"):
     """A cart split between two carriers: orders 70 and 71, one reference, one cart, one customer."""
     fake.put("orders", {**paid_copy(70, T0), "reference": "XKBKNABJK", "id_cart": "900",

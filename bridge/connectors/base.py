@@ -224,6 +224,19 @@ class Connector:
         mine, theirs = urlsplit(self.shop.url), urlsplit(url)
         return theirs.scheme in ("http", "https") and (theirs.hostname, theirs.port) == (mine.hostname, mine.port)
 
+    def redirected_url(self, url: str) -> str:
+        """Where the shop's site sends a page's address (its canonical form, where a query string survives).
+
+        The shop is asked once (callers memoise) and its redirects followed; on any failure, or a
+        redirect off the shop's site, the address is kept as it was.
+        """
+        try:
+            answer = requests.get(url, timeout=min(self.shop.sync.timeout.total_seconds(), 10), allow_redirects=True,
+                                  headers={"User-Agent": "Mozilla/5.0 (compatible; bridge)"})
+        except requests.RequestException:
+            return url
+        return answer.url if answer.status_code == 200 and self.same_site(answer.url) else url
+
 
 def pages_by_cursor(read: Callable[[str, int], list[Mapping]], start: str, page_size: int,
                     identity: Callable[[Mapping], tuple], stamp: Callable[[Mapping], str]) -> Iterator[list[Mapping]]:

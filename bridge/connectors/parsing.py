@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from bridge.connectors.errors import MalformedPayload
 
@@ -45,3 +45,8 @@ def instant(data: Mapping, name: str, shop: str, order_id: object, parse: Callab
     except (TypeError, ValueError):
         raise MalformedPayload(f"field {name!r} should be a date like {example}, got {text!r}", shop,
                                order=order_id) from None
+
+
+def coupon_codes(codes: Iterable[object]) -> tuple[str, ...]:
+    """The coupon codes an order used, upper-case, each once, in a stable order (anything not text is skipped)."""
+    return tuple(sorted({code.strip().upper() for code in codes if isinstance(code, str) and code.strip()}))[:20]

@@ -1,12 +1,12 @@
 """PrestaShop (Webservice, 1.7 and 8.x): orders read and polled with their credit slips, cart-rule vouchers.
 
-The JSON's meaning (and the platform's facts and pitfalls) is in `prestashop_orders`; HTTP, retries
-and paging are the base's. Reads ask for JSON with `output_format=JSON`; writes are XML only, and
-every field missing from a POST is set to NULL, so a voucher starts from `schema=blank`.
+The JSON's meaning (and the platform's facts and pitfalls) is in `prestashop_orders`; HTTP, retries and paging
+are the base's. Reads ask for JSON (`output_format=JSON`); writes are XML, a voucher starting from `schema=blank`.
 """
 
 from __future__ import annotations
 
+import logging
 import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -28,6 +28,7 @@ from bridge.connectors.prestashop_orders import (
 )
 from bridge.rewards.model import Order
 
+log = logging.getLogger("bridge.connectors.prestashop")
 PAGE_SIZE = 100
 STATES_TTL = 600  # seconds: order states change rarely (an admin adds one now and then)
 FAR_FUTURE = "9999-12-31 23:59:59"
@@ -91,8 +92,7 @@ class PrestaShopConnector(Connector):
     def _slipped_since(self, since: datetime, read: set[str], page_size: int) -> Iterator[list[Order]]:
         """Orders that got a credit slip at or after `since`: a slip never changes its order's date_upd.
 
-        Seen on a real shop: a partial refund from the back office adds an order_slip and leaves the
-        order's date_upd as it was, so a poll by date_upd alone would pay on the unrefunded amount.
+        Seen on a real shop (a back-office partial refund): a poll by date_upd alone would pay on the unrefunded amount.
         """
         slips = self._list("order_slip", display="[id,id_order]", date="1",
                            **{"filter[date_add]": f"[{self._local(since)},{FAR_FUTURE}]"})
@@ -109,24 +109,11 @@ class PrestaShopConnector(Connector):
         image = data.get("id_default_image")
         return ProductInfo(
             name=text_of(data.get("name")),
-            url=self._canonical(f"{self.shop.url}/index.php?id_product={int(product_id)}&controller=product"),
+            # Friendly URLs and "Redirect to the canonical URL" (the defaults) send any other form of a
+            # product's address to the canonical one, losing its query and the share code with it.
+            url=self.redirected_url(f"{self.shop.url}/index.php?id_product={int(product_id)}&controller=product"),
             image_url=f"{self.shop.url}/{int(image)}-large_default/{slug}.jpg" if str(image or "").isdigit() and slug
             else None)
-
-    def _canonical(self, url: str) -> str:
-        """The product page's canonical URL, where a query string survives.
-
-        With friendly URLs and "Redirect to the canonical URL" (PrestaShop's defaults) any other form of
-        a product's address is redirected and loses its query, and with it the share code. The
-        Webservice does not give the category part of the friendly URL, so the shop is asked once
-        (bridge memoises products) and its redirect followed; on any failure the plain address is kept.
-        """
-        try:
-            answer = requests.get(url, timeout=min(self.shop.sync.timeout.total_seconds(), 10), allow_redirects=True,
-                                  headers={"User-Agent": "Mozilla/5.0 (compatible; bridge)"})
-        except requests.RequestException:
-            return url
-        return answer.url if answer.status_code == 200 and self.same_site(answer.url) else url
 
     # -- writing -------------------------------------------------------------------------------
     def create_coupon(self, spec: CouponSpec) -> str:
@@ -160,13 +147,14 @@ class PrestaShopConnector(Connector):
 
     # -- normalisation -------------------------------------------------------------------------
     def _normalise_all(self, rows: list[Mapping]) -> list[Order]:
-        """A page of orders with their states, e-mails, currencies and credit slips; split carts as one purchase."""
+        """A page of orders with their states, e-mails, currencies, credit slips and vouchers; split carts as one purchase."""
         rows = self._with_siblings(rows)
         states = self._states()
-        slips = self._slips([str(r.get("id")) for r in rows])
+        ids = [str(r.get("id")) for r in rows]
+        slips, codes = self._slips(ids), self._codes(ids)
         orders = [normalise_order(self.shop.id, r, states, self._email(str(r.get("id_customer") or "")),
                                   self._currency_code(str(r.get("id_currency") or "")), slips.get(str(r.get("id")), []),
-                                  self.shop.zone) for r in rows]
+                                  self.shop.zone, codes.get(str(r.get("id")), ())) for r in rows]
         return merge_split_carts(orders, [cart_of(r) for r in rows])
 
     def _states(self) -> dict[str, Mapping]:
@@ -196,24 +184,37 @@ class PrestaShopConnector(Connector):
                 found.setdefault(str(slip.get("id_order")), []).append(slip)
         return found
 
+    def _codes(self, order_ids: list[str]) -> dict[str, list[str]]:
+        """The voucher codes each order used: its cart rules (order_cart_rules), then their codes; a page at a time."""
+        try:  # a key made before bridge read coupons may lack GET on order_cart_rules: say so once, read on without
+            used = self._list("order_cart_rules", display="[id_order,id_cart_rule]",
+                              **{"filter[id_order]": f"[{'|'.join(order_ids)}]"}) if order_ids else []
+        except FatalError as exc:
+            if exc.status not in (401, 403):
+                raise
+            self.memo("no order_cart_rules", lambda: log.warning("the webservice key may not read order_cart_rules: "
+                      "coupons used on orders are not read (Webservice: tick GET)", extra={"shop": self.shop.id}) or 1)
+            return {}
+        rules = sorted({str(u.get("id_cart_rule")) for u in used if str(u.get("id_cart_rule") or "").isdigit()})
+        codes = {str(r.get("id")): r.get("code") for r in self._list(
+            "cart_rules", display="[id,code]", **{"filter[id]": f"[{'|'.join(rules)}]"})} if rules else {}
+        return {i: [codes.get(str(u.get("id_cart_rule"))) for u in used if str(u.get("id_order")) == i] for i in order_ids}
+
     def _email(self, customer_id: str) -> str | None:
-        if not customer_id or customer_id == "0":
-            return None
-
-        def read() -> str | None:
-            try:
-                return (self._get(f"customers/{int(customer_id)}").get("customer") or {}).get("email") or None
-            except NotFound:
-                return None
-
-        return self.memo(("email", customer_id), read)
+        """A customer's e-mail (none for id 0, a guest without an account row, or a deleted customer)."""
+        return self.memo(("email", customer_id), lambda: self._entity("customers", "customer", customer_id).get(
+            "email") or None) if customer_id.isdigit() and customer_id != "0" else None
 
     def _currency_code(self, currency_id: str) -> str:
-        def read() -> str:
-            found = self._get(f"currencies/{int(currency_id)}").get("currency") or {} if currency_id.isdigit() else {}
-            return found.get("iso_code") or self.shop.currency
+        return self.memo(("currency", currency_id), lambda: self._entity("currencies", "currency", currency_id).get(
+            "iso_code") or self.shop.currency)
 
-        return self.memo(("currency", currency_id), read)
+    def _entity(self, resource: str, name: str, entity_id: str) -> Mapping:
+        """One object of a resource by id, or {} when the shop has none."""
+        try:
+            return (self._get(f"{resource}/{int(entity_id)}").get(name) or {}) if entity_id.isdigit() else {}
+        except NotFound:
+            return {}
 
     def _voucher(self, spec: CouponSpec) -> dict[str, str]:
         now = datetime.now(timezone.utc)

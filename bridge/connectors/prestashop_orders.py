@@ -25,11 +25,11 @@ import json
 import xml.etree.ElementTree as ET
 from datetime import datetime, timezone, tzinfo
 from decimal import Decimal
-from typing import Mapping
+from typing import Iterable, Mapping
 
 from bridge.connectors.base import CouponSpec, Headers, WebhookEvent, json_payload, positive_id, signature_matches
 from bridge.connectors.errors import BadSignature, MalformedPayload
-from bridge.connectors.parsing import amount, instant
+from bridge.connectors.parsing import amount, coupon_codes, instant
 from bridge.rewards.model import Line, Order
 
 NO_DATE = "0000-00-00 00:00:00"
@@ -71,8 +71,11 @@ def text_of(value: object) -> str:
 
 
 def normalise_order(shop: str, data: Mapping, states: Mapping[str, Mapping], email: str | None, currency: str,
-                    slips: list[Mapping], zone: tzinfo) -> Order:
-    """Translate a Webservice order (JSON output) into bridge's Order; MalformedPayload names a bad field."""
+                    slips: list[Mapping], zone: tzinfo, codes: Iterable[object] = ()) -> Order:
+    """Translate a Webservice order (JSON output) into bridge's Order; MalformedPayload names a bad field.
+
+    `codes` are the codes of the cart rules (vouchers) the order used (order_cart_rules, then cart_rules).
+    """
     if not isinstance(data, Mapping) or not str(data.get("id") or "").isdigit():
         raise MalformedPayload("an order must be an object with a numeric id", shop)
     order_id = str(data["id"])
@@ -95,7 +98,7 @@ def normalise_order(shop: str, data: Mapping, states: Mapping[str, Mapping], ema
         lines=tuple(_line(r, shop, order_id) for r in rows if isinstance(r, Mapping)),
         refunded_lines=refunded_lines, refunded_shipping=refunded_shipping,
         customer_id=str(data.get("id_customer")) if str(data.get("id_customer") or "0") != "0" else None,
-        email=email, billing_address=None, ip=None, user_agent=None)
+        email=email, billing_address=None, ip=None, user_agent=None, coupons=coupon_codes(codes))
 
 
 def cart_of(row: Mapping) -> tuple[str, str]:
@@ -127,7 +130,7 @@ def merge_split_carts(orders: list[Order], carts: list[tuple[str, str]]) -> list
             refunded_lines=tuple(line for o in parts for line in o.refunded_lines),
             refunded_shipping=sum((o.refunded_shipping for o in parts), Decimal(0)),
             email=lead.email, billing_address=lead.billing_address, ip=lead.ip, user_agent=lead.user_agent,
-            modified_at=max(stamps) if stamps else None))
+            modified_at=max(stamps) if stamps else None, coupons=coupon_codes(c for o in parts for c in o.coupons)))
     return merged
 
 

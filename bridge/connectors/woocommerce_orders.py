@@ -16,7 +16,7 @@ from typing import Mapping
 
 from bridge.connectors.base import Headers, WebhookEvent, json_payload, positive_id, signature_matches
 from bridge.connectors.errors import BadSignature, MalformedPayload
-from bridge.connectors.parsing import amount, field, instant
+from bridge.connectors.parsing import amount, coupon_codes, field, instant
 from bridge.rewards.model import Line, Order
 
 PAID = frozenset({"processing", "completed"})
@@ -88,7 +88,8 @@ def normalise_order(shop: str, data: Mapping, paid_statuses: frozenset[str] = PA
         lines=tuple(_line(item, shop, order_id) for item in data.get("line_items") or []),
         customer_id=str(data["customer_id"]) if data.get("customer_id") else None,
         email=(billing.get("email") or None), billing_address=_address(billing),
-        ip=data.get("customer_ip_address") or None, user_agent=data.get("customer_user_agent") or None)
+        ip=data.get("customer_ip_address") or None, user_agent=data.get("customer_user_agent") or None,
+        coupons=coupon_codes(line.get("code") for line in data.get("coupon_lines") or [] if isinstance(line, Mapping)))
 
 
 def _refunded_parts(details: list, shop: str, order_id) -> tuple[tuple[Line, ...], Decimal]:

@@ -12,12 +12,15 @@ from bridge.connectors import connector_for
 from bridge.connectors.errors import ConnectorError
 from bridge.ledger.decisions import Facts, load_membership
 from bridge.rewards.groups import group_outcome
+from bridge.rewards.model import SOURCES
 from bridge.rewards.payouts import group_reward_prefix, referral_reward_key
 from bridge.storage.models import (
+    ClaimFact,
     GroupRow,
     MembershipRow,
     OrderFact,
     Payout,
+    ReferralClaim,
     ReferralDecisionRow,
     Reward,
 )
@@ -51,6 +54,8 @@ def explain_order(config: Config, shop_id: str, order_id: str) -> list[str]:
         outcome = {"founder": "opened its own group", "member": f"joined group {membership.founder_id}"
                    f" (brought by order {membership.sponsor_id})", "none": "neither opened nor joined a group"}
         lines.append(f"campaign {campaign.id}: {outcome[membership.role]}")
+        lines += attribution_lines([(c.source, f"group {c.founder_id}") for c in ClaimFact.select().where(
+            (ClaimFact.shop == shop_id) & (ClaimFact.order_id == order_id))])
         lines += [f"  {_mark(c.passed)} {c.rule}: {c.text}" for c in membership.checks]
         lines += [f"  FLAG {f.rule}: {f.text} (held for review)" for f in membership.flags]
         for reward in Reward.select().where((Reward.campaign == campaign.id) & (Reward.order_id == order_id)):
@@ -62,6 +67,23 @@ def explain_order(config: Config, shop_id: str, order_id: str) -> list[str]:
                              + (f"; review: {payout.review}" if payout.review else ""))
             for clawback in reward.clawbacks:
                 lines.append(f"  clawback {format_amount(clawback.amount, clawback.currency)}: {clawback.state}")
+    return lines
+
+
+# What each attribution key is, in words (the engine ranks them in this order: rewards.model.SOURCES).
+KEYS = {"coupon": "a code bridge gave out, used as a coupon at the shop's checkout",
+        "widget": "the thank-you page reported the link kept in the buyer's browser",
+        "meta": "the referral code the shop stored on the order"}
+
+
+def attribution_lines(claims: list[tuple[str, str]]) -> list[str]:
+    """Which key attributed the order (the strongest present) and which others were there but weaker."""
+    if not claims:
+        return ["  attribution: none (no coupon, no report from the thank-you page, nothing on the order)"]
+    ranked = sorted(set(claims), key=lambda c: (SOURCES.index(c[0]) if c[0] in SOURCES else len(SOURCES), c[1]))
+    source, target = ranked[0]
+    lines = [f"  attributed by {source} to {target}: {KEYS.get(source, source)}"]
+    lines += [f"  also present, weaker: {s} to {t}: {KEYS.get(s, s)}" for s, t in ranked[1:]]
     return lines
 
 
@@ -80,6 +102,8 @@ def _explain_referral(campaign, order_id: str) -> list[str]:
     if decision is None:
         return [f"campaign {campaign.id}: no referral code was used for this order (or not decided yet)"]
     lines = [f"campaign {campaign.id}: referred with code {decision.code}, {decision.state}"]
+    lines += attribution_lines([(c.source, f"code {c.code}") for c in ReferralClaim.select().where(
+        (ReferralClaim.shop == campaign.shop) & (ReferralClaim.order_id == order_id))])
     lines += [f"  {_mark(passed)} {rule}: {text}" for rule, passed, text in json.loads(decision.checks)]
     reward = Reward.get_or_none(Reward.key == referral_reward_key(campaign.id, order_id))
     if reward is not None:

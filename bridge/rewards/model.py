@@ -48,6 +48,8 @@ class Order:
     # included). The rest of `refunded`, if any, is unspecified and spread pro rata.
     refunded_lines: tuple[Line, ...] = ()
     refunded_shipping: Decimal = Decimal(0)
+    # The coupon codes used on the order, upper-case: a code tied to a link or a referrer is a claim.
+    coupons: tuple[str, ...] = ()
 
     @property
     def customer_total(self) -> Decimal:

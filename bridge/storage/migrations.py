@@ -119,6 +119,13 @@ def _v8_memo_versions(database: peewee.Database) -> None:
     database.create_tables([m.MemoVersion])
 
 
+def _v9_order_coupons(database: peewee.Database) -> None:
+    from playhouse.migrate import PostgresqlMigrator, SqliteMigrator, migrate
+
+    migrator = PostgresqlMigrator(database) if is_postgresql() else SqliteMigrator(database)
+    migrate(migrator.add_column("order_fact", "coupons", peewee.TextField(default="[]")))
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "base: schema versions, job leases and runs", _v1_base),
     Migration(2, "ledger: order facts, claims, overrides, memberships, groups, tags, rewards, payouts, clawbacks",
@@ -130,6 +137,7 @@ MIGRATIONS: list[Migration] = [
     Migration(7, "order facts: where the payment instant came from, bridge's own refunds, what refunds named", _v7_order_facts),
     Migration(8, "memo versions: what web processes remember, forgotten by all of them when a writer bumps it",
               _v8_memo_versions),
+    Migration(9, "order facts: the coupon codes used on each order (an attribution key of their own)", _v9_order_coupons),
 ]
 
 

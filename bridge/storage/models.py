@@ -78,6 +78,7 @@ class OrderFact(BaseModel):
     billing_address = peewee.TextField(null=True)
     ip = peewee.CharField(max_length=64, null=True)
     user_agent = peewee.TextField(null=True)
+    coupons = peewee.TextField(default="[]")  # JSON: the codes used on the order, upper-case
 
     class Meta:
         table_name = "order_fact"

@@ -21,7 +21,8 @@ def order_to_row(order: Order) -> dict:
                 refunded_lines=_lines_json(order.refunded_lines), refunded_shipping=order.refunded_shipping,
                 lines=_lines_json(order.lines),
                 customer_id=order.customer_id, email=order.email, email_norm=normalise_email(order.email),
-                billing_address=order.billing_address, ip=order.ip, user_agent=order.user_agent)
+                billing_address=order.billing_address, ip=order.ip, user_agent=order.user_agent,
+                coupons=json.dumps(list(order.coupons)))
 
 
 def row_to_order(row: OrderFact) -> Order:
@@ -31,13 +32,13 @@ def row_to_order(row: OrderFact) -> Order:
                  total=row.total, refunded=row.refunded, own_refunded=row.own_refunded, cancelled=row.cancelled,
                  refunded_lines=lines_of(row.refunded_lines), refunded_shipping=row.refunded_shipping, lines=lines_of(row.lines),
                  customer_id=row.customer_id, email=row.email, billing_address=row.billing_address, ip=row.ip,
-                 user_agent=row.user_agent)
+                 user_agent=row.user_agent, coupons=coupons_of(row.coupons))
 
 
 # The columns of an Order, in the order of Order's own fields after shop and id.
 _ORDER_COLUMNS = ("currency", "paid", "paid_at", "created_at", "total", "refunded", "cancelled", "lines", "customer_id",
                   "email", "billing_address", "ip", "user_agent", "modified_at", "paid_at_source", "own_refunded",
-                  "refunded_lines", "refunded_shipping")
+                  "refunded_lines", "refunded_shipping", "coupons")
 
 
 def read_orders(shop: str, ids: Iterable[str]) -> dict[str, Order]:
@@ -47,12 +48,14 @@ def read_orders(shop: str, ids: Iterable[str]) -> dict[str, Order]:
                             & OrderFact.order_id.in_(ids), sorted(set(ids)), shop=shop):
         for index in _LINES:
             values[index] = lines_of(values[index])
+        values[_COUPONS] = coupons_of(values[_COUPONS])
         out[values[0]] = Order(shop, *values)
     return out
 
 
 _ORDER_FIELDS = [OrderFact.order_id] + [OrderFact._meta.fields[name] for name in _ORDER_COLUMNS]
 _LINES = [_ORDER_COLUMNS.index("lines") + 1, _ORDER_COLUMNS.index("refunded_lines") + 1]
+_COUPONS = _ORDER_COLUMNS.index("coupons") + 1
 
 
 def _lines_json(lines) -> str:
@@ -63,6 +66,12 @@ def _lines_json(lines) -> str:
 def lines_of(text: str) -> tuple[Line, ...]:
     """Read an order's lines back from their stored JSON."""
     return tuple(Line(p, q, Decimal(t), Decimal(x)) for p, q, t, x in json.loads(text))
+
+
+@lru_cache(maxsize=1024)
+def coupons_of(text: str) -> tuple[str, ...]:
+    """Read an order's coupon codes back from their stored JSON."""
+    return tuple(json.loads(text)) if text and text != "[]" else ()
 
 
 def row_to_claim(row: ClaimFact) -> Claim:
