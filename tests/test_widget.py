@@ -330,12 +330,12 @@ def test_widget_js_is_small_cached_and_gzipped(site):
 
 
 def test_the_widget_speaks_from_the_texts_sent_with_the_shop(site):
-    """The script holds no words: every answer it reads carries the shop's texts, in its language and tone."""
+    """The script holds no words: every answer it reads carries the shop's texts for what it shows."""
     shop, bridge, app = site
     client = app.test_client()
     answer = client.get("/api/v1/shops/shop1").get_json()["shop"]
     config = app.extensions["bridge"].config.shop("shop1")
-    assert answer["locale"] == config.locale and answer["texts"]["title"]
+    assert answer["locale"] == config.locale and answer["texts"]["shut"] and "title" not in answer["texts"]
     assert ("fr" in answer["texts"]) == (config.locale == "fr")
     source = (ROOT / "js-widget" / "widget.js").read_text(encoding="utf-8")
     for words in ("Share your link", "Partage ton lien", "Partagez votre lien"):
@@ -343,15 +343,18 @@ def test_the_widget_speaks_from_the_texts_sent_with_the_shop(site):
 
 
 def test_widget_texts_cover_every_key_in_every_language_and_tone():
-    from bridge.sharing.widget_texts import ENGLISH, TU, VOUS, texts_for
+    from bridge.sharing.widget_texts import ENGLISH, TU, USES, VOUS, texts_for
 
     assert set(TU) == set(ENGLISH) and set(VOUS) <= set(ENGLISH)
+    assert set().union(*USES.values()) == set(ENGLISH)  # every text is sent for some use
     for locale, tone in (("en", "tu"), ("fr", "tu"), ("fr", "vous"), ("de", "vous")):
-        texts = texts_for(locale, tone)
-        assert set(ENGLISH) <= set(texts)
-        assert all(isinstance(v, str) and v for k, v in texts.items() if k != "fr")
-    assert texts_for("fr", "vous")["share"] == "Partagez votre lien" and texts_for("fr", "tu")["share"] == "Partage ton lien"
-    assert texts_for("de", "vous")["share"] == "Share your link"
+        for use, keys in USES.items():
+            texts = texts_for(locale, tone, use)
+            assert set(texts) - {"fr"} == set(keys)
+            assert all(isinstance(v, str) and v for k, v in texts.items() if k != "fr")
+    assert texts_for("fr", "vous", "group")["share"] == "Partagez votre lien"
+    assert texts_for("fr", "tu", "group")["share"] == "Partage ton lien"
+    assert texts_for("de", "vous", "group")["share"] == "Share your link"
     # the placeholders each text fills in are the same in every language
     for key, english in ENGLISH.items():
         for other in (TU, VOUS):

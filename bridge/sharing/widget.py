@@ -14,10 +14,10 @@ from bridge.sharing.widget_texts import texts_for
 from bridge.storage.models import GroupRow, MemberTag, Reward
 
 
-def shop_public(shop: Shop) -> dict:
-    """What anyone may know of a shop: name, site, language, tone, colour, and the widget's words for it."""
+def shop_public(shop: Shop, use: str = "landing") -> dict:
+    """What anyone may know of a shop: name, site, language, tone, colour, and the widget's words for `use`."""
     return {"id": shop.id, "name": shop.name, "url": shop.url, "locale": shop.locale, "tone": shop.tone,
-            "colour": shop.brand.colour, "texts": texts_for(shop.locale, shop.tone)}
+            "colour": shop.brand.colour, "texts": texts_for(shop.locale, shop.tone, use)}
 
 
 def link_state(config: Config, target: Target, now: datetime, locale: str | None = None, state: GroupNow | None = None) -> dict:
@@ -71,6 +71,7 @@ def thank_you(config: Config, shop_id: str, order_id: str, now: datetime) -> dic
             continue
         state = group_now(campaign, founder, now, group)
         body = link_state(config, Target("group", campaign, group.code, group=group), now, state=state)
+        body["shop"] = shop_public(shop, "group")
         tag = MemberTag.get_or_none((MemberTag.campaign == campaign.id) & (MemberTag.order_id == order_id))
         body["share_url"] = share_url(config.server.public_url, group.code, tag.tag if tag else None)
         amount = state.amount_of(order_id) if state else None

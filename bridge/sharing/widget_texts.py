@@ -97,9 +97,19 @@ VOUS = {
 }
 
 
-@lru_cache(maxsize=8)
-def texts_for(locale: str, tone: str) -> dict:
-    """The widget's texts for a shop's language and tone (English for any language without its own)."""
-    if locale != "fr":
-        return dict(ENGLISH)
-    return {**TU, **(VOUS if tone == "vous" else {}), "fr": True}
+# Which texts each answer carries: the thank-you page's group, a friend's landing, the shop's notice.
+# (Only what the page shows travels: the landing's answer is the one every click's page asks for.)
+USES = {
+    "group": ("title", "members", "members1", "final", "final1", "now", "below", "next", "next1", "day", "top",
+              "closes", "closed", "share", "copy", "copied", "you", "got", "more", "msg"),
+    "landing": ("land", "welcome", "email", "get", "code", "dismiss", "pending", "no_bad_email", "no_not_new",
+                "no_own_code", "no_other"),
+    "notice": ("shut", "dismiss"),
+}
+
+
+@lru_cache(maxsize=32)
+def texts_for(locale: str, tone: str, use: str) -> dict:
+    """The widget's texts for one use, in a shop's language and tone (English for a language without its own)."""
+    words = ENGLISH if locale != "fr" else {**TU, **(VOUS if tone == "vous" else {})}
+    return {**{key: words[key] for key in USES[use]}, **({"fr": True} if locale == "fr" else {})}

@@ -95,7 +95,7 @@ def shop_info(shop_id: str) -> ResponseReturnValue:
     config, shop = _shop(shop_id)
     if shop is None:
         return error_response(404, "unknown_shop", f"no shop {shop_id!r}")
-    return jsonify(shop=shop_public(shop))
+    return jsonify(shop=shop_public(shop, "notice"))
 
 
 @bp.get("/shops/<shop_id>/orders/<order_id>")
