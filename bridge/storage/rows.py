@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import fields
 from decimal import Decimal
 from functools import lru_cache
 from typing import Iterable
@@ -35,10 +36,8 @@ def row_to_order(row: OrderFact) -> Order:
                  user_agent=row.user_agent, coupons=coupons_of(row.coupons))
 
 
-# The columns of an Order, in the order of Order's own fields after shop and id.
-_ORDER_COLUMNS = ("currency", "paid", "paid_at", "created_at", "total", "refunded", "cancelled", "lines", "customer_id",
-                  "email", "billing_address", "ip", "user_agent", "modified_at", "paid_at_source", "own_refunded",
-                  "refunded_lines", "refunded_shipping", "coupons")
+# Order's fields after shop and id, in their order: each is the column of the same name.
+_ORDER_COLUMNS = tuple(f.name for f in fields(Order)[2:])
 
 
 def read_orders(shop: str, ids: Iterable[str]) -> dict[str, Order]:
