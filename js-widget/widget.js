@@ -232,14 +232,20 @@
       order = marked.getAttribute("data-order-id"); key = marked.getAttribute("data-order-key");
     } else if (received && params.get("key")) {
       order = received[1]; key = params.get("key");
+    } else if (/^\d+$/.test(params.get("order-received") || "") && params.get("key")) {  // plain permalinks
+      order = params.get("order-received"); key = params.get("key");
     } else if (params.get("id_order") && params.get("key") && /confirmation/.test(win.location.href)) {
       order = params.get("id_order"); key = params.get("key");
     }
     if (order && key) {
       // Nothing to show: give back the place a module kept for the widget.
       var held = doc.querySelector("[data-bridge-widget]"), release = function () { if (held) held.style.minHeight = "0"; };
-      post("/shops/" + shop + "/conversions", {order_id: order, key: key, code: kept()}).then(function (view) {
-        if (!view || !view.share_url) return release();
+      var waiting = null, again = 0;
+      var show = function (view) {
+        if (waiting && view && (view.share_url || view.state !== "awaiting_payment")) {
+          waiting.parentNode.host.remove(); waiting = null;
+        }
+        if (!view || (!view.share_url && view.state !== "awaiting_payment")) return waiting ? null : release();
         // The module's placeholder; else the confirmation's own block (PrestaShop's classic theme gives its
         // <body> the id order-confirmation, so that id is only taken when it is not the body's); else main.
         var spots = ["[data-bridge-widget]", ".woocommerce-order", "#content-hook_order_confirmation .card-block",
@@ -247,8 +253,23 @@
           "main, #main, #content"], spot = null;
         for (var s = 0; !spot && s < spots.length; s++) spot = doc.querySelector(spots[s]);  // in this order of preference
         spot = spot || doc.body;
-        showGroup(view, spot);
-      })["catch"](release);
+        if (view.share_url) return showGroup(view, spot);
+        // Not paid yet (a bank transfer, a slow gateway): say the link is coming, and ask again with
+        // backoff for about five minutes (5 s, 10 s, ... 160 s); the e-mail follows once paid in any case.
+        if (!waiting) {
+          var d = dictFor(view.shop);
+          waiting = mount(spot, view.shop && view.shop.colour);
+          waiting.appendChild(el("h2", {text: text(d, "title")}));
+          waiting.appendChild(el("p", {role: "status", text: text(d, "awaiting")}));
+        }
+        if (again < 6) {
+          setTimeout(function () {
+            get("/shops/" + shop + "/orders/" + encodeURIComponent(order) + "?key=" + encodeURIComponent(key))
+              .then(show)["catch"](function () {});
+          }, 5000 * Math.pow(2, again++));
+        }
+      };
+      post("/shops/" + shop + "/conversions", {order_id: order, key: key, code: kept()}).then(show)["catch"](release);
     }
   }
 

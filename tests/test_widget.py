@@ -195,6 +195,27 @@ def test_other_confirmation_pages_are_recognised(site, browser, kind):
     context.close()
 
 
+def test_an_unpaid_order_says_the_link_is_coming_then_shows_it_once_paid(site, browser):
+    """Issue 17: a bank transfer's thank-you page (plain permalinks here) says the link is coming, and the
+    widget asks again with backoff until the shop says paid."""
+    shop, bridge, app = site
+    shop.put_order({**paid_order(504, "wire@example.test", "wc_order_wire504"), "status": "on-hold", "date_paid_gmt": None})
+    shop.pages["plain"] = ("<html><body><div class='woocommerce-order'><p>Merci</p></div>{snippet}</body></html>", {})
+    context, page = new_page(browser, size=PHONE)
+    page.goto(f"{shop.url}/pages/plain?page_id=7&order-received=504&key=wc_order_wire504")
+    status = page.locator("bridge-widget [role=status]")
+    status.wait_for(timeout=10_000)
+    assert "Ton lien de partage arrive dès que ton paiement est confirmé" in status.inner_text()
+    shot(page, "awaiting-payment-phone")
+    shop.put_order(paid_order(504, "wire@example.test", "wc_order_wire504"))  # the merchant saw the transfer arrive
+    page.wait_for_selector("bridge-widget input", timeout=20_000)  # asked again 5 s after the first answer
+    assert "1 acheteur pour" in widget(page).inner_text()
+    assert page.locator("bridge-widget").count() == 1 and status.count() == 0  # the notice gave way to the link
+    reads = [p for m, p, a in shop.requests if p.endswith("/orders/504")]
+    assert 2 <= len(reads) <= 3, reads  # the first report, then one or two polls: no hammering
+    context.close()
+
+
 def test_a_hostile_page_neither_breaks_nor_restyles_the_widget(site, browser):
     shop, bridge, app = site
     hostile = """<html><head><style>

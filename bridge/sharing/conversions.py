@@ -9,7 +9,7 @@ from bridge.connectors import connector_for
 from bridge.facts.ingest import ingest
 from bridge.rewards.model import Claim
 from bridge.sharing.targets import resolve, tag_of
-from bridge.sharing.widget import thank_you
+from bridge.sharing.widget import shop_public, thank_you
 from bridge.storage.models import MemberTag
 
 
@@ -33,4 +33,9 @@ def report_conversion(config: Config, shop_id: str, order_id: str, key: str, cod
         elif target.kind == "advocate":
             referral_claims.append((shop_id, order.id, target.code, "widget", now))
     ingest(config, orders=[order], claims=claims, referral_claims=referral_claims, now=now)
-    return thank_you(config, shop_id, order.id, now)
+    view = thank_you(config, shop_id, order.id, now)
+    if view.get("state") == "none" and not order.paid and not order.cancelled and any(
+            c.type == "social_buying" for c in config.campaigns_of(shop_id)):
+        # A bank transfer or a slow gateway: the link comes once the shop says paid (the widget asks again).
+        view.update(state="awaiting_payment", shop=shop_public(config.shop(shop_id), "group"))
+    return view

@@ -41,6 +41,7 @@ ENGLISH = {
     "no_own_code": "This offer is for your friends, not for you",
     "no_other": "The offer could not be given now: try again later",
     "msg": "I bought this at {s}: buy it through my link and we all get money back! {u}",
+    "awaiting": "Your share link is coming as soon as your payment is confirmed (by e-mail too)",
 }
 
 # French, tutoiement (the default tone)
@@ -77,6 +78,7 @@ TU = {
     "no_own_code": "Cette offre est pour tes proches, pas pour toi",
     "no_other": "L'offre n'a pas pu être donnée : réessaie plus tard",
     "msg": "J'ai acheté ça chez {s} : achète-le avec mon lien et on est tous remboursés ! {u}",
+    "awaiting": "Ton lien de partage arrive dès que ton paiement est confirmé (par e-mail aussi)",
 }
 
 # French, vouvoiement: what differs from TU
@@ -94,6 +96,7 @@ VOUS = {
     "no_own_code": "Cette offre est pour vos proches, pas pour vous",
     "no_other": "L'offre n'a pas pu être donnée : réessayez plus tard",
     "msg": "J'ai acheté ça chez {s} : achetez-le avec mon lien et nous serons tous remboursés ! {u}",
+    "awaiting": "Votre lien de partage arrive dès que votre paiement est confirmé (par e-mail aussi)",
 }
 
 
@@ -101,7 +104,7 @@ VOUS = {
 # (Only what the page shows travels: the landing's answer is the one every click's page asks for.)
 USES = {
     "group": ("title", "members", "members1", "final", "final1", "now", "below", "next", "next1", "day", "top",
-              "closes", "closed", "share", "copy", "copied", "you", "got", "more", "msg"),
+              "closes", "closed", "share", "copy", "copied", "you", "got", "more", "msg", "awaiting"),
     "landing": ("land", "welcome", "email", "get", "code", "dismiss", "pending", "no_bad_email", "no_not_new",
                 "no_own_code", "no_other"),
     "notice": ("shut", "dismiss"),

@@ -119,7 +119,12 @@ def group_of_two(bridge, recorder, wc, woocommerce, browser):
     friend_page.goto(link.split("?")[0])  # back to the oil through the same link: the code is kept all along
     friend = woo_front.block_checkout(friend_page, wc["url"], "friend@example.test", payment="bacs")
     assert woo.order(wc, friend["order_id"])["status"] == "on-hold"
+    # Not paid yet: the real thank-you page says the link is coming, and the widget asks again (issue 17).
+    awaiting = widget_text(friend_page, ready="bridge-widget [role=status]")
+    assert "Votre lien de partage arrive dès que votre paiement est confirmé" in awaiting, awaiting
     woo.set_status(wc, friend["order_id"], "processing")  # the merchant saw the transfer arrive
+    friend_page.wait_for_selector("bridge-widget input", timeout=30_000)  # the widget's next look found it paid
+    assert "2 acheteurs" in widget_text(friend_page)
     friend_page.reload()
     assert "2 acheteurs" in widget_text(friend_page)
     assert layout_shift(friend_page) == (0, []), layout_shift(friend_page)  # the thank-you page, on a phone
