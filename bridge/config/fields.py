@@ -248,6 +248,23 @@ class ProductSelection(fields.Field):
         raise ValidationError(f"expected same, any, or a list of product ids, got {value!r}")
 
 
+class DomainList(fields.Field):
+    """A list of site domains (`dealabs.com`), lower-cased; each also covers its subdomains."""
+
+    DOMAIN = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, list):
+            raise ValidationError(f"expected a list of domains like dealabs.com, got {_kind(value)}")
+        domains = []
+        for item in value:
+            domain = item.strip().lower().removeprefix("www.") if isinstance(item, str) else None
+            if not domain or not self.DOMAIN.fullmatch(domain):
+                raise ValidationError(f"expected a domain like dealabs.com (no scheme, no path), got {item!r}")
+            domains.append(domain)
+        return tuple(dict.fromkeys(domains))
+
+
 def _zones() -> frozenset:
     global _ZONES
     if _ZONES is None:

@@ -134,6 +134,17 @@ class Tier:
     cashback: Cashback
 
 
+# Coupon-aggregator and deal sites: a link or code whose clicks come from one of them has leaked to
+# strangers hunting for discounts, and what it earns waits for an admin. Kept here; a campaign's
+# `aggregator_domains` replaces the list. A domain also covers its subdomains (www., fr., ...).
+AGGREGATOR_DOMAINS = (
+    "dealabs.com", "ma-reduc.com", "radins.com", "igraal.com", "poulpeo.com", "cuponation.fr", "codespromo.fr",
+    "codepromo.fr", "reduc.fr", "lareduction.fr", "promocodes.fr", "joinhoney.com", "retailmenot.com",
+    "couponbirds.com", "dontpayfull.com", "knoji.com", "wethrift.com", "coupons.com", "savings.com",
+    "slickdeals.net", "hotukdeals.com", "vouchercodes.co.uk", "mydealz.de", "groupon.com", "groupon.fr",
+)
+
+
 @dataclass(frozen=True)
 class SocialBuyingCampaign:
     id: str
@@ -155,6 +166,7 @@ class SocialBuyingCampaign:
     clawback: str  # deduct | write_off
     attribution_window: timedelta
     type: str = "social_buying"
+    aggregator_domains: tuple[str, ...] = AGGREGATOR_DOMAINS
 
 
 @dataclass(frozen=True)
@@ -188,6 +200,7 @@ class ReferralCampaign:
     payout: str  # for cashback rewards: refund | sepa | coupon
     approval: str = "automatic"  # automatic | manual
     type: str = "referral"
+    aggregator_domains: tuple[str, ...] = AGGREGATOR_DOMAINS
 
 
 Campaign = SocialBuyingCampaign | ReferralCampaign  # one campaign of either kind

@@ -241,6 +241,7 @@ class CampaignBase(StrictSchema):
     attribution_window = f.Duration(load_default=timedelta(days=30))
     payout = f.Choice(("refund", "sepa", "coupon"), load_default="coupon")
     approval = f.Choice(("automatic", "manual"), load_default="automatic")
+    aggregator_domains = f.DomainList(load_default=model.AGGREGATOR_DOMAINS)
 
     @validates_schema(skip_on_field_errors=False)
     @_cross_check
@@ -447,7 +448,7 @@ def _build_campaign(data: dict, currency: str):
     common = dict(id=data["id"], shop=data["shop"], currency=currency, name=data["name"] or data["id"],
                   starts=data["starts"], ends=data["ends"], attribution_window=data["attribution_window"],
                   minimum_order=_money(data["minimum_order"], currency), payout=data["payout"],
-                  approval=data["approval"])
+                  approval=data["approval"], aggregator_domains=data["aggregator_domains"])
     if data["type"] == "social_buying":
         tiers = tuple(model.Tier(buyers=t["buyers"], cashback=_cashback(t["cashback"])) for t in data["tiers"])
         return model.SocialBuyingCampaign(

@@ -17,6 +17,7 @@ from typing import Iterable
 from bridge.basics.codes import new_code
 from bridge.config.model import Config, SocialBuyingCampaign
 from bridge.ledger import news
+from bridge.ledger.leaks import leaked_groups
 from bridge.rewards.groups import (
     FormingGroup,
     best_claims,
@@ -24,6 +25,7 @@ from bridge.rewards.groups import (
     forming_group,
     group_flags,
 )
+from bridge.rewards.leaks import leak_check
 from bridge.rewards.model import Check, Claim, Membership, Order, Override
 from bridge.storage.bulk import insert_ignoring_many, upsert_many
 from bridge.storage.compiled import select_in, sentinel
@@ -226,14 +228,16 @@ def _dependants(facts: Facts, order: Order, old: Decided | None, new: Decided) -
 
 def _refresh_flags(facts: Facts, founders: set[str], changed: dict[str, Decided]) -> None:
     """Recompute the review flags of every touched group's members; mark those whose flags moved."""
+    leaked = leaked_groups(facts.campaign, founders) if founders else {}
     for founder_id in founders:
         view = facts.view(founder_id)
         if view is None:
             continue
         flags = group_flags({founder_id: view.members}, {m.id: m for m in view.members})
+        leak = (leak_check(leaked[founder_id]),) if founder_id in leaked else ()
         for member in view.members:
             decided = facts.decided[member.id]
-            text = checks_json(flags.get(member.id, ()))
+            text = checks_json(flags.get(member.id, ()) + (leak if member.id != founder_id else ()))
             if decided.flags != text:
                 decided.flags = text
                 changed[member.id] = decided

@@ -16,9 +16,12 @@ from bridge.basics.money import format_amount
 from bridge.config.model import Campaign, Config
 from bridge.ledger import news
 from bridge.ledger.decisions import Facts
+from bridge.ledger.leaks import leaked_groups
 from bridge.rewards.amounts import amount_at_rate
 from bridge.rewards.groups import group_outcome
 from bridge.rewards.identity import normalise_email
+from bridge.rewards.leaks import RULE as LEAK
+from bridge.rewards.leaks import leak_check
 from bridge.rewards.payouts import (
     CANCELLABLE,
     CANCELLED,
@@ -76,6 +79,7 @@ def settle_groups(campaign: Campaign, facts: Facts, group_ids: list[int], now: d
     facts.load(founders)
     facts.load_groups(founders)
     budget_left = campaign.budget.amount - granted_in(campaign.id) if campaign.budget else None
+    leaked = leaked_groups(campaign, founders) if founders else {}  # clicks after the last join count too
     grants, updates = [], []
     for group_id, founder_id in groups:
         view = facts.view(founder_id)
@@ -86,6 +90,9 @@ def settle_groups(campaign: Campaign, facts: Facts, group_ids: list[int], now: d
         for member in outcome.members:
             if member.amount > 0:
                 flags = json.loads(facts.decided[member.order_id].flags)
+                if founder_id in leaked and member.order_id != founder_id and LEAK not in {rule for rule, _, _ in flags}:
+                    leak = leak_check(leaked[founder_id])
+                    flags.append([leak.rule, leak.passed, leak.text])
                 grants.append((group_reward_key(campaign.id, founder_id, member.order_id), facts.orders[member.order_id],
                                member.amount, member.reason, "; ".join(text for _, _, text in flags) or None))
         if budget_left is not None:

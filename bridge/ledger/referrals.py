@@ -9,8 +9,10 @@ from bridge.basics.codes import new_code
 from bridge.config.model import Campaign, Config, ReferralCampaign
 from bridge.ledger.decisions import checks_json
 from bridge.ledger.grants import grant_many
+from bridge.ledger.leaks import leaked_codes
 from bridge.rewards.groups import BURST_WINDOW
 from bridge.rewards.identity import normalise_email
+from bridge.rewards.leaks import leak_check
 from bridge.rewards.model import SOURCES, Override
 from bridge.rewards.payouts import referral_reward_key
 from bridge.rewards.referral import Advocate as AdvocateView
@@ -166,4 +168,6 @@ def _review_flags(campaign, friend, claim: ReferralClaim) -> str | None:
     burst = ReferralClaim.select().where((ReferralClaim.shop == campaign.shop) & (ReferralClaim.code == claim.code)
                                          & (ReferralClaim.at >= claim.at - BURST_WINDOW)
                                          & (ReferralClaim.at <= claim.at + BURST_WINDOW)).count()
-    return review_flags(friend, burst)
+    site = leaked_codes(campaign, [claim.code]).get(claim.code)
+    flags = [text for text in (review_flags(friend, burst), leak_check(site).text if site else None) if text]
+    return "; ".join(flags) or None
