@@ -408,3 +408,26 @@ def test_starttls_and_login_as_configured(config_text, tmp_path, shop, tls_certi
         assert len(inbox.messages) == 6 and logins == [(b"mailer", b"s3cret-pass")]
     finally:
         controller.stop()
+
+
+def test_a_recent_buyer_gets_their_referral_link_by_e_mail_once_and_a_backfill_e_mails_nobody(
+        config_text, tmp_path, shop, smtp):
+    """Issue 17: the referrer's personal link by e-mail (the shop's language and tone), once per person."""
+    from bridge.delivery.mail.sender import send_queued
+    from bridge.storage.models import Advocate
+    from tests.test_referral import REFERRAL_YAML
+
+    config = world(config_text + REFERRAL_YAML, tmp_path, shop, smtp, extra="")
+    marie = replace(order(1, email="marie@example.com"), shop="shop1")
+    old = replace(order(9, email="old@example.com"), shop="shop1")  # paid long before: a backfill
+    ingest(config, orders=[marie], now=T0 + timedelta(minutes=5))
+    ingest(config, orders=[replace(marie, modified_at=T0 + timedelta(hours=1))], now=T0 + timedelta(hours=1))
+    ingest(config, orders=[old], now=T0 + timedelta(days=30))
+    send_queued(config, T0 + timedelta(hours=1))
+    links = [m for m in smtp.inbox.messages if "lien de parrainage" in m["Subject"]]
+    assert [m["To"] for m in links] == ["marie@example.com"], [m["Subject"] for m in smtp.inbox.messages]
+    code = Advocate.get(Advocate.email_norm == "marie@example.com").code
+    body = links[0].get_body(("plain",)).get_content()
+    assert f"/r/{code}" in body and "10\u00a0% de réduction sur leur première commande" in body, body
+    assert "tu reçois 10,00\u00a0€ pour chacun d'eux" in body, body
+    assert Advocate.get(Advocate.email_norm == "old@example.com")  # an advocate all the same, without an e-mail

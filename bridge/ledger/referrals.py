@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from bridge.basics.codes import new_code
 from bridge.config.model import Campaign, Config, ReferralCampaign
+from bridge.ledger import news
 from bridge.ledger.decisions import checks_json
 from bridge.ledger.grants import grant_many
 from bridge.ledger.leaks import leaked_codes
@@ -30,6 +31,8 @@ from bridge.storage.models import (
 from bridge.storage.rows import row_to_order
 
 FINAL = ("granted", "refused")
+# A buyer is e-mailed their referral link after an order paid this recently: a backfill of old orders e-mails nobody.
+LINK_MAIL_WITHIN = timedelta(days=7)
 _NEVER = datetime.max.replace(tzinfo=timezone.utc)
 
 
@@ -62,13 +65,25 @@ def issue_advocates_for_orders(config: Config, changed: set[tuple[str, str]], no
         if not campaigns:
             continue
         ids = sorted(o for s, o in changed if s == shop)
-        rows = list(OrderFact.select(OrderFact.order_id, OrderFact.email, OrderFact.email_norm).where(
+        rows = list(OrderFact.select(OrderFact.order_id, OrderFact.email, OrderFact.email_norm, OrderFact.paid_at).where(
             (OrderFact.shop == shop) & OrderFact.order_id.in_(ids) & OrderFact.paid & OrderFact.email_norm.is_null(False)))
         for campaign in campaigns:
             if rows:
                 insert_ignoring_many(Advocate, [dict(campaign=campaign.id, code=new_code(), email_norm=r.email_norm,
                                                      email=r.email.strip(), order_id=r.order_id, created_at=now)
                                                 for r in rows])
+                _mail_links(campaign, [r for r in rows if r.paid_at and now - r.paid_at <= LINK_MAIL_WITHIN], now)
+
+
+def _mail_links(campaign: ReferralCampaign, rows: list, now: datetime) -> None:
+    """E-mail each recent buyer their referral link, once per person and campaign (by the outbox key)."""
+    if not rows:
+        return
+    codes = {a.email_norm: a.code for a in Advocate.select(Advocate.email_norm, Advocate.code).where(
+        (Advocate.campaign == campaign.id) & Advocate.email_norm.in_(sorted({r.email_norm for r in rows})))}
+    news.store([m for m in (news.message(f"referral_link:{campaign.id}:{codes[r.email_norm]}", "referral_link",
+                                         campaign.shop, campaign.id, r.email, now, code=codes[r.email_norm])
+                            for r in rows if r.email_norm in codes) if m])
 
 
 class WelcomeRefused(ValueError):

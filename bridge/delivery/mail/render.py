@@ -22,7 +22,7 @@ from bridge.config.model import Config
 from bridge.rewards.amounts import tier_words
 from bridge.sharing.group_now import founder_of, group_now
 from bridge.sharing.links import claim_url, share_url
-from bridge.storage.models import EmailMessage, MemberTag, Payout, Reward, WelcomeCoupon
+from bridge.storage.models import Advocate, EmailMessage, MemberTag, Payout, Reward, WelcomeCoupon
 
 _text = Environment(loader=PackageLoader("bridge.delivery.mail", "templates"), autoescape=False, undefined=StrictUndefined,
                     keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
@@ -122,5 +122,15 @@ def _welcome(config, campaign, ref, now):
                 minimum=coupon.minimum_order, expires_at=coupon.expires_at, action_url=campaign and config.shop(campaign.shop).url)
 
 
-_CONTEXT = {"share_link": _share, "friend_joined": _joined, "group_closed": _reward, "referral_reward": _reward,
+def _referral_link(config, campaign, ref, now):
+    """A buyer's own referral link, with what a friend gets and what the buyer earns per friend."""
+    advocate = Advocate.get_or_none((Advocate.campaign == campaign.id) & (Advocate.code == ref["code"]))
+    if advocate is None:
+        raise Unrenderable(f"no advocate {ref['code']}")
+    url = share_url(config.server.public_url, advocate.code)
+    return dict(url=url, code=advocate.code, friend=campaign.friend_reward, referrer=campaign.referrer_reward,
+                action_url=url)
+
+
+_CONTEXT = {"referral_link": _referral_link, "share_link": _share, "friend_joined": _joined, "group_closed": _reward, "referral_reward": _reward,
             "payout_sent": _payout, "claim_iban": _payout, "welcome_coupon": _welcome}
