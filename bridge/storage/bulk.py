@@ -51,16 +51,9 @@ def upsert_many(model: type[peewee.Model], rows: list[dict], conflict: list[peew
     """Insert rows (all with the same keys), replacing every other column of a row that already exists."""
     if not rows:
         return
-    names = tuple(rows[0])
-    key = (model, names, tuple(f.name for f in conflict), type(db.obj))
-    if key not in _templates:
-        fields = [model._meta.fields[name] for name in names]
-        keys = {f.name for f in conflict}  # by name: peewee overloads == on fields
-        update = [f for f in fields if f.name not in keys]
-        sql, params = model.insert({f: rows[0][f.name] for f in fields}).on_conflict(
-            conflict_target=conflict, preserve=update).sql()
-        _templates[key] = sql, _param_order(fields, rows[0], params)
-    sql, order = _templates[key]
+    keys = {f.name for f in conflict}  # by name: peewee overloads == on fields
+    sql, order = _template(model, rows[0], tuple(sorted(keys)), lambda query, fields: query.on_conflict(
+        conflict_target=conflict, preserve=[f for f in fields if f.name not in keys]))
     execute_many(sql, _values(rows, order))
 
 
@@ -75,15 +68,20 @@ def insert_rows(model: type[peewee.Model], rows: list[dict], ignore_conflicts: b
     for row in rows:
         row = {**_defaults(model, row), **row}  # as peewee would fill them in, so that every row has the same columns
         shapes.setdefault(tuple(row), []).append(row)
-    for names, same in shapes.items():
-        key = (model, names, ignore_conflicts, type(db.obj))
-        if key not in _templates:
-            fields = [model._meta.fields[name] for name in names]
-            query = model.insert({f: same[0][f.name] for f in fields})
-            sql, params = (query.on_conflict_ignore() if ignore_conflicts else query).sql()
-            _templates[key] = sql, _param_order(fields, same[0], params)
-        sql, order = _templates[key]
+    for same in shapes.values():
+        sql, order = _template(model, same[0], ignore_conflicts, lambda query, fields: (
+            query.on_conflict_ignore() if ignore_conflicts else query))
         execute_many(sql, _values(same, order))
+
+
+def _template(model: type[peewee.Model], row: dict, variant: object, finish) -> tuple[str, list[peewee.Field]]:
+    """The INSERT of rows shaped like `row` (`finish` adds its conflict clause), written once per shape and variant."""
+    key = (model, tuple(row), variant, type(db.obj))
+    if key not in _templates:
+        fields = [model._meta.fields[name] for name in row]
+        sql, params = finish(model.insert({f: row[f.name] for f in fields}), fields).sql()
+        _templates[key] = sql, _param_order(fields, row, params)
+    return _templates[key]
 
 
 def _values(rows: list[dict], order: list[peewee.Field]) -> list[tuple]:
