@@ -15,6 +15,14 @@ def campaign_yaml(shop: str, payout: str, campaign: str = "ensemble") -> str:
             f"      cashback: 10%\n  payout: {payout}\n")
 
 
+def referral_yaml(shop: str) -> str:
+    """The live referral campaign: 10% off a friend's first order, 5.00 to the referrer as a coupon."""
+    return (f"- id: parrainage\n  type: referral\n  shop: {shop}\n"
+            "  friend_reward: {type: coupon, value: 10%, valid_for: 30d}\n"
+            "  referrer_reward: {type: coupon, value: \"5.00\"}\n  minimum_order: \"30.00\"\n  hold: 14d\n"
+            "  payout: coupon\n")
+
+
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "live"
 PHONE_UA = ("Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 "
             "Mobile Safari/537.36")
@@ -47,6 +55,33 @@ def layout_shift(page) -> tuple[float, list]:
     assert at is not None, "the widget never entered the page"
     after = [s for s in shifts if s["at"] >= at]
     return sum(s["value"] for s in after), after
+
+
+def welcome_code(browser, bridge, code: str, email: str, screenshot: str | None = None) -> str:
+    """A friend opens the referrer's link on a phone, asks for the welcome coupon and reads its code (shown
+    once the shop has it)."""
+    phone = browser.new_context(locale="fr-FR", user_agent=PHONE_UA, is_mobile=True, has_touch=True,
+                                viewport={"width": 390, "height": 844})
+    page = phone.new_page()
+    page.goto(f"{bridge.url}/r/{code}")
+    assert "Un proche vous offre 10%" in widget_text(page, ready="bridge-widget .b")
+    page.locator("bridge-widget input[type=email]").fill(email)
+    page.locator("bridge-widget button", has_text="Recevoir mon bon").click()
+    status = page.locator("bridge-widget [role=status]")
+    status.wait_for(timeout=30_000)
+    assert "Votre code : " in status.inner_text(), status.inner_text()
+    if screenshot:
+        shot(page, screenshot)
+    coupon = status.inner_text().split(":")[-1].strip()
+    phone.close()
+    return coupon
+
+
+def referrer_rewards(bridge) -> list[tuple[str, Decimal, str]]:
+    """(referrer's e-mail, amount, payout state) of every referral reward."""
+    return [(email, Decimal(amount), state) for email, amount, state in rows(
+        bridge, "SELECT r.email_norm, r.amount, p.state FROM reward r JOIN payout p ON p.reward_id = r.id"
+                " WHERE r.kind = 'referral_referrer'")]
 
 
 def widget_text(page, ready: str = "bridge-widget h2") -> str:

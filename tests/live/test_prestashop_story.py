@@ -30,8 +30,11 @@ from tests.live.story import (
     layout_shift,
     paid_payouts,
     past_hold,
+    referral_yaml,
+    referrer_rewards,
     rows,
     shot,
+    welcome_code,
     widget_text,
 )
 from tests.live.story import state as story_state
@@ -209,18 +212,6 @@ def test_social_buying_on_a_real_prestashop_shop_paid_by_voucher(tmp_path, ps, p
         bridge.stop()
 
 
-REFERRAL = """\
-- id: parrainage
-  type: referral
-  shop: ps
-  friend_reward: {type: coupon, value: 10%, valid_for: 30d}
-  referrer_reward: {type: coupon, value: "5.00"}
-  minimum_order: "30.00"
-  hold: 14d
-  payout: coupon
-"""
-
-
 def allow_order_cart_rules(prestashop, key: str) -> None:
     """What the owner ticks on the key's Webservice page: GET on order_cart_rules (the vouchers of each order)."""
     prestashop.run(str(prestashop.dir / "mysql"), "-e",
@@ -233,7 +224,7 @@ def test_a_referral_is_attributed_by_the_welcome_voucher_alone_on_another_device
     """Issue 17's coupon key on the real shop: the friend asks for the welcome voucher on a phone, then buys
     through the shop's own checkout with no link, no cookie and no widget; the order's cart rule attributes it."""
     secret = secrets.token_hex(24)
-    bridge = bridge_for(tmp_path, shop_yaml(ps, secret), REFERRAL)
+    bridge = bridge_for(tmp_path, shop_yaml(ps, secret), referral_yaml("ps"))
     bridge.cli("db", "upgrade")
     bridge.serve()
     recorder = DeliveryRecorder(bridge.url)
@@ -244,27 +235,13 @@ def test_a_referral_is_attributed_by_the_welcome_voucher_alone_on_another_device
         merchant(prestashop, "status", str(marie["id_order"]), "PS_OS_PAYMENT")
         [(code,)] = rows(bridge, "SELECT code FROM advocate WHERE email_norm = ?", "marie@example.test")
 
-        phone = browser.new_context(locale="fr-FR", user_agent=PHONE_UA, is_mobile=True, has_touch=True,
-                                    viewport={"width": 390, "height": 844})
-        page = phone.new_page()
-        page.goto(f"{bridge.url}/r/{code}")
-        assert "Un proche vous offre 10%" in widget_text(page, ready="bridge-widget .b")
-        page.locator("bridge-widget input[type=email]").fill("lea@example.test")
-        page.locator("bridge-widget button", has_text="Recevoir mon bon").click()
-        status = page.locator("bridge-widget [role=status]")
-        status.wait_for(timeout=30_000)
-        assert "Votre code : " in status.inner_text(), status.inner_text()
-        voucher = status.inner_text().split(":")[-1].strip()
-        shot(page, "prestashop-welcome-voucher-phone")
-        phone.close()
+        voucher = welcome_code(browser, bridge, code, "lea@example.test", "prestashop-welcome-voucher-phone")
 
         friend = checkout(prestashop, "1x2", "lea@example.test", "ps_checkpayment", voucher=voucher)
         merchant(prestashop, "status", str(friend["id_order"]), "PS_OS_PAYMENT")
         assert rows(bridge, "SELECT order_id, code, source FROM referral_claim") == [(str(friend["id_order"]), code, "coupon")]
         past_hold(bridge)
-        granted = [(email, Decimal(amount), state) for email, amount, state in rows(
-            bridge, "SELECT r.email_norm, r.amount, p.state FROM reward r JOIN payout p ON p.reward_id = r.id"
-                    " WHERE r.kind = 'referral_referrer'")]
+        granted = referrer_rewards(bridge)
         assert granted == [("marie@example.test", Decimal("5.00"), "paid")], granted
         explained = bridge.cli("explain", "order", "ps", str(friend["id_order"])).stdout
         assert f"attributed by coupon to code {code}" in explained and "granted" in explained, explained

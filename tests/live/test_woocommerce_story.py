@@ -25,9 +25,12 @@ from tests.live.story import (
     layout_shift,
     paid_payouts,
     past_hold,
+    referral_yaml,
+    referrer_rewards,
     rows,
     shot,
     state,
+    welcome_code,
     widget_text,
 )
 
@@ -281,22 +284,10 @@ def test_coupons_expire_and_refunds_happen_once_on_the_real_shop(tmp_path, wc):
     assert (order.refunded, order.own_refunded, order.paid_at_source) == (Decimal(0), Decimal("1.00"), "first_seen")
 
 
-REFERRAL = """\
-- id: parrainage
-  type: referral
-  shop: wc
-  friend_reward: {type: coupon, value: 10%, valid_for: 30d}
-  referrer_reward: {type: coupon, value: "5.00"}
-  minimum_order: "30.00"
-  hold: 14d
-  payout: coupon
-"""
-
-
 def test_a_referral_is_attributed_by_the_welcome_coupon_alone_on_another_device(tmp_path, wc, woocommerce, browser):
     """Issue 17's coupon key: the friend asks for the welcome coupon on a phone, then buys on a laptop with
     no link, no cookie and no widget report; the coupon line of the real order attributes the referral."""
-    bridge = bridge_for(tmp_path, shop_yaml(wc), REFERRAL)
+    bridge = bridge_for(tmp_path, shop_yaml(wc), referral_yaml("wc"))
     bridge.cli("db", "upgrade")
     bridge.serve()
     recorder = DeliveryRecorder(bridge.url)
@@ -307,18 +298,7 @@ def test_a_referral_is_attributed_by_the_welcome_coupon_alone_on_another_device(
         woo.deliver_webhooks(woocommerce)
         [(code,)] = rows(bridge, "SELECT code FROM advocate WHERE email_norm = ?", "marie@example.test")
 
-        phone = browser.new_context(locale="fr-FR", user_agent=PHONE_UA, is_mobile=True, has_touch=True,
-                                    viewport={"width": 390, "height": 844})
-        page = phone.new_page()
-        page.goto(f"{bridge.url}/r/{code}")
-        assert "Un proche vous offre 10%" in widget_text(page, ready="bridge-widget .b"), widget_text(page, "bridge-widget .b")
-        page.locator("bridge-widget input[type=email]").fill("lea@example.test")
-        page.locator("bridge-widget button", has_text="Recevoir mon bon").click()
-        status = page.locator("bridge-widget [role=status]")
-        status.wait_for(timeout=30_000)
-        assert "Votre code : " in status.inner_text(), status.inner_text()  # shown once the shop has it
-        coupon = status.inner_text().split(":")[-1].strip()
-        phone.close()
+        coupon = welcome_code(browser, bridge, code, "lea@example.test")
 
         # On a laptop, days later for all bridge knows: only the coupon typed at the real checkout.
         friend = woo.checkout(wc, [(101, 2)], "lea@example.test", coupon=coupon, user_agent=DESKTOP_UA,
@@ -329,9 +309,7 @@ def test_a_referral_is_attributed_by_the_welcome_coupon_alone_on_another_device(
         assert rows(bridge, "SELECT order_id, code, source FROM referral_claim") == [(str(friend["order_id"]), code, "coupon")]
         assert rows(bridge, "SELECT COUNT(*) FROM click") == [(1,)]  # the phone's visit, never tied to the order
         past_hold(bridge)
-        granted = [(email, Decimal(amount), state) for email, amount, state in rows(
-            bridge, "SELECT r.email_norm, r.amount, p.state FROM reward r JOIN payout p ON p.reward_id = r.id"
-                    " WHERE r.kind = 'referral_referrer'")]
+        granted = referrer_rewards(bridge)
         explained = bridge.cli("explain", "order", "wc", str(friend["order_id"])).stdout
         assert granted == [("marie@example.test", Decimal("5.00"), "paid")], (granted, explained)
         assert f"attributed by coupon to code {code}" in explained and "granted" in explained, explained
