@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint test-sqlite test-postgresql test-live system-deps bench prestashop-module clean
+.PHONY: demo test lint test-sqlite test-postgresql test-live system-deps bench prestashop-module wordpress-plugin clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,13 @@ prestashop-module:
 	rm -f build/bridgehints.zip
 	$(PYTHON) -m zipfile -c build/bridgehints.zip prestashop-module/bridgehints
 	@echo "build/bridgehints.zip"
+
+# The optional WordPress plugin, as the zip that Plugins > Add New > Upload Plugin takes.
+wordpress-plugin:
+	mkdir -p build
+	rm -f build/bridge-for-woocommerce.zip
+	$(PYTHON) -m zipfile -c build/bridge-for-woocommerce.zip wordpress-plugin/bridge-for-woocommerce
+	@echo "build/bridge-for-woocommerce.zip"
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -112,15 +112,35 @@
       if (left <= 0) clearInterval(every);
     };
     var every = setInterval(tick, 1000);
-    var url = view.share_url, input = el("input", {value: url, readonly: "readonly", "aria-label": text(d, "share")});
+    var kids = [el("h2", {text: text(d, "title")}), el("p", {text: counted(d, open ? "members" : "final", n, {n: n}) + " · " + status}), bar,
+      next ? el("p", {text: next}) : null,
+      view.you && view.you.amount ? el("p", {text: text(d, open ? "you" : "got", {a: view.you.amount})}) : null,
+      el("p", {}, [el("span", {text: ""}), timer])];
+    for (var j = 0; j < kids.length; j++) if (kids[j]) box.appendChild(kids[j]);
+    if (open) sharing(box, d, view.shop, view.share_url, text(d, "msg", {s: view.shop ? view.shop.name : "", u: ""}), true);
+    tick();
+  }
+
+  // The buyer's own referral link and the offer: alone, or as a short second block under the group's.
+  function showReferral(view, where, short) {
+    var d = dictFor(view.shop), r = view.referral, box = mount(where, view.shop && view.shop.colour);
+    box.appendChild(el(short ? "p" : "h2", {"class": short ? "t" : "", text: text(d, "rtitle")}));
+    box.appendChild(el("p", {text: text(d, "roffer", {w: r.welcome, r: r.reward})}));
+    sharing(box, d, view.shop, r.url, text(d, "rmsg", {w: r.welcome, s: view.shop ? view.shop.name : "", u: ""}), !short);
+  }
+
+  // A link to share: the address with a copy button, then (unless short) the channels and the native share.
+  function sharing(box, d, shop, url, msg, channels) {
+    var input = el("input", {value: url, readonly: "readonly", "aria-label": text(d, "share")});
     var label = text(d, "copy"), button = el("button", {type: "button", text: label});
     button.addEventListener("click", function () { copy(url, button, label, text(d, "copied")); });
-    var msg = text(d, "msg", {s: view.shop ? view.shop.name : "", u: ""});
-    var channels = [["WhatsApp", "https://wa.me/?text=" + encodeURIComponent(msg + withVia(url, "whatsapp"))],
+    box.appendChild(el("div", {"class": "row"}, [input, button]));
+    if (!channels) return;
+    channels = [["WhatsApp", "https://wa.me/?text=" + encodeURIComponent(msg + withVia(url, "whatsapp"))],
       ["Messenger", "fb-messenger://share/?link=" + encodeURIComponent(withVia(url, "messenger"))],
       ["Facebook", "https://www.facebook.com/sharer/sharer.php?u=" + encodeURIComponent(withVia(url, "facebook"))],
       ["X", "https://twitter.com/intent/tweet?text=" + encodeURIComponent(msg) + "&url=" + encodeURIComponent(withVia(url, "x"))],
-      ["E-mail", "mailto:?subject=" + encodeURIComponent(view.shop ? view.shop.name : "") + "&body=" + encodeURIComponent(msg + withVia(url, "email"))],
+      ["E-mail", "mailto:?subject=" + encodeURIComponent(shop ? shop.name : "") + "&body=" + encodeURIComponent(msg + withVia(url, "email"))],
       ["SMS", "sms:?&body=" + encodeURIComponent(msg + withVia(url, "sms"))]];
     var row = el("div", {"class": "row"});
     for (var i = 0; i < channels.length; i++) {
@@ -129,16 +149,11 @@
     if (navigator.share) {
       var native = el("button", {type: "button", text: text(d, "more")});
       native.addEventListener("click", function () {
-        navigator.share({title: view.shop ? view.shop.name : "", text: msg, url: withVia(url, "share")}).then(null, function () {});
+        navigator.share({title: shop ? shop.name : "", text: msg, url: withVia(url, "share")}).then(null, function () {});
       });
       row.appendChild(native);
     }
-    var kids = [el("h2", {text: text(d, "title")}), el("p", {text: counted(d, open ? "members" : "final", n, {n: n}) + " · " + status}), bar,
-      next ? el("p", {text: next}) : null,
-      view.you && view.you.amount ? el("p", {text: text(d, open ? "you" : "got", {a: view.you.amount})}) : null,
-      el("p", {}, [el("span", {text: ""}), timer]), open ? el("div", {"class": "row"}, [input, button]) : null, open ? row : null];
-    for (var j = 0; j < kids.length; j++) if (kids[j]) box.appendChild(kids[j]);
-    tick();
+    box.appendChild(row);
   }
 
   function banner(message, shop, extra) {
@@ -223,6 +238,26 @@
       get("/shops/" + shop).then(function (info) { if (info) banner(text(dictFor(info.shop), "shut"), info.shop); })["catch"](function () {});
     }
 
+    // "Get my link" where the shop put its place: the link goes by e-mail, never onto the page.
+    var ask = doc.querySelector("[data-bridge-referral]");
+    if (ask) get("/shops/" + shop + "?use=ask").then(function (info) {
+      if (!info || !info.referral) return;
+      var d = dictFor(info.shop), box = mount(ask, info.shop && info.shop.colour);
+      var email = el("input", {type: "email", autocomplete: "email", "aria-label": text(d, "email"), placeholder: text(d, "email")});
+      var send = el("button", {type: "button", text: text(d, "rget")}), form = el("div", {"class": "row"}, [email, send]);
+      var note = el("p", {role: "status"});
+      box.appendChild(el("h2", {text: text(d, "rtitle")}));
+      box.appendChild(el("p", {text: text(d, "roffer", {w: info.referral.welcome, r: info.referral.reward})}));
+      box.appendChild(form); box.appendChild(note);
+      send.addEventListener("click", function () {
+        post("/shops/" + shop + "/referral-links", {email: email.value}).then(function (got) {
+          var sent = got && got.state === "sent";
+          note.textContent = text(d, sent ? "rsent" : got && got.error ? "no_bad_email" : "no_other");
+          if (sent) box.removeChild(form);
+        })["catch"](function () { note.textContent = text(d, "no_other"); });
+      });
+    })["catch"](function () {});
+
     var order = null, key = null, path = win.location.pathname;
     var marked = doc.querySelector("[data-order-id][data-order-key]");
     var received = path.match(/\/order-received\/(\d+)\/?$/);
@@ -242,10 +277,11 @@
       var held = doc.querySelector("[data-bridge-widget]"), release = function () { if (held) held.style.minHeight = "0"; };
       var waiting = null, again = 0;
       var show = function (view) {
-        if (waiting && view && (view.share_url || view.state !== "awaiting_payment")) {
+        var ready = view && (view.share_url || view.referral);
+        if (waiting && view && (ready || view.state !== "awaiting_payment")) {
           waiting.parentNode.host.remove(); waiting = null;
         }
-        if (!view || (!view.share_url && view.state !== "awaiting_payment")) return waiting ? null : release();
+        if (!ready && (!view || view.state !== "awaiting_payment")) return waiting ? null : release();
         // The module's placeholder; else the confirmation's own block (PrestaShop's classic theme gives its
         // <body> the id order-confirmation, so that id is only taken when it is not the body's); else main.
         var spots = ["[data-bridge-widget]", ".woocommerce-order", "#content-hook_order_confirmation .card-block",
@@ -253,7 +289,9 @@
           "main, #main, #content"], spot = null;
         for (var s = 0; !spot && s < spots.length; s++) spot = doc.querySelector(spots[s]);  // in this order of preference
         spot = spot || doc.body;
-        if (view.share_url) return showGroup(view, spot);
+        if (view.share_url) showGroup(view, spot);
+        if (view.referral) showReferral(view, spot, !!view.share_url);
+        if (ready) return;
         // Not paid yet (a bank transfer, a slow gateway): say the link is coming, and ask again with
         // backoff for about five minutes (5 s, 10 s, ... 160 s); the e-mail follows once paid in any case.
         if (!waiting) {

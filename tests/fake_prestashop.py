@@ -26,7 +26,7 @@ INTEGER_FIELDS = frozenset({"id", "id_address_delivery", "id_address_invoice", "
                             "order_slip_type", "id_cart_rule", "id_order_invoice"})
 RESOURCES = {"orders": "order", "order_states": "order_state", "customers": "customer", "currencies": "currency",
              "order_slip": "order_slip", "cart_rules": "cart_rule", "languages": "language", "products": "product",
-             "order_cart_rules": "order_cart_rule"}
+             "order_cart_rules": "order_cart_rule", "bridge_order_codes": "bridge_order_code"}
 MULTILINGUAL = {"order_states": {"name", "template"}, "products": {"name", "link_rewrite"}, "cart_rules": {"name"}}
 DATE_FIELDS = {"date_add", "date_upd"}
 # Install defaults, in insertion order (ids 1..13), with the templates of the English language pack.
@@ -61,6 +61,7 @@ class FakePrestaShop:
         self.requests: list[tuple[str, str, dict]] = []
         self.bare_empty_lists = True  # PrestaShop 1.7.6/1.7.7 answered an empty JSON list with `[]`
         self.forbidden: set[str] = set()  # resources the key has no permission for (as its Webservice page allows)
+        self.absent = {"bridge_order_codes"}  # resources no module adds: the bridgehints module is not installed
         self.next_id = 1000
         self.lock = threading.Lock()
         self._seed()
@@ -121,8 +122,8 @@ class FakePrestaShop:
 
         @app.route("/api/<resource>", methods=["GET", "POST"])
         def collection(resource):
-            if resource not in RESOURCES:
-                return self._error(400, 22, f'Resource of type "{resource}" does not exists')
+            if resource not in RESOURCES or resource in self.absent:
+                return self._error(400, 27, f'Resource of type "{resource}" does not exists')
             if request.method == "POST":
                 return self._create(resource)
             if request.args.get("schema") == "blank":

@@ -97,7 +97,7 @@ def test_the_vouchers_an_order_used_are_its_coupon_codes_read_a_page_at_a_time(c
     orders = {o.id: o for page in ps.fetch_changed(T0 - timedelta(hours=1)) for o in page}
     assert {i: o.coupons for i, o in orders.items()} == {"90": ("QW3RTYX9AB", "SUMMER"), "91": (), "92": ()}
     used = [a for m, p, a in fake.requests if p == "/api/order_cart_rules"]
-    assert [a["filter[id_order]"] for a in used] == ["[90|91|92]"]  # one look-up for the page, one for the codes
+    assert [a.get("filter[id_order]") for a in used] == [None, "[90|91|92]"]  # may it? then one look-up for the page
     assert [a["filter[id]"] for m, p, a in fake.requests if p == "/api/cart_rules"] == ["[7|8|9]"]
     assert ps.fetch_order("90").coupons == ("QW3RTYX9AB", "SUMMER")
 
@@ -111,6 +111,28 @@ def test_a_key_that_may_not_read_order_cart_rules_reads_orders_without_their_cod
         assert ps.fetch_order("93").coupons == () and ps.fetch_order("93").paid
     assert [r.getMessage() for r in caplog.records].count(
         "the webservice key may not read order_cart_rules: coupons used on orders are not read (Webservice: tick GET)") == 1
+
+
+def test_the_share_code_the_module_stored_with_an_order_is_read_with_it(config, fake, caplog):
+    """Issue 17's order-meta key: the module's resource bridge_order_codes, read a page at a time; without the
+    module (no such resource) or the permission, orders are read without it and the log says so once."""
+    for i in (94, 95):
+        fake.put("orders", paid_copy(i, T0 + timedelta(minutes=i)))
+    fake.put("bridge_order_codes", {"id": "1", "id_cart": "5", "id_order": "94", "code": "K9RTX7MNPQ4CDE.W3AF6GHJ9KMN4P"})
+    fake.put("bridge_order_codes", {"id": "2", "id_cart": "6", "id_order": "95", "code": "not a code"})
+    with caplog.at_level("WARNING"):
+        assert connector(config, fake).fetch_order("94").stored_code is None  # the module is not installed
+        assert connector(config, fake).fetch_order("94").stored_code is None
+    fake.absent.clear()
+    ps = connector(config, fake)
+    orders = {o.id: o for page in ps.fetch_changed(T0 - timedelta(hours=1)) for o in page}
+    assert {i: o.stored_code for i, o in orders.items()} == {"94": "K9RTX7MNPQ4CDE.W3AF6GHJ9KMN4P", "95": None}
+    assert [a.get("filter[id_order]") for m, p, a in fake.requests if p == "/api/bridge_order_codes"][-1] == "[94|95]"
+    fake.forbidden.add("bridge_order_codes")
+    assert connector(config, fake).fetch_order("94").stored_code is None
+    said = [r.getMessage() for r in caplog.records if r.name == "bridge.connectors.prestashop"]
+    assert said[0] == ("the webservice key may not read bridge_order_codes: share codes stored on orders are not read"
+                       " (Webservice: tick GET)") and len(said) == 3  # once per connector that met it
 
 
 def split_cart(fake, state_of_second="2"):

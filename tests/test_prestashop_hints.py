@@ -106,7 +106,9 @@ def test_the_modules_hooks_become_one_signed_hint_per_order_and_bridge_reads_eac
                   ["hookActionValidateOrder", {"order": 42}], ["hookActionOrderSlipAdd", {"order": 42}]]}, bare=bare)
     assert report["transport"] == ("streams" if bare else "curl")
     assert report["hooks"] == ["actionValidateOrder", "actionOrderStatusPostUpdate", "actionOrderSlipAdd",
-                               "displayBeforeBodyClosingTag", "displayOrderConfirmation"]
+                               "displayBeforeBodyClosingTag", "displayOrderConfirmation", "actionCartSave",
+                               "addWebserviceResources"]
+    assert any("CREATE TABLE IF NOT EXISTS `ps_bridge_order_code`" in q for q in report["queries"])
     assert report["logs"] == []  # every hint was accepted
     assert stored_orders() == {"41", "42"}
     # Two hooks for each order, one hint each: the order is read once per hint, from the shop's own API.
@@ -277,8 +279,44 @@ def test_the_module_puts_the_widget_on_every_page_and_its_place_on_the_confirmat
                                    "calls": [["hookDisplayBeforeBodyClosingTag", {}],
                                              ["hookDisplayOrderConfirmation", {}]]})
     assert report["outputs"] == ['<script src="https://bridge.example/b/widget.js" data-shop="shop-1" async></script>\n',
-                                 "<style>[data-bridge-widget] { display: flow-root; } @media (min-width: 768px) {"
-                                 " [data-bridge-widget] { min-height: 340px; } }</style><div data-bridge-widget></div>"]
+                                 "<style>[data-bridge-widget] { display: flow-root; min-height: 340px; }</style>"
+                                 "<div data-bridge-widget></div>"]
     unconfigured = run_module(tmp_path, {"configuration": {"BRIDGEHINTS_URL": "javascript:alert(1)//webhooks/x"},
                                          "calls": [["hookDisplayBeforeBodyClosingTag", {}]]})
     assert unconfigured["outputs"] == [""]  # only a real webhook address of bridge gives a script
+
+
+FUTURE = "9999999999999"  # the cookie's expiry, in ms
+
+
+@pytest.mark.parametrize("cookie, cart_code, stored", [
+    (f"K9RTX7MNPQ4CDE.W3AF6GHJ9KMN4P|{FUTURE}", None, "K9RTX7MNPQ4CDE.W3AF6GHJ9KMN4P"),  # the widget's cookie
+    ("k9rtx7mnpq4cde|" + FUTURE, None, "K9RTX7MNPQ4CDE"),
+    (None, "K9RTX7MNPQ4CDE", "K9RTX7MNPQ4CDE"),  # kept with the cart earlier: an off-site payment's return
+    ("K9RTX7MNPQ4CDE|1000000000000", None, None),  # expired (2001)
+    ("K9RTX7MNPQ4CDE'; DROP TABLE x; --|" + FUTURE, None, None),  # not a code: nothing stored
+    (None, None, None),
+], ids=["code-and-tag", "lower-case", "from-the-cart", "expired", "malformed", "none"])
+def test_the_module_stores_the_share_code_with_the_validated_order(tmp_path, cookie, cart_code, stored):
+    """Issue 17's order-meta key: the cookie's code (or the one kept with the cart) stored once with the order."""
+    report = run_module(tmp_path, {"configuration": {"BRIDGEHINTS_URL": "https://bridge.example/webhooks/shop1"},
+                                   "cookies": {"bridge_shop1": cookie} if cookie else {},
+                                   "cart_codes": {"1041": cart_code} if cart_code else {},
+                                   "calls": [["hookActionValidateOrder", {"order": 41}]]})
+    inserts = [q for q in report["queries"] if q.startswith("INSERT")]
+    if stored is None:
+        assert inserts == [] and report["logs"] == []
+    else:
+        [insert] = inserts
+        assert insert.startswith("INSERT IGNORE INTO `ps_bridge_order_code`") and f"(1041, 41, '{stored}', NOW())" in insert
+
+
+def test_the_module_keeps_the_cookies_code_with_the_shoppers_cart(tmp_path):
+    report = run_module(tmp_path, {"configuration": {"BRIDGEHINTS_URL": "https://bridge.example/webhooks/shop1"},
+                                   "cookies": {"bridge_shop1": f"K9RTX7MNPQ4CDE|{FUTURE}", "bridge_other": "x"},
+                                   "cart": 77, "calls": [["hookActionCartSave", {}]]})
+    [insert] = report["queries"]
+    assert "VALUES (77, 0, 'K9RTX7MNPQ4CDE', NOW()) ON DUPLICATE KEY UPDATE" in insert
+    resources = run_module(tmp_path, {"calls": [["hookAddWebserviceResources", {}]]})["outputs"][0]
+    assert resources["bridge_order_codes"]["class"] == "BridgeOrderCode"
+    assert resources["bridge_order_codes"]["forbidden_method"] == ["PUT", "POST", "PATCH", "DELETE"]

@@ -478,3 +478,103 @@ def test_the_widget_shows_the_welcome_code_once_the_shop_has_it_and_says_why_not
     assert shown.lower() in {c["code"] for c in shop.coupons.values()}  # the shop accepts what is shown
     shot(page, "welcome-phone")
     context.close()
+
+
+REFERRAL_CAMPAIGN = """
+  - id: ref1
+    type: referral
+    shop: shop1
+    hold: 14d
+    friend_reward: {type: coupon, value: "10%", valid_for: 30d}
+    referrer_reward: {type: coupon, value: "5.00"}
+"""
+
+
+def with_referral(app, tmp_path, social: bool):
+    """The running bridge with a referral campaign, with or without the social-buying one (issue 17)."""
+    from bridge.config import load_config_text
+
+    text = (tmp_path / "config.yaml").read_text()
+    if not social:
+        text = text.split("campaigns:")[0] + "campaigns:"
+    config = load_config_text(text + REFERRAL_CAMPAIGN)
+    app.extensions["bridge"].config = config
+    return config
+
+
+def test_a_referral_shop_shows_the_buyer_their_own_link_on_the_thank_you_page(site, browser, tmp_path):
+    """A shop that runs referral only: the thank-you page gives the buyer their link, what a friend gets and what
+    they earn per friend, with the channels; never a group."""
+    shop, bridge, app = site
+    with_referral(app, tmp_path, social=False)
+    for size, name in ((PHONE, "phone"), (DESKTOP, "desktop")):
+        errors = []
+        context, page = new_page(browser, size=size, errors=errors)
+        page.goto(f"{shop.url}/checkout/order-received/501/?key=wc_order_founder501")
+        box = widget(page)
+        text = box.inner_text()
+        assert "Parraine tes proches" in text and "Achetez ensemble" not in text, text
+        assert "Tes proches ont 10% de réduction sur leur première commande, et tu reçois 5,00\xa0€ pour chacun d'eux" in text
+        with db.connection_context():
+            from bridge.storage.models import Advocate
+            code = Advocate.get(Advocate.email_norm == "founder@example.test").code
+        assert page.locator("bridge-widget input").input_value() == f"{bridge}/r/{code}"
+        assert page.locator("bridge-widget a.ch", has_text="WhatsApp").count() == 1
+        shot(page, f"referral-thank-you-{name}")
+        assert errors == []
+        context.close()
+
+
+def test_a_shop_running_both_kinds_shows_the_group_then_a_short_referral_block(site, browser, tmp_path):
+    shop, bridge, app = site
+    with_referral(app, tmp_path, social=True)
+    context, page = new_page(browser, size=PHONE)
+    page.goto(f"{shop.url}/checkout/order-received/501/?key=wc_order_founder501")
+    widget(page)
+    page.wait_for_selector("bridge-widget >> nth=1")
+    group, referral = page.locator("bridge-widget .b").nth(0), page.locator("bridge-widget .b").nth(1)
+    assert "Achetez ensemble" in group.inner_text() and "/r/" in group.locator("input").input_value()
+    assert "Parraine tes proches" in referral.inner_text()
+    assert referral.locator("a.ch").count() == 0 and referral.locator("input").count() == 1  # no clutter
+    assert referral.locator("input").input_value() != group.locator("input").input_value()
+    shot(page, "both-offers-thank-you-phone")
+    context.close()
+
+
+def test_the_get_my_link_form_e_mails_the_link_and_never_shows_it(site, browser, tmp_path):
+    """Any page with `data-bridge-referral`: an e-mail in, the same answer for anybody, the link only by e-mail
+    to a customer's address; a mistyped address is said so; the form is rate-limited."""
+    from bridge.storage.models import EmailMessage
+
+    shop, bridge, app = site
+    config = with_referral(app, tmp_path, social=False)
+    from bridge.connectors import connector_for
+    from bridge.facts.ingest import ingest
+    with db.connection_context():
+        ingest(config, orders=[connector_for(config.shop("shop1")).fetch_order("501")])  # founder@ is a customer
+    shop.pages["parrainage"] = ("<html><body><h1>Parrainage</h1><div data-bridge-referral></div>{snippet}</body></html>", {})
+    for size, name in ((PHONE, "phone"), (DESKTOP, "desktop")):
+        context, page = new_page(browser, size=size)
+        page.goto(f"{shop.url}/pages/parrainage")
+        box = widget(page)
+        assert "Parraine tes proches" in box.inner_text() and "10%" in box.inner_text()
+        shot(page, f"get-my-link-{name}")
+        page.locator("bridge-widget input[type=email]").fill("pas-une-adresse")
+        page.locator("bridge-widget button", has_text="Recevoir mon lien").click()
+        expect(box).to_contain_text("Vérifie l'adresse e-mail")
+        page.locator("bridge-widget input[type=email]").fill("Founder@Example.test" if name == "phone" else "nobody@example.test")
+        page.locator("bridge-widget button", has_text="Recevoir mon lien").click()
+        expect(box).to_contain_text("Si cette adresse a déjà commandé chez nous, ton lien arrive par e-mail")
+        assert "/r/" not in page.content() and page.locator("bridge-widget input").count() == 0
+        shot(page, f"get-my-link-sent-{name}")
+        context.close()
+    with db.connection_context():
+        asked = [(m.kind, m.to_email) for m in EmailMessage.select() if ":asked:" in m.key]
+    assert asked == [("referral_link", "founder@example.test")]  # the stranger got nothing, and was told the same
+    client = app.test_client()
+    assert client.post("/api/v1/shops/nope/referral-links", data={"email": "a@b.c"}).status_code == 404
+    answers = [client.post("/api/v1/shops/shop1/referral-links", data={"email": "founder@example.test"}).status_code
+               for _ in range(12)]
+    assert 202 in answers and answers[-1] == 429
+    with db.connection_context():
+        assert len([m for m in EmailMessage.select() if ":asked:" in m.key]) == 1  # once a day at most

@@ -30,3 +30,11 @@ def spell(number: int, length: int) -> str:
 def looks_like_code(text: str) -> bool:
     """Tell whether `text` could be one of our codes (cheap check before any database lookup)."""
     return isinstance(text, str) and 8 <= len(text) <= 32 and all(c in ALPHABET for c in text.upper())
+
+
+def share_code(value: object) -> str | None:
+    """A share code as a shop stored it (`CODE` or `CODE.TAG`), upper-case; None for anything else."""
+    if not isinstance(value, str) or len(value) > 65:
+        return None
+    parts = value.strip().upper().split(".")
+    return ".".join(parts) if len(parts) <= 2 and all(looks_like_code(p) for p in parts) else None

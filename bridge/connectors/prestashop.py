@@ -17,7 +17,9 @@ import requests
 from bridge.connectors.base import Connector, CouponSpec, ProductInfo, WebhookEvent, pages_by_cursor
 from bridge.connectors.errors import FatalError, MalformedPayload, NotFound
 from bridge.connectors.prestashop_orders import (
+    by_order,
     cart_of,
+    fill_voucher,
     merge_split_carts,
     normalise_order,
     parse_hint,
@@ -122,17 +124,7 @@ class PrestaShopConnector(Connector):
         if existing:
             return str(existing[0]["id"])
         blank = self.call("get", "cart_rules", params={"schema": "blank"}, xml=True)
-        rule = blank.find("cart_rule")
-        if rule is None:
-            raise MalformedPayload("cart_rules?schema=blank has no <cart_rule>", self.shop.id)
-        for child in list(rule):
-            if child.tag in ("id", "date_add", "date_upd"):
-                rule.remove(child)  # no <id> on a POST; the dates are the shop's to set
-            elif child.tag == "name":
-                for language in child.findall("language"):
-                    language.text = (spec.description or spec.code)[:254]  # a name in every language
-            elif child.tag in (values := self._voucher(spec)):
-                child.text = values[child.tag]
+        fill_voucher(blank, self._voucher(spec), (spec.description or spec.code)[:254], self.shop.id)
         created = self.call("post", "cart_rules", body=ET.tostring(blank, encoding="utf-8", xml_declaration=True),
                             xml=True)
         found = created.find("cart_rule/id")
@@ -148,13 +140,12 @@ class PrestaShopConnector(Connector):
     # -- normalisation -------------------------------------------------------------------------
     def _normalise_all(self, rows: list[Mapping]) -> list[Order]:
         """A page of orders with their states, e-mails, currencies, credit slips and vouchers; split carts as one purchase."""
-        rows = self._with_siblings(rows)
-        states = self._states()
+        rows, states = self._with_siblings(rows), self._states()
         ids = [str(r.get("id")) for r in rows]
-        slips, codes = self._slips(ids), self._codes(ids)
+        slips, codes, stored = self._slips(ids), self._codes(ids), self._stored_codes(ids)
         orders = [normalise_order(self.shop.id, r, states, self._email(str(r.get("id_customer") or "")),
-                                  self._currency_code(str(r.get("id_currency") or "")), slips.get(str(r.get("id")), []),
-                                  self.shop.zone, codes.get(str(r.get("id")), ())) for r in rows]
+                                  self._currency_code(str(r.get("id_currency") or "")), slips.get(i, []), self.shop.zone,
+                                  codes.get(i, ()), stored.get(i)) for i, r in zip(ids, rows)]
         return merge_split_carts(orders, [cart_of(r) for r in rows])
 
     def _states(self) -> dict[str, Mapping]:
@@ -178,23 +169,37 @@ class PrestaShopConnector(Connector):
 
     def _slips(self, order_ids: list[str]) -> dict[str, list[Mapping]]:
         """Credit slips of these orders, one request for the whole page."""
-        found: dict[str, list[Mapping]] = {}
-        if order_ids:
-            for slip in self._list("order_slip", display="full", **{"filter[id_order]": f"[{'|'.join(order_ids)}]"}):
-                found.setdefault(str(slip.get("id_order")), []).append(slip)
-        return found
+        return by_order(self._of_orders("order_slip", "full", order_ids))
+
+    def _of_orders(self, resource: str, display: str, ids: list[str]) -> list[Mapping]:
+        """A resource's rows for these orders: one request for the whole page."""
+        return self._list(resource, display=display, **{"filter[id_order]": f"[{'|'.join(ids)}]"}) if ids else []
+
+    def _readable(self, resource: str, lost: str) -> bool:
+        """Whether the key may read a resource older keys lack or only bridge's module adds (asked every STATES_TTL)."""
+        def probe() -> bool:
+            try:
+                return self._list(resource, display="[id]", limit="1") is not None
+            except FatalError as exc:
+                if exc.status not in (400, 401, 403):  # 400: no such resource (the module is not installed)
+                    raise
+                log.warning(f"the webservice key may not read {resource}: {lost} (Webservice: tick GET)",
+                            extra={"shop": self.shop.id})
+                return False
+        return self.memo(("readable", resource), probe, ttl=STATES_TTL)
+
+    def _stored_codes(self, order_ids: list[str]) -> dict[str, str]:
+        """The share code bridge's module stored with each order (its resource bridge_order_codes), a page at a time."""
+        if not order_ids or not self._readable("bridge_order_codes", "share codes stored on orders are not read"):
+            return {}
+        return {i: rows[0].get("code") for i, rows in by_order(self._of_orders(
+            "bridge_order_codes", "[id_order,code]", order_ids)).items()}
 
     def _codes(self, order_ids: list[str]) -> dict[str, list[str]]:
         """The voucher codes each order used: its cart rules (order_cart_rules), then their codes; a page at a time."""
-        try:  # a key made before bridge read coupons may lack GET on order_cart_rules: say so once, read on without
-            used = self._list("order_cart_rules", display="[id_order,id_cart_rule]",
-                              **{"filter[id_order]": f"[{'|'.join(order_ids)}]"}) if order_ids else []
-        except FatalError as exc:
-            if exc.status not in (401, 403):
-                raise
-            self.memo("no order_cart_rules", lambda: log.warning("the webservice key may not read order_cart_rules: "
-                      "coupons used on orders are not read (Webservice: tick GET)", extra={"shop": self.shop.id}) or 1)
+        if not order_ids or not self._readable("order_cart_rules", "coupons used on orders are not read"):
             return {}
+        used = self._of_orders("order_cart_rules", "[id_order,id_cart_rule]", order_ids)
         rules = sorted({str(u.get("id_cart_rule")) for u in used if str(u.get("id_cart_rule") or "").isdigit()})
         codes = {str(r.get("id")): r.get("code") for r in self._list(
             "cart_rules", display="[id,code]", **{"filter[id]": f"[{'|'.join(rules)}]"})} if rules else {}
@@ -217,18 +222,13 @@ class PrestaShopConnector(Connector):
             return {}
 
     def _voucher(self, spec: CouponSpec) -> dict[str, str]:
+        """A voucher's fields, tied to the registered account of its e-mail if any (see `voucher_customer`)."""
         now = datetime.now(timezone.utc)
-        return voucher_fields(spec, self._customer_id(spec.email) if spec.email else "0", self._currency_id(),
-                              self._local(now - timedelta(minutes=5)),
-                              self._local(spec.expires_at or now + timedelta(days=365)))
-
-    def _currency_id(self) -> str:
-        rows = self._list("currencies", display="[id,iso_code]", **{"filter[iso_code]": f"[{self.shop.currency}]"})
-        return str(rows[0]["id"]) if rows else "0"
-
-    def _customer_id(self, email: str) -> str:
-        """The registered account a voucher for `email` can be tied to, else "0" (see `voucher_customer`)."""
-        return voucher_customer(self._list("customers", display="[id,is_guest]", **{"filter[email]": f"[{email}]"}))
+        customer = voucher_customer(self._list("customers", display="[id,is_guest]", **{
+            "filter[email]": f"[{spec.email}]"})) if spec.email else "0"
+        currency = self._list("currencies", display="[id,iso_code]", **{"filter[iso_code]": f"[{self.shop.currency}]"})
+        return voucher_fields(spec, customer, str(currency[0]["id"]) if currency else "0",
+                              self._local(now - timedelta(minutes=5)), self._local(spec.expires_at or now + timedelta(days=365)))
 
     def _order_json(self, order_id: str) -> Mapping:
         if not str(order_id).isdigit() or len(str(order_id)) > 18:

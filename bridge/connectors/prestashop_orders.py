@@ -27,6 +27,7 @@ from datetime import datetime, timezone, tzinfo
 from decimal import Decimal
 from typing import Iterable, Mapping
 
+from bridge.basics.codes import share_code
 from bridge.connectors.base import CouponSpec, Headers, WebhookEvent, json_payload, positive_id, signature_matches
 from bridge.connectors.errors import BadSignature, MalformedPayload
 from bridge.connectors.parsing import amount, coupon_codes, instant
@@ -71,10 +72,11 @@ def text_of(value: object) -> str:
 
 
 def normalise_order(shop: str, data: Mapping, states: Mapping[str, Mapping], email: str | None, currency: str,
-                    slips: list[Mapping], zone: tzinfo, codes: Iterable[object] = ()) -> Order:
+                    slips: list[Mapping], zone: tzinfo, codes: Iterable[object] = (), stored: object = None) -> Order:
     """Translate a Webservice order (JSON output) into bridge's Order; MalformedPayload names a bad field.
 
-    `codes` are the codes of the cart rules (vouchers) the order used (order_cart_rules, then cart_rules).
+    `codes` are the codes of the cart rules (vouchers) the order used (order_cart_rules, then cart_rules);
+    `stored` the share code bridge's module stored with the order (bridge_order_codes), if any.
     """
     if not isinstance(data, Mapping) or not str(data.get("id") or "").isdigit():
         raise MalformedPayload("an order must be an object with a numeric id", shop)
@@ -98,7 +100,16 @@ def normalise_order(shop: str, data: Mapping, states: Mapping[str, Mapping], ema
         lines=tuple(_line(r, shop, order_id) for r in rows if isinstance(r, Mapping)),
         refunded_lines=refunded_lines, refunded_shipping=refunded_shipping,
         customer_id=str(data.get("id_customer")) if str(data.get("id_customer") or "0") != "0" else None,
-        email=email, billing_address=None, ip=None, user_agent=None, coupons=coupon_codes(codes))
+        email=email, billing_address=None, ip=None, user_agent=None, coupons=coupon_codes(codes),
+        stored_code=share_code(stored))
+
+
+def by_order(rows: Iterable[Mapping]) -> dict[str, list[Mapping]]:
+    """Rows of a resource about orders (credit slips, stored codes), by their id_order."""
+    found: dict[str, list[Mapping]] = {}
+    for row in rows:
+        found.setdefault(str(row.get("id_order")), []).append(row)
+    return found
 
 
 def cart_of(row: Mapping) -> tuple[str, str]:
@@ -130,7 +141,8 @@ def merge_split_carts(orders: list[Order], carts: list[tuple[str, str]]) -> list
             refunded_lines=tuple(line for o in parts for line in o.refunded_lines),
             refunded_shipping=sum((o.refunded_shipping for o in parts), Decimal(0)),
             email=lead.email, billing_address=lead.billing_address, ip=lead.ip, user_agent=lead.user_agent,
-            modified_at=max(stamps) if stamps else None, coupons=coupon_codes(c for o in parts for c in o.coupons)))
+            modified_at=max(stamps) if stamps else None, coupons=coupon_codes(c for o in parts for c in o.coupons),
+            stored_code=next((o.stored_code for o in parts if o.stored_code), None)))
     return merged
 
 
@@ -183,6 +195,21 @@ def voucher_fields(spec: CouponSpec, customer_id: str, currency_id: str, date_fr
         "reduction_amount": f"{spec.amount:f}" if spec.amount is not None else "0", "reduction_tax": "1",
         "reduction_currency": currency_id, "reduction_product": "0", "reduction_exclude_special": "0",
         "gift_product": "0", "gift_product_attribute": "0", "highlight": "0", "active": "1"}
+
+
+def fill_voucher(blank: ET.Element, values: Mapping[str, str], name: str, shop: str) -> None:
+    """Fill `cart_rules?schema=blank` for a POST: no id or dates (the shop's to set), a name in every language."""
+    rule = blank.find("cart_rule")
+    if rule is None:
+        raise MalformedPayload("cart_rules?schema=blank has no <cart_rule>", shop)
+    for child in list(rule):
+        if child.tag in ("id", "date_add", "date_upd"):
+            rule.remove(child)
+        elif child.tag == "name":
+            for language in child.findall("language"):
+                language.text = name
+        elif child.tag in values:
+            child.text = values[child.tag]
 
 
 def voucher_customer(rows: list[Mapping]) -> str:

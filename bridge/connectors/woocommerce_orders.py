@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Mapping
 
+from bridge.basics.codes import share_code
 from bridge.connectors.base import Headers, WebhookEvent, json_payload, positive_id, signature_matches
 from bridge.connectors.errors import BadSignature, MalformedPayload
 from bridge.connectors.parsing import amount, coupon_codes, field, instant
@@ -23,6 +24,8 @@ PAID = frozenset({"processing", "completed"})
 CANCELLED = frozenset({"cancelled", "failed", "trash"})
 ORDER_TOPICS = frozenset({"order.created", "order.updated", "order.deleted", "order.restored"})
 _PING = re.compile(rb"webhook_id=\d+")
+# The order meta key where the plugin `bridge for WooCommerce` stores the share code of the checkout's cookie.
+CODE_META = "_bridge_code"
 OWN_REFUND = re.compile(r"\[bridge [^\]\s]+\]")  # what `refund` writes at the end of its reason
 
 
@@ -89,7 +92,9 @@ def normalise_order(shop: str, data: Mapping, paid_statuses: frozenset[str] = PA
         customer_id=str(data["customer_id"]) if data.get("customer_id") else None,
         email=(billing.get("email") or None), billing_address=_address(billing),
         ip=data.get("customer_ip_address") or None, user_agent=data.get("customer_user_agent") or None,
-        coupons=coupon_codes(line.get("code") for line in data.get("coupon_lines") or [] if isinstance(line, Mapping)))
+        coupons=coupon_codes(line.get("code") for line in data.get("coupon_lines") or [] if isinstance(line, Mapping)),
+        stored_code=share_code(next((m.get("value") for m in data.get("meta_data") or []
+                                     if isinstance(m, Mapping) and m.get("key") == CODE_META), None)))
 
 
 def _refunded_parts(details: list, shop: str, order_id) -> tuple[tuple[Line, ...], Decimal]:

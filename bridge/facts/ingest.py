@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from typing import Iterable
 
 from bridge.config.model import Config
-from bridge.facts.coupons import coupon_claims
+from bridge.facts.order_keys import carried_claims
 from bridge.ledger.decisions import refresh
 from bridge.ledger.grants import record_clawbacks
 from bridge.ledger.referrals import issue_advocates_for_orders, store_referral_claim
@@ -85,9 +85,9 @@ def ingest(config: Config, orders: Iterable[Order]=(), claims: Iterable[Claim]=(
     now = now or datetime.now(timezone.utc)
     with db.atomic():
         stored = store_orders(orders, now)
-        by_coupon, referrals_by_coupon = coupon_claims(config, stored.values())
-        changed = set(stored) | store_claims([*claims, *by_coupon])
-        for shop, order_id, code, source, at in [*referral_claims, *referrals_by_coupon]:
+        carried, carried_referrals = carried_claims(config, stored.values())
+        changed = set(stored) | store_claims([*claims, *carried])
+        for shop, order_id, code, source, at in [*referral_claims, *carried_referrals]:
             store_referral_claim(shop, order_id, code, source, at)
         refresh(config, changed, now, stored)
         record_clawbacks(config, changed, now)

@@ -264,3 +264,19 @@ def load_membership(row: MembershipRow) -> Membership:
     def checks(text):
         return tuple(Check(rule, passed, words) for rule, passed, words in json.loads(text))
     return Membership(row.order_id, row.role, row.founder_id, row.sponsor_id, checks(row.checks), checks(row.flags))
+
+
+def founder_of(campaign: SocialBuyingCampaign, order_id: str) -> str | None:
+    """The founder of the group an order belongs to (itself for a founder), or None."""
+    row = MembershipRow.get_or_none((MembershipRow.campaign == campaign.id) & (MembershipRow.order_id == order_id))
+    if row is None or row.role not in ("founder", "member"):
+        return None
+    return row.order_id if row.role == "founder" else row.founder_id
+
+
+def sponsor_of(campaign: SocialBuyingCampaign, founder_id: str, tag: str | None) -> str | None:
+    """The member a tag names, only if they belong to that very group (else the group's plain link)."""
+    row = MemberTag.get_or_none(MemberTag.tag == tag.upper()) if tag else None
+    if row is None or row.campaign != campaign.id or founder_of(campaign, row.order_id) != founder_id:
+        return None
+    return row.order_id

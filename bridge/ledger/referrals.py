@@ -86,6 +86,18 @@ def _mail_links(campaign: ReferralCampaign, rows: list, now: datetime) -> None:
                             for r in rows if r.email_norm in codes) if m])
 
 
+def request_link(campaign: ReferralCampaign, email: str, now: datetime) -> bool:
+    """Someone asked for their referral link by e-mail: queue it to that address if they are a referrer
+    (a paid customer), at most once a day; tell whether one was queued (never shown to the asker)."""
+    advocate = Advocate.get_or_none((Advocate.campaign == campaign.id) & (Advocate.email_norm == normalise_email(email)))
+    if advocate is None:
+        return False
+    row = news.message(f"referral_link:{campaign.id}:{advocate.code}:asked:{now.date().isoformat()}", "referral_link",
+                       campaign.shop, campaign.id, advocate.email, now, code=advocate.code)
+    news.store([row])
+    return True
+
+
 class WelcomeRefused(ValueError):
     """The friend cannot have a welcome coupon; the message says why, `reason` names it for the widget."""
 

@@ -50,6 +50,9 @@ class Order:
     refunded_shipping: Decimal = Decimal(0)
     # The coupon codes used on the order, upper-case: a code tied to a link or a referrer is a claim.
     coupons: tuple[str, ...] = ()
+    # The share code (`CODE` or `CODE.TAG`) the shop stored on the order at checkout, from the first-party
+    # cookie the widget keeps (bridge's WordPress plugin, the PrestaShop module): the order-meta key.
+    stored_code: str | None = None
 
     @property
     def customer_total(self) -> Decimal:

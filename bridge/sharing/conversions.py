@@ -7,10 +7,9 @@ from datetime import datetime
 from bridge.config.model import Config
 from bridge.connectors import connector_for
 from bridge.facts.ingest import ingest
-from bridge.rewards.model import Claim
-from bridge.sharing.targets import resolve, tag_of
+from bridge.facts.order_keys import Use, code_claims
+from bridge.sharing.targets import CODE
 from bridge.sharing.widget import shop_public, thank_you
-from bridge.storage.models import MemberTag
 
 
 def report_conversion(config: Config, shop_id: str, order_id: str, key: str, code: str | None, now: datetime) -> dict:
@@ -20,22 +19,12 @@ def report_conversion(config: Config, shop_id: str, order_id: str, key: str, cod
     Raises ConnectorError (NotFound for a wrong key) for the caller to answer.
     """
     order = connector_for(config.shop(shop_id)).fetch_order_with_key(order_id, key)
-    claims, referral_claims = [], []
-    target = None
-    if code:
-        head, _, tag = code.partition(".")
-        target = resolve(config, head)
-    if target is not None and target.campaign.shop == shop_id:
-        if target.kind == "group" and target.group.founder_id != order.id:
-            tag = tag_of(target, tag)
-            sponsor = MemberTag.get(MemberTag.tag == tag).order_id if tag else None
-            claims.append(Claim(shop_id, order.id, target.group.founder_id, sponsor, "widget", now))
-        elif target.kind == "advocate":
-            referral_claims.append((shop_id, order.id, target.code, "widget", now))
+    head, _, tag = (code or "").upper().partition(".")
+    claims, referral_claims = code_claims(config, {head: [Use(order, "widget", tag or None, now)]}) if (
+        CODE.fullmatch(head)) else ([], [])
     ingest(config, orders=[order], claims=claims, referral_claims=referral_claims, now=now)
     view = thank_you(config, shop_id, order.id, now)
-    if view.get("state") == "none" and not order.paid and not order.cancelled and any(
-            c.type == "social_buying" for c in config.campaigns_of(shop_id)):
+    if view.get("state") == "none" and not order.paid and not order.cancelled and config.campaigns_of(shop_id):
         # A bank transfer or a slow gateway: the link comes once the shop says paid (the widget asks again).
         view.update(state="awaiting_payment", shop=shop_public(config.shop(shop_id), "group"))
     return view

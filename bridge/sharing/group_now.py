@@ -150,9 +150,3 @@ def _size_and_settled(campaign: Campaign, group: GroupRow) -> tuple[int | None, 
     return size, any(row[-1] for row in rows)
 
 
-def founder_of(campaign: Campaign, order_id: str) -> str | None:
-    """The founder of the group an order belongs to (itself for a founder), or None."""
-    row = MembershipRow.get_or_none((MembershipRow.campaign == campaign.id) & (MembershipRow.order_id == order_id))
-    if row is None or row.role not in ("founder", "member"):
-        return None
-    return row.order_id if row.role == "founder" else row.founder_id

@@ -10,10 +10,10 @@ import re
 from dataclasses import dataclass
 
 from bridge.config.model import Config
-from bridge.sharing.group_now import founder_of
+from bridge.ledger.decisions import sponsor_of
 from bridge.storage.compiled import select
 from bridge.storage.memos import Memo
-from bridge.storage.models import Advocate, GroupRow, MemberTag
+from bridge.storage.models import Advocate, GroupRow
 
 PARAM = "bridge"  # the query parameter that carries the code on the shop's pages
 CODE = re.compile(r"[0-9A-Z]{8,32}")
@@ -63,8 +63,4 @@ def tag_of(target: Target, tag: str | None) -> str | None:
     """Keep a member's tag only if it belongs to a member of this very group."""
     if not tag or target.kind != "group" or not CODE.fullmatch(tag.upper()):
         return None
-    row = MemberTag.get_or_none(MemberTag.tag == tag.upper())
-    if (row is None or row.campaign != target.campaign.id
-            or founder_of(target.campaign, row.order_id) != target.group.founder_id):
-        return None
-    return row.tag
+    return tag.upper() if sponsor_of(target.campaign, target.group.founder_id, tag) else None

@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from bridge.basics.money import display_amount
-from bridge.config.model import Config, Shop
-from bridge.sharing.group_now import GroupNow, figures_of, founder_of, group_figures, group_now
+from bridge.config.model import Config, ReferralCampaign, RewardSpec, Shop
+from bridge.ledger.decisions import founder_of
+from bridge.rewards.conditions import in_dates
+from bridge.sharing.group_now import GroupNow, figures_of, group_figures, group_now
 from bridge.sharing.links import share_url
 from bridge.sharing.products import founder_product, product_info
 from bridge.sharing.targets import Target
 from bridge.sharing.widget_texts import texts_for
-from bridge.storage.models import GroupRow, MemberTag, Reward
+from bridge.storage.models import Advocate, GroupRow, MemberTag, OrderFact, Reward
 
 
 def shop_public(shop: Shop, use: str = "landing") -> dict:
@@ -31,9 +33,7 @@ def link_state(config: Config, target: Target, now: datetime, locale: str | None
     lang = locale or shop.locale
     body = {"code": target.code, "kind": target.kind, "shop": shop_public(shop), "campaign": {"id": campaign.id}}
     if target.kind == "advocate":
-        reward = campaign.friend_reward
-        body["campaign"]["welcome"] = (f"{(reward.percent * 100).normalize():f}%" if reward.percent is not None
-                                       else display_amount(reward.amount.amount, reward.amount.currency, lang))
+        body["campaign"]["welcome"] = reward_words(campaign.friend_reward, lang)
         body["attribution_days"] = campaign.attribution_window.days
         return body
     figures = figures_of(state) if state is not None else group_figures(campaign, target.group, now)
@@ -57,9 +57,50 @@ def link_state(config: Config, target: Target, now: datetime, locale: str | None
     return body
 
 
+def reward_words(reward: RewardSpec, locale: str) -> str:
+    """A reward as people write it: `10%`, or `5,00 €` in the shop's language."""
+    return (f"{(reward.percent * 100).normalize():f}%" if reward.percent is not None
+            else display_amount(reward.amount.amount, reward.amount.currency, locale))
+
+
+def referral_offer(campaign: ReferralCampaign, locale: str) -> dict:
+    """What a referral campaign offers: the friend's welcome reward and the referrer's reward per friend."""
+    return {"welcome": reward_words(campaign.friend_reward, locale), "reward": reward_words(campaign.referrer_reward, locale)}
+
+
+def running_referral(config: Config, shop_id: str, now: datetime) -> ReferralCampaign | None:
+    """The shop's referral campaign running today (the first, if several), or None."""
+    return next((c for c in config.campaigns_of(shop_id) if c.type == "referral" and in_dates(c, now).passed), None)
+
+
+def own_referral(config: Config, shop: Shop, order_id: str, now: datetime) -> dict | None:
+    """The buyer's own referral link after a paid order (their advocate code), with the offer; else None."""
+    campaign = running_referral(config, shop.id, now)
+    if campaign is None:
+        return None
+    email = OrderFact.select(OrderFact.email_norm).where((OrderFact.shop == shop.id) & (OrderFact.order_id == order_id)
+                                                         & OrderFact.paid).scalar()
+    advocate = Advocate.get_or_none((Advocate.campaign == campaign.id) & (Advocate.email_norm == email)) if email else None
+    if advocate is None:
+        return None
+    return {"url": share_url(config.server.public_url, advocate.code), "code": advocate.code,
+            **referral_offer(campaign, shop.locale)}
+
+
 def thank_you(config: Config, shop_id: str, order_id: str, now: datetime) -> dict:
-    """What the buyer of an order sees after paying: their own share link and the group's state."""
+    """What the buyer of an order sees after paying: their group's share link and state, their referral link."""
     shop = config.shop(shop_id)
+    view = _group_view(config, shop, order_id, now)
+    referral = own_referral(config, shop, order_id, now)
+    if referral is not None:  # both offers when the shop runs both kinds of campaign
+        view.update(referral=referral, shop=shop_public(shop, "group+referral" if "share_url" in view else "referral"))
+        view["state"] = view.get("state") if "share_url" in view else "referral"
+    return view
+
+
+def _group_view(config: Config, shop: Shop, order_id: str, now: datetime) -> dict:
+    """The buyer's group: its share link (with their tag), its state, and what they get."""
+    shop_id = shop.id
     for campaign in config.campaigns_of(shop_id):
         if campaign.type != "social_buying":
             continue

@@ -42,6 +42,11 @@ ENGLISH = {
     "no_other": "The offer could not be given now: try again later",
     "msg": "I bought this at {s}: buy it through my link and we all get money back! {u}",
     "awaiting": "Your share link is coming as soon as your payment is confirmed (by e-mail too)",
+    "rtitle": "Refer your friends",
+    "roffer": "Your friends get {w} off their first order, and you get {r} for each of them",
+    "rmsg": "{w} off your first order at {s} with my link: {u}",
+    "rget": "Send me my link",
+    "rsent": "If this address has ordered from us, your link is on its way by e-mail",
 }
 
 # French, tutoiement (the default tone)
@@ -79,6 +84,11 @@ TU = {
     "no_other": "L'offre n'a pas pu être donnée : réessaie plus tard",
     "msg": "J'ai acheté ça chez {s} : achète-le avec mon lien et on est tous remboursés ! {u}",
     "awaiting": "Ton lien de partage arrive dès que ton paiement est confirmé (par e-mail aussi)",
+    "rtitle": "Parraine tes proches",
+    "roffer": "Tes proches ont {w} de réduction sur leur première commande, et tu reçois {r} pour chacun d'eux",
+    "rmsg": "{w} de réduction sur ta première commande chez {s} avec mon lien : {u}",
+    "rget": "Recevoir mon lien",
+    "rsent": "Si cette adresse a déjà commandé chez nous, ton lien arrive par e-mail",
 }
 
 # French, vouvoiement: what differs from TU
@@ -97,10 +107,15 @@ VOUS = {
     "no_other": "L'offre n'a pas pu être donnée : réessayez plus tard",
     "msg": "J'ai acheté ça chez {s} : achetez-le avec mon lien et nous serons tous remboursés ! {u}",
     "awaiting": "Votre lien de partage arrive dès que votre paiement est confirmé (par e-mail aussi)",
+    "rtitle": "Parrainez vos proches",
+    "roffer": "Vos proches ont {w} de réduction sur leur première commande, et vous recevez {r} pour chacun d'eux",
+    "rmsg": "{w} de réduction sur votre première commande chez {s} avec mon lien : {u}",
+    "rsent": "Si cette adresse a déjà commandé chez nous, votre lien arrive par e-mail",
 }
 
 
-# Which texts each answer carries: the thank-you page's group, a friend's landing, the shop's notice.
+# Which texts each answer carries: the thank-you page's group and the buyer's referral link, a friend's
+# landing, the shop's notice, the "get my link" form.
 # (Only what the page shows travels: the landing's answer is the one every click's page asks for.)
 USES = {
     "group": ("title", "members", "members1", "final", "final1", "now", "below", "next", "next1", "day", "top",
@@ -108,11 +123,15 @@ USES = {
     "landing": ("land", "welcome", "email", "get", "code", "dismiss", "pending", "no_bad_email", "no_not_new",
                 "no_own_code", "no_other"),
     "notice": ("shut", "dismiss"),
+    "referral": ("rtitle", "roffer", "rmsg", "share", "copy", "copied", "more"),
+    "ask": ("rtitle", "roffer", "email", "rget", "rsent", "no_bad_email", "no_other"),
 }
 
 
 @lru_cache(maxsize=32)
 def texts_for(locale: str, tone: str, use: str) -> dict:
-    """The widget's texts for one use, in a shop's language and tone (English for a language without its own)."""
+    """The widget's texts for one use (or several, `group+referral`), in a shop's language and tone (English
+    for a language without its own)."""
     words = ENGLISH if locale != "fr" else {**TU, **(VOUS if tone == "vous" else {})}
-    return {**{key: words[key] for key in USES[use]}, **({"fr": True} if locale == "fr" else {})}
+    keys = [key for part in use.split("+") for key in USES[part]]
+    return {**{key: words[key] for key in keys}, **({"fr": True} if locale == "fr" else {})}

@@ -119,11 +119,19 @@ def _v8_memo_versions(database: peewee.Database) -> None:
     database.create_tables([m.MemoVersion])
 
 
-def _v9_order_coupons(database: peewee.Database) -> None:
+def _add_column(database: peewee.Database, table: str, name: str, field: peewee.Field) -> None:
     from playhouse.migrate import PostgresqlMigrator, SqliteMigrator, migrate
 
     migrator = PostgresqlMigrator(database) if is_postgresql() else SqliteMigrator(database)
-    migrate(migrator.add_column("order_fact", "coupons", peewee.TextField(default="[]")))
+    migrate(migrator.add_column(table, name, field))
+
+
+def _v9_order_coupons(database: peewee.Database) -> None:
+    _add_column(database, "order_fact", "coupons", peewee.TextField(default="[]"))
+
+
+def _v10_order_stored_code(database: peewee.Database) -> None:
+    _add_column(database, "order_fact", "stored_code", peewee.CharField(max_length=65, null=True))
 
 
 MIGRATIONS: list[Migration] = [
@@ -138,6 +146,8 @@ MIGRATIONS: list[Migration] = [
     Migration(8, "memo versions: what web processes remember, forgotten by all of them when a writer bumps it",
               _v8_memo_versions),
     Migration(9, "order facts: the coupon codes used on each order (an attribution key of their own)", _v9_order_coupons),
+    Migration(10, "order facts: the share code the shop stored on the order (the order-meta key)",
+              _v10_order_stored_code),
 ]
 
 

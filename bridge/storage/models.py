@@ -79,6 +79,7 @@ class OrderFact(BaseModel):
     ip = peewee.CharField(max_length=64, null=True)
     user_agent = peewee.TextField(null=True)
     coupons = peewee.TextField(default="[]")  # JSON: the codes used on the order, upper-case
+    stored_code = peewee.CharField(max_length=65, null=True)  # the share code the shop stored on the order
 
     class Meta:
         table_name = "order_fact"

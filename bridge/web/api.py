@@ -13,10 +13,12 @@ from flask.typing import ResponseReturnValue
 from bridge.basics import bodies
 from bridge.connectors.errors import ConnectorError, NotFound, RetriableError
 from bridge.delivery.payouts import create_welcome_coupon
-from bridge.ledger.referrals import WelcomeRefused, welcome_coupon
+from bridge.ledger.referrals import WelcomeRefused, request_link, welcome_coupon
+from bridge.rewards.identity import normalise_email
 from bridge.sharing.conversions import report_conversion
 from bridge.sharing.targets import resolve, resolve_for_click
-from bridge.sharing.widget import link_state, shop_public
+from bridge.sharing.widget import link_state, referral_offer, running_referral, shop_public
+from bridge.storage.db import db
 from bridge.web.errors import error_response
 from bridge.web.ratelimit import limited
 
@@ -95,6 +97,9 @@ def shop_info(shop_id: str) -> ResponseReturnValue:
     config, shop = _shop(shop_id)
     if shop is None:
         return error_response(404, "unknown_shop", f"no shop {shop_id!r}")
+    if request.args.get("use") == "ask":  # the "get my link" form: the referral offer, if one runs today
+        campaign = running_referral(config, shop.id, datetime.now(timezone.utc))
+        return jsonify(shop=shop_public(shop, "ask"), referral=referral_offer(campaign, shop.locale) if campaign else None)
     return jsonify(shop=shop_public(shop, "notice"))
 
 
@@ -134,6 +139,27 @@ def _conversion(shop_id: str, order_id: str, key: str, code: str | None):
         log.warning("order not checked", extra={"shop": shop.id, "order": order_id, "reason": str(exc)})
         return error_response(502, "shop_error", "the shop could not confirm this order")
     return jsonify(view)
+
+
+@bp.post("/shops/<shop_id>/referral-links")
+@limited("api-ask", 10)
+def referral_link(shop_id: str) -> ResponseReturnValue:
+    """The "get my link" form: the referral link goes by e-mail to that address, if it is a customer's; the
+    answer is the same either way, so that nobody learns who is a customer or gets someone else's link."""
+    config, shop = _shop(shop_id)
+    campaign = running_referral(config, shop.id, datetime.now(timezone.utc)) if shop else None
+    if campaign is None:
+        return error_response(404, "no_referral", f"no referral campaign runs on shop {shop_id!r}")
+    email = _fields("email")["email"]
+    if normalise_email(email) is None:
+        response = jsonify(error={"code": "bad_email", "message": "not an e-mail address", "reason": "bad_email"})
+        response.status_code = 422
+        return response
+    with db.atomic():
+        request_link(campaign, email, datetime.now(timezone.utc))
+    response = jsonify(state="sent")
+    response.status_code = 202
+    return response
 
 
 @bp.post("/shops/<shop_id>/welcome")

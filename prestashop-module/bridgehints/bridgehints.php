@@ -11,15 +11,23 @@
  * PHP shuts down, with short timeouts, and every failure is swallowed into the shop's logs: the
  * checkout and the back office never wait for bridge or break because of it.
  *
+ * It also keeps the share code a shopper came with (the first-party cookie bridge's widget sets from a share
+ * link, `bridge_<shop>` = "CODE.TAG|expiry in ms") with their cart, then with the order once it is validated;
+ * bridge reads it through the Webservice resource bridge_order_codes it adds (GET only). So an order is
+ * attributed even when its confirmation page never runs the widget.
+ *
  * PrestaShop 1.7 and 8.x, PHP 7.1 or later. MIT licence, like bridge.
  */
 if (!defined('_PS_VERSION_')) {
     exit;
 }
 
+require_once __DIR__ . '/classes/BridgeOrderCode.php';
+
 class BridgeHints extends Module
 {
-    const VERSION = '1.1.0';
+    const VERSION = '1.2.0';
+    const CODE = '/^([0-9A-Za-z]{8,32}(?:\.[0-9A-Za-z]{8,32})?)\|(\d{10,16})$/';
     const CONFIG_URL = 'BRIDGEHINTS_URL';
     const CONFIG_SECRET = 'BRIDGEHINTS_SECRET';
     const CONNECT_TIMEOUT = 2;
@@ -51,7 +59,73 @@ class BridgeHints extends Module
             && $this->registerHook('actionValidateOrder')
             && $this->registerHook('actionOrderStatusPostUpdate')
             && $this->registerHook('actionOrderSlipAdd')
-            && $this->registerWidgetHooks();
+            && $this->registerWidgetHooks()
+            && BridgeOrderCode::createTable()
+            && $this->registerCodeHooks();
+    }
+
+    /** The hooks that keep the share code with carts and orders (also run by upgrade/upgrade-1.2.0.php). */
+    public function registerCodeHooks()
+    {
+        return $this->registerHook('actionCartSave') && $this->registerHook('addWebserviceResources');
+    }
+
+    /** The Webservice resource bridge reads the stored codes from (the key needs GET on it). */
+    public function hookAddWebserviceResources($params)
+    {
+        return array('bridge_order_codes' => array('description' => 'Share codes bridge stored with orders',
+            'class' => 'BridgeOrderCode', 'forbidden_method' => array('PUT', 'POST', 'PATCH', 'DELETE')));
+    }
+
+    /** The shopper's cart changed: keep the share code of their cookie with it (a later payment may be off-site). */
+    public function hookActionCartSave($params)
+    {
+        try {
+            $cart = isset($this->context->cart) ? $this->context->cart : null;
+            $code = $this->cookieCode();
+            if ($code !== null && $cart && (int) $cart->id > 0 && !defined('_PS_ADMIN_DIR_')) {
+                BridgeOrderCode::keepForCart((int) $cart->id, $code);
+            }
+        } catch (Throwable $e) {  // never break the shopper's cart
+            self::log('bridge share code not kept: ' . get_class($e));
+        }
+    }
+
+    /** The share code of the shopper's cookie, if well-formed and not expired; else null. */
+    public function cookieCode()
+    {
+        $shop = self::shopOf((string) Configuration::get(self::CONFIG_URL));
+        $name = 'bridge_' . $shop;
+        if ($shop === null || !isset($_COOKIE[$name]) || !is_string($_COOKIE[$name])
+                || !preg_match(self::CODE, $_COOKIE[$name], $match) || (float) $match[2] < microtime(true) * 1000) {
+            return null;
+        }
+        return strtoupper($match[1]);
+    }
+
+    /** Store the code with a validated order: the cart's (kept while shopping), else the cookie's. */
+    public function storeOrderCode($order)
+    {
+        try {
+            if (!is_object($order) || (int) $order->id <= 0) {
+                return;
+            }
+            $code = BridgeOrderCode::ofCart((int) $order->id_cart);
+            if ($code === null && !defined('_PS_ADMIN_DIR_')) {
+                $code = $this->cookieCode();
+            }
+            if ($code !== null) {
+                BridgeOrderCode::storeForOrder((int) $order->id, (int) $order->id_cart, $code);
+            }
+        } catch (Throwable $e) {  // never break the checkout
+            self::log('bridge share code not stored: ' . get_class($e));
+        }
+    }
+
+    /** The shop id at the end of bridge's webhook URL, or null. */
+    public static function shopOf($url)
+    {
+        return self::isWebhookUrl($url) ? substr($url, strrpos($url, '/webhooks/') + strlen('/webhooks/')) : null;
     }
 
     /** The hooks that put bridge's widget on the shop's pages (also run by upgrade/upgrade-1.1.0.php). */
@@ -79,19 +153,19 @@ class BridgeHints extends Module
 
     /**
      * The confirmation page: where the widget shows the buyer's share link (in the theme's confirmation block).
-     * On a desktop the place is kept at the widget's height before it draws itself, so that the order's
-     * details below do not jump when it appears (a layout shift); the widget gives it back if it has
-     * nothing to show. 340px: the widget's open group at its full width of 640px with the buyer's
-     * amount line is 330px, margins included (flow-root keeps them inside the place); bridge's tests
-     * measure the shift in Chromium on the classic theme. On a phone nothing below the block is in view.
+     * The place is kept at the widget's height before it draws itself, so that the order's details below
+     * do not jump when it appears (a layout shift); the widget gives it back if it has nothing to show.
+     * 340px: the widget's open group at its full width of 640px with the buyer's amount line is 330px, and
+     * the buyer's referral link on a phone 322px, margins included (flow-root keeps them inside the place).
+     * A group on a phone is taller (its channels wrap): it still pushes the details down. bridge's tests
+     * measure the shift in Chromium on the classic theme.
      */
     public function hookDisplayOrderConfirmation($params)
     {
         if ((string) Configuration::get(self::CONFIG_URL) === '') {
             return '';
         }
-        return '<style>[data-bridge-widget] { display: flow-root; }'
-            . ' @media (min-width: 768px) { [data-bridge-widget] { min-height: 340px; } }</style>'
+        return '<style>[data-bridge-widget] { display: flow-root; min-height: 340px; }</style>'
             . '<div data-bridge-widget></div>';
     }
 
@@ -99,12 +173,13 @@ class BridgeHints extends Module
     {
         Configuration::deleteByName(self::CONFIG_URL);
         Configuration::deleteByName(self::CONFIG_SECRET);
-        return parent::uninstall();
+        return BridgeOrderCode::dropTable() && parent::uninstall();
     }
 
     /** An order was created by a payment module (once per order: a split cart fires once per order). */
     public function hookActionValidateOrder($params)
     {
+        $this->storeOrderCode(isset($params['order']) ? $params['order'] : null);
         $this->queue('order.created', isset($params['order']) ? $params['order'] : null);
     }
 

@@ -42,7 +42,7 @@ new MutationObserver(function (changes) {
 new PerformanceObserver(function (list) {
   list.getEntries().forEach(function (e) {
     if (!e.hadRecentInput) window.__bridgeShifts.push({value: e.value, at: e.startTime,
-      nodes: (e.sources || []).map(function (s) { return s.node ? s.node.nodeName + '.' + (s.node.className || '') : '?'; })});
+      nodes: (e.sources || []).map(function (s) { return (s.node ? s.node.nodeName + '.' + (s.node.className || '') : '?') + ' ' + JSON.stringify([s.previousRect.y, s.previousRect.height, s.currentRect.y, s.currentRect.height]); })});
   });
 }).observe({type: 'layout-shift', buffered: true});
 """
@@ -75,6 +75,29 @@ def welcome_code(browser, bridge, code: str, email: str, screenshot: str | None 
     coupon = status.inner_text().split(":")[-1].strip()
     phone.close()
     return coupon
+
+
+def desktop_and_phone(browser, url: str):
+    """("desktop" | "phone", page) on `url`, each in a fresh context that records layout shifts; closed after."""
+    for name, options in (("desktop", dict(user_agent=DESKTOP_UA)),
+                          ("phone", dict(user_agent=PHONE_UA, is_mobile=True, has_touch=True,
+                                         viewport={"width": 390, "height": 844}))):
+        context = browser.new_context(locale="fr-FR", **options)
+        context.add_init_script(LAYOUT_SHIFTS)
+        page = context.new_page()
+        page.goto(url)
+        yield name, page
+        context.close()
+
+
+def referrer_link(browser, url: str, bridge, code: str, screenshot: str) -> None:
+    """The referrer's thank-you page shows their own link and the offer, and moves nothing (desktop and phone)."""
+    for name, page in desktop_and_phone(browser, url):
+        text = widget_text(page)
+        assert "Parrainez vos proches" in text and "Vos proches ont 10% de réduction" in text, text
+        assert page.locator("bridge-widget input").input_value() == f"{bridge.url}/r/{code}"
+        assert layout_shift(page) == (0, []), layout_shift(page)
+        shot(page, f"{screenshot}-{name}")
 
 
 def referrer_rewards(bridge) -> list[tuple[str, Decimal, str]]:

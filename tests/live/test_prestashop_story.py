@@ -31,6 +31,7 @@ from tests.live.story import (
     paid_payouts,
     past_hold,
     referral_yaml,
+    referrer_link,
     referrer_rewards,
     rows,
     shot,
@@ -212,11 +213,12 @@ def test_social_buying_on_a_real_prestashop_shop_paid_by_voucher(tmp_path, ps, p
         bridge.stop()
 
 
-def allow_order_cart_rules(prestashop, key: str) -> None:
-    """What the owner ticks on the key's Webservice page: GET on order_cart_rules (the vouchers of each order)."""
+def allow_get(prestashop, key: str, resource: str = "order_cart_rules") -> None:
+    """What the owner ticks on the key's Webservice page: GET on order_cart_rules (the vouchers of each order),
+    or on bridge_order_codes (the share codes the module stored)."""
     prestashop.run(str(prestashop.dir / "mysql"), "-e",
                    "INSERT INTO ps_webservice_permission (resource, method, id_webservice_account) SELECT"
-                   " 'order_cart_rules', 'GET', id_webservice_account FROM ps_webservice_account"
+                   f" '{resource}', 'GET', id_webservice_account FROM ps_webservice_account"
                    f" WHERE `key` = '{key}'")
 
 
@@ -230,7 +232,7 @@ def test_a_referral_is_attributed_by_the_welcome_voucher_alone_on_another_device
     recorder = DeliveryRecorder(bridge.url)
     try:
         install_module(prestashop, recorder, secret)
-        allow_order_cart_rules(prestashop, ps["webservice_key"])
+        allow_get(prestashop, ps["webservice_key"])
         marie = checkout(prestashop, "1x2", "marie@example.test", "ps_wirepayment")
         merchant(prestashop, "status", str(marie["id_order"]), "PS_OS_PAYMENT")
         [(code,)] = rows(bridge, "SELECT code FROM advocate WHERE email_norm = ?", "marie@example.test")
@@ -245,6 +247,51 @@ def test_a_referral_is_attributed_by_the_welcome_voucher_alone_on_another_device
         assert granted == [("marie@example.test", Decimal("5.00"), "paid")], granted
         explained = bridge.cli("explain", "order", "ps", str(friend["id_order"])).stdout
         assert f"attributed by coupon to code {code}" in explained and "granted" in explained, explained
+        bridge.ledger_ok()
+    finally:
+        recorder.close()
+        bridge.stop()
+
+
+def test_a_referral_is_attributed_by_the_code_the_module_stored_with_the_order(tmp_path, ps, prestashop, browser):
+    """Issue 17's order-meta key on the real shop: the friend arrives through the referrer's link on a phone; the
+    widget never runs again in that browser (blocked), yet the share code the module kept with the cart and stored
+    with the order (read through its Webservice resource) attributes the referral."""
+    secret = secrets.token_hex(24)
+    bridge = bridge_for(tmp_path, shop_yaml(ps, secret), referral_yaml("ps"))
+    bridge.cli("db", "upgrade")
+    bridge.serve()
+    recorder = DeliveryRecorder(bridge.url)
+    try:
+        install_module(prestashop, recorder, secret)
+        allow_get(prestashop, ps["webservice_key"], "bridge_order_codes")
+        marie = checkout(prestashop, "1x2", "marie@example.test", "ps_wirepayment")
+        merchant(prestashop, "status", str(marie["id_order"]), "PS_OS_PAYMENT")
+        [(code,)] = rows(bridge, "SELECT code FROM advocate WHERE email_norm = ?", "marie@example.test")
+        # Marie's confirmation page gives her own link (a referral-only shop): the classic theme, desktop and phone.
+        referrer_link(browser, marie["confirmation_url"], bridge, code, "prestashop-referrer-confirmation")
+
+        phone = browser.new_context(locale="fr-FR", user_agent=PHONE_UA, is_mobile=True, has_touch=True,
+                                    viewport={"width": 390, "height": 844})
+        page = phone.new_page()
+        page.goto(f"{bridge.url}/r/{code}")
+        assert "Un proche vous offre 10%" in widget_text(page, ready="bridge-widget .b")  # the module's line
+        assert {c["name"]: c["value"] for c in phone.cookies()}.get("bridge_ps", "").startswith(code), phone.cookies()
+        phone.route("**/widget.js", lambda route: route.abort())  # from here on, no widget and no report
+        page.goto(ps["url"].rstrip("/") + "/index.php?id_product=1&controller=product")
+        friend = prestashop_front.guest_checkout(page, "lea@example.test", "ps_checkpayment", quantity=2, first="Léa")
+        assert page.locator("bridge-widget").count() == 0
+        phone.close()
+        stored = prestashop.run(str(prestashop.dir / "mysql"), "-N", "-e",
+                                f"SELECT code FROM ps_bridge_order_code WHERE id_order = {friend['id_order']}")
+        assert stored.split() == [code], stored
+
+        merchant(prestashop, "status", str(friend["id_order"]), "PS_OS_PAYMENT")
+        assert rows(bridge, "SELECT order_id, code, source FROM referral_claim") == [(str(friend["id_order"]), code, "meta")]
+        past_hold(bridge)
+        explained = bridge.cli("explain", "order", "ps", str(friend["id_order"])).stdout
+        assert referrer_rewards(bridge) == [("marie@example.test", Decimal("5.00"), "paid")], explained
+        assert f"attributed by meta to code {code}" in explained, explained
         bridge.ledger_ok()
     finally:
         recorder.close()

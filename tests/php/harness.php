@@ -82,17 +82,59 @@ class Order
     public static $shops = array();
     public $id;
     public $id_shop;
+    public $id_cart;
 
     public function __construct($id)
     {
         $this->id = (int) $id;
         $this->id_shop = isset(self::$shops[$this->id]) ? self::$shops[$this->id] : null;
+        $this->id_cart = 1000 + $this->id;
+    }
+}
+
+define('_DB_PREFIX_', 'ps_');
+define('_MYSQL_ENGINE_', 'InnoDB');
+
+function pSQL($text)
+{
+    return addslashes((string) $text);
+}
+
+class ObjectModel
+{
+    const TYPE_INT = 1;
+    const TYPE_STRING = 3;
+    const TYPE_DATE = 5;
+}
+
+/** The database: records the module's statements; `cart_codes` of the scenario answer its one query. */
+class Db
+{
+    public static $queries = array();
+    public static $cartCodes = array();
+
+    public static function getInstance()
+    {
+        return new Db();
+    }
+
+    public function execute($sql)
+    {
+        self::$queries[] = $sql;
+        return true;
+    }
+
+    public function getValue($sql)
+    {
+        self::$queries[] = $sql;
+        return preg_match('/`id_cart` = (\d+)/', $sql, $m) && isset(self::$cartCodes[$m[1]]) ? self::$cartCodes[$m[1]] : false;
     }
 }
 
 class Context
 {
     public $shop;
+    public $cart;
 }
 
 class Module
@@ -113,6 +155,8 @@ class Module
     {
         $this->context = new Context();
         $this->context->shop = (object) array('id' => 1);
+        global $scenario;
+        $this->context->cart = isset($scenario['cart']) ? (object) array('id' => $scenario['cart']) : null;
     }
 
     public function l($text)
@@ -150,6 +194,8 @@ class Module
 Configuration::$values = isset($scenario['configuration']) ? $scenario['configuration'] : array();
 Order::$shops = isset($scenario['order_shops']) ? $scenario['order_shops'] : array();
 Tools::$post = isset($scenario['post']) ? $scenario['post'] : array();
+Db::$cartCodes = isset($scenario['cart_codes']) ? $scenario['cart_codes'] : array();
+$_COOKIE = isset($scenario['cookies']) ? $scenario['cookies'] : array();
 
 require $scenario['module'];
 
@@ -161,6 +207,7 @@ register_shutdown_function(function () use (&$content, &$outputs) {
             'logs' => PrestaShopLogger::$lines,
             'configuration' => Configuration::$values,
             'hooks' => Module::$hooks,
+            'queries' => Db::$queries,
             'outputs' => $outputs,
             'transport' => function_exists('curl_init') ? 'curl' : 'streams',
         ));

@@ -19,8 +19,9 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from bridge.basics.money import display_amount
 from bridge.config.model import Config
+from bridge.ledger.decisions import founder_of
 from bridge.rewards.amounts import tier_words
-from bridge.sharing.group_now import founder_of, group_now
+from bridge.sharing.group_now import group_now
 from bridge.sharing.links import claim_url, share_url
 from bridge.storage.models import Advocate, EmailMessage, MemberTag, Payout, Reward, WelcomeCoupon
 
