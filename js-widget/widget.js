@@ -229,7 +229,7 @@
               else parent.insertBefore(note, form.nextSibling);
             })["catch"](function () {});
           });
-          banner(text(d, "welcome", {c: link.campaign.welcome}), link.shop, form);
+          banner(text(d, link.referrer ? "welcomef" : "welcome", {c: link.campaign.welcome, f: link.referrer}), link.shop, form);
         } else if (link.state === "open") {
           banner(text(d, "land", {c: link.campaign.max_cashback}), link.shop);
         }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pathlib
 import re
 import time
 from dataclasses import replace
@@ -97,3 +98,46 @@ def test_a_refused_join_is_listed_even_when_the_order_founded_its_own_group(app)
     page = logged_in(app).get("/admin").get_data(as_text=True)
     refused = page[page.index("<h1>Refusals"):]
     assert "#2" in refused and "founded its own group instead" in refused, refused[:2000]
+
+
+def test_referral_shows_friends_decisions_advocates_and_welcome_coupons(app, tmp_path):
+    """Issue 17: referral on /admin: each friend's order with the key, the decision and why; the advocates;
+    the welcome coupons and the order that used each one; everything escaped."""
+    from click.testing import CliRunner
+
+    from bridge.cli import main
+    from bridge.config import load_config_text
+    from bridge.ledger.referrals import welcome_coupon
+    from bridge.storage.models import Advocate
+
+    path = tmp_path / "config.yaml"
+    path.write_text(path.read_text() + """
+  - id: refer
+    type: referral
+    shop: shop1
+    hold: 14d
+    friend_reward: {type: coupon, value: "10%"}
+    referrer_reward: {type: coupon, value: "5.00"}
+""")
+    config = load_config_text(path.read_text())
+    app.extensions["bridge"].config = config
+    with db.connection_context():
+        ingest(config, orders=[replace(order(1, email="marie@example.test"), shop="shop1")], now=T0)
+        code = Advocate.get(Advocate.email_norm == "marie@example.test").code
+        coupon = welcome_coupon(config.campaigns[1], code, "<b>lea</b>@example.test", T0).coupon_code
+        friend = replace(order(2, minutes=30, email="<b>lea</b>@example.test", coupons=(coupon,)), shop="shop1")
+        stranger = replace(order(3, minutes=31, email="marie@example.test"), shop="shop1")  # the referrer herself
+        ingest(config, orders=[friend, stranger], referral_claims=[("shop1", "3", code, "widget", T0)], now=T0)
+    ticked = CliRunner().invoke(main, ["--config", str(path), "tick", "--now",
+                                       (T0 + timedelta(days=15)).isoformat()])
+    assert "referrals: granted 1, refused 1" in ticked.output, ticked.output
+    page = logged_in(app).get("/admin").get_data(as_text=True)
+    artifacts = pathlib.Path(__file__).resolve().parents[1] / "artifacts" / "admin"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    (artifacts / "referral.html").write_text(page)  # for people to look at
+    referral = page[page.index("<h1>Referral: friends"):]
+    assert "<b>lea</b>" not in page and "&lt;b&gt;lea&lt;/b&gt;@example.test" in referral
+    assert f"marie@example.test ({code})</td>\n<td>coupon</td><td>granted</td><td>the referrer earns 5.00 EUR" in referral, referral[:3000]
+    assert "<td>widget</td><td>refused</td><td>this e-mail had already ordered from the shop; same e-mail as the referrer</td>" in referral
+    assert f"<td>{code}</td><td>marie@example.test</td><td>2026-07-01</td><td>1</td>" in referral
+    assert f"<td>{coupon}</td><td>10%</td>" in referral and "order #2</td>" in referral

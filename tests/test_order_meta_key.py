@@ -38,6 +38,7 @@ def test_woocommerce_orders_carry_the_code_the_plugin_stored_and_back_from_stora
     metas = [{"id": 7, "key": "_other", "value": "x"}, {"id": 8, "key": CODE_META, "value": "k9rtx7mnpq4cde.w3af6ghj9kmn4p"}]
     parsed = normalise_order("shop1", {**data, "meta_data": metas})
     assert parsed.stored_code == "K9RTX7MNPQ4CDE.W3AF6GHJ9KMN4P"
+    assert parsed.first_name == data["billing"]["first_name"].strip() and parsed.first_name  # for a named banner
     assert normalise_order("shop1", {**data, "meta_data": [{"key": CODE_META, "value": ["not", "text"]}]}).stored_code is None
     assert normalise_order("shop1", {**data, "meta_data": None}).stored_code is None
     config, _ = with_referral_campaign(config_file)

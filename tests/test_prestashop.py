@@ -127,6 +127,7 @@ def test_the_share_code_the_module_stored_with_an_order_is_read_with_it(config, 
     ps = connector(config, fake)
     orders = {o.id: o for page in ps.fetch_changed(T0 - timedelta(hours=1)) for o in page}
     assert {i: o.stored_code for i, o in orders.items()} == {"94": "K9RTX7MNPQ4CDE.W3AF6GHJ9KMN4P", "95": None}
+    assert {o.first_name for o in orders.values()} == {fake.data["customers"]["1"]["firstname"]}  # the customer's
     assert [a.get("filter[id_order]") for m, p, a in fake.requests if p == "/api/bridge_order_codes"][-1] == "[94|95]"
     fake.forbidden.add("bridge_order_codes")
     assert connector(config, fake).fetch_order("94").stored_code is None

@@ -79,6 +79,27 @@ def test_caps_per_referrer_and_per_period():
     assert "cap_per_period" in failed(decide(friend, periodic, earlier=[due - timedelta(days=10)]))
 
 
+def test_a_product_filter_needs_one_of_its_products_and_counts_only_them():
+    """Issue 17: `eligible_products` of a referral campaign; a percentage reward is a share of those lines only."""
+    two = order(2, total="60.00")
+    two = replace(two, lines=(replace(two.lines[0], product_id="p1"), replace(two.lines[0], product_id="p9")))
+    camp = referral(eligible_products=("p9",), referrer_reward=RewardSpec("cashback", None, Decimal("0.10"), None, None))
+    granted = decide(two, camp)
+    assert granted.state == "granted" and granted.amount == Decimal("6.00")  # 10% of the p9 line, 60.00 tax included
+    refused = decide(order(2, product="p1"), camp)
+    assert refused.state == "refused" and "eligible_product" in failed(refused)
+    assert "has none of the campaign's products (p9)" in [c.text for c in refused.checks if not c.passed]
+
+
+def test_a_budget_refuses_a_reward_it_cannot_pay_whole():
+    camp = referral(budget=money("25.00"))
+    friend = order(2)
+    assert decide_referral(camp, friend, ADVOCATE, False, [], AFTER_HOLD, budget_left=Decimal("10.00")).state == "granted"
+    short = decide_referral(camp, friend, ADVOCATE, False, [], AFTER_HOLD, budget_left=Decimal("9.99"))
+    assert short.state == "refused" and failed(short) == {"budget"}
+    assert "9.99 EUR left of the campaign's budget, less than the reward of 10.00 EUR" in [c.text for c in short.checks]
+
+
 def test_campaign_dates():
     assert "campaign_dates" in failed(decide(order(2), referral(ends=(T0 - timedelta(days=1)).date())))
 
@@ -133,6 +154,33 @@ def test_referral_flow_through_ticks(config_file):
     assert "NO  cap_per_referrer: 2 earlier reward(s), cap 2" in explained
     granted = runner.invoke(main, ["--config", str(config_file), "explain", "order", "shop1", "2"]).output
     assert "the referrer (marie@example.com) was granted 10.00 EUR" in granted
+
+
+def test_the_campaign_budget_is_spent_by_grants_through_ticks(config_file):
+    """Issue 17: a referral budget like social buying's: a reward it cannot pay whole is refused, with the reason."""
+    config_file.write_text(config_file.read_text() + REFERRAL_YAML.replace("max_rewards_per_referrer: 2", 'budget: "15.00"'))
+    config = load_config(str(config_file))
+    bind(config.server.database_url)
+    with db.connection_context():
+        upgrade()
+        ingest(config, orders=[replace(order(1, email="marie@example.com"), shop="shop1")], now=T0)
+        code = AdvocateRow.get(AdvocateRow.email_norm == "marie@example.com").code
+        friends = [replace(order(i, minutes=i), shop="shop1") for i in (2, 3)]
+        ingest(config, orders=friends, now=T0, referral_claims=[("shop1", str(i), code, "widget", T0) for i in (2, 3)])
+    runner = CliRunner()
+    ticked = runner.invoke(main, ["--config", str(config_file), "tick", "--now", (T0 + timedelta(days=15)).isoformat()])
+    assert "referrals: granted 1, refused 1" in ticked.output, ticked.output
+    explained = runner.invoke(main, ["--config", str(config_file), "explain", "order", "shop1", "3"]).output
+    assert "NO  budget: 5.00 EUR left of the campaign's budget, less than the reward of 10.00 EUR" in explained, explained
+    assert runner.invoke(main, ["--config", str(config_file), "ledger", "check"]).exit_code == 0
+
+
+def test_a_referral_campaign_refuses_same_products(config_file):
+    from bridge.config import ConfigError
+
+    config_file.write_text(config_file.read_text() + REFERRAL_YAML + "    eligible_products: same\n")
+    with pytest.raises(ConfigError, match=r"config.yaml:\d+: campaigns\[1\]\.eligible_products: a referral has no first"):
+        load_config(str(config_file))
 
 
 def test_welcome_coupon_once_per_friend_and_never_for_the_referrer_or_old_customers(config_file):

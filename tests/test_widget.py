@@ -578,3 +578,30 @@ def test_the_get_my_link_form_e_mails_the_link_and_never_shows_it(site, browser,
     assert 202 in answers and answers[-1] == 429
     with db.connection_context():
         assert len([m for m in EmailMessage.select() if ":asked:" in m.key]) == 1  # once a day at most
+
+
+def test_the_banner_names_the_referrer_only_where_the_campaign_allows_it(site, browser, tmp_path):
+    """Issue 17: `show_referrer_name` (off by default: a first name is personal data)."""
+    from bridge.connectors import connector_for
+    from bridge.facts.ingest import ingest
+    from bridge.storage.models import Advocate
+
+    shop, bridge, app = site
+    config = with_referral(app, tmp_path, social=False)
+    with db.connection_context():
+        ingest(config, orders=[connector_for(config.shop("shop1")).fetch_order("501")])
+        advocate = Advocate.get(Advocate.email_norm == "founder@example.test")
+    assert advocate.first_name == "Buyer501"  # the billing first name of the order that made them a referrer
+    client = app.test_client()
+    assert "referrer" not in client.get(f"/api/v1/links/{advocate.code}").get_json()
+    clear_memos()
+    from bridge.config import load_config_text
+    app.extensions["bridge"].config = load_config_text(
+        (tmp_path / "config.yaml").read_text().split("campaigns:")[0] + "campaigns:"
+        + REFERRAL_CAMPAIGN + "    show_referrer_name: true\n")
+    assert client.get(f"/api/v1/links/{advocate.code}").get_json()["referrer"] == "Buyer501"
+    context, page = new_page(browser, size=PHONE)
+    page.goto(f"{shop.url}/?bridge={advocate.code}")
+    expect(page.locator("bridge-widget .b")).to_contain_text("Buyer501 t'offre 10% sur ta première commande")
+    shot(page, "welcome-named-phone")
+    context.close()

@@ -201,6 +201,9 @@ class ReferralCampaign:
     approval: str = "automatic"  # automatic | manual
     type: str = "referral"
     aggregator_domains: tuple[str, ...] = AGGREGATOR_DOMAINS
+    eligible_products: str | tuple[str, ...] = "any"  # "any", or product ids one of which the friend must buy
+    budget: Money | None = None  # the most the referrers' rewards may add up to
+    show_referrer_name: bool = False  # the friend's banner names the referrer by first name (personal data: off)
 
 
 Campaign = SocialBuyingCampaign | ReferralCampaign  # one campaign of either kind

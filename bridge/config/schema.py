@@ -298,6 +298,9 @@ class ReferralSchema(CampaignBase):
     new_customers_only = f.StrictBoolean(load_default=True)
     hold = f.Duration(required=True)
     max_rewards_per_referrer = f.StrictInteger(minimum=1, load_default=None)
+    eligible_products = f.ProductSelection(load_default="any")
+    budget = f.Amount(load_default=None)
+    show_referrer_name = f.StrictBoolean(load_default=False)
     max_rewards_per_period = f.StrictInteger(minimum=1, load_default=None)
     period = f.Duration(load_default=None)
 
@@ -313,6 +316,13 @@ class ReferralSchema(CampaignBase):
         reward = data.get("friend_reward")
         if reward and reward.get("type") == "cashback":
             raise ValidationError({"friend_reward": {"type": ["a friend's welcome reward is a coupon"]}})
+
+    @validates_schema(skip_on_field_errors=False)
+    @_cross_check
+    def check_products(self, data: dict, **kwargs) -> None:
+        if data.get("eligible_products") == "same":
+            raise ValidationError({"eligible_products": [
+                "a referral has no first product to be the same as: use any, or a list of product ids"]})
 
 
 class CampaignField(fields.Field):
@@ -459,4 +469,6 @@ def _build_campaign(data: dict, currency: str):
         **common, friend_reward=_reward(data["friend_reward"], currency),
         referrer_reward=_reward(data["referrer_reward"], currency), new_customers_only=data["new_customers_only"],
         hold=data["hold"], max_rewards_per_referrer=data["max_rewards_per_referrer"],
-        max_rewards_per_period=data["max_rewards_per_period"], period=data["period"])
+        max_rewards_per_period=data["max_rewards_per_period"], period=data["period"],
+        eligible_products=data["eligible_products"], budget=_money(data["budget"], currency),
+        show_referrer_name=data["show_referrer_name"])

@@ -50,3 +50,8 @@ def instant(data: Mapping, name: str, shop: str, order_id: object, parse: Callab
 def coupon_codes(codes: Iterable[object]) -> tuple[str, ...]:
     """The coupon codes an order used, upper-case, each once, in a stable order (anything not text is skipped)."""
     return tuple(sorted({code.strip().upper() for code in codes if isinstance(code, str) and code.strip()}))[:20]
+
+
+def first_name(value: object) -> str | None:
+    """A buyer's first name as the shop gave it, trimmed to 64 characters (None when there is none)."""
+    return value.strip()[:64] or None if isinstance(value, str) else None

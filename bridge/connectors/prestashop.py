@@ -1,8 +1,7 @@
 """PrestaShop (Webservice, 1.7 and 8.x): orders read and polled with their credit slips, cart-rule vouchers.
 
-The JSON's meaning (and the platform's facts and pitfalls) is in `prestashop_orders`; HTTP, retries and paging
-are the base's. Reads ask for JSON (`output_format=JSON`); writes are XML, a voucher starting from `schema=blank`.
-"""
+The JSON's meaning (and the platform's facts and pitfalls) is in `prestashop_orders`; HTTP, retries and paging are the
+base's. Reads ask for JSON (`output_format=JSON`); writes are XML, a voucher starting from `schema=blank`."""
 
 from __future__ import annotations
 
@@ -142,10 +141,12 @@ class PrestaShopConnector(Connector):
         """A page of orders with their states, e-mails, currencies, credit slips and vouchers; split carts as one purchase."""
         rows, states = self._with_siblings(rows), self._states()
         ids = [str(r.get("id")) for r in rows]
-        slips, codes, stored = self._slips(ids), self._codes(ids), self._stored_codes(ids)
-        orders = [normalise_order(self.shop.id, r, states, self._email(str(r.get("id_customer") or "")),
-                                  self._currency_code(str(r.get("id_currency") or "")), slips.get(i, []), self.shop.zone,
-                                  codes.get(i, ()), stored.get(i)) for i, r in zip(ids, rows)]
+        slips = by_order(self._of_orders("order_slip", "full", ids))  # credit slips: one request for the page
+        codes, stored = self._codes(ids), self._stored_codes(ids)
+        who = [self._customer(str(r.get("id_customer") or "")) for r in rows]
+        orders = [normalise_order(self.shop.id, r, states, c.get("email") or None, self._currency_code(str(r.get(
+            "id_currency") or "")), slips.get(i, []), self.shop.zone, codes.get(i, ()), stored.get(i), c.get("firstname"))
+            for i, r, c in zip(ids, rows, who)]
         return merge_split_carts(orders, [cart_of(r) for r in rows])
 
     def _states(self) -> dict[str, Mapping]:
@@ -166,10 +167,6 @@ class PrestaShopConnector(Connector):
                     known.add(str(row.get("id")))
                     extra.append(row)
         return list(rows) + extra
-
-    def _slips(self, order_ids: list[str]) -> dict[str, list[Mapping]]:
-        """Credit slips of these orders, one request for the whole page."""
-        return by_order(self._of_orders("order_slip", "full", order_ids))
 
     def _of_orders(self, resource: str, display: str, ids: list[str]) -> list[Mapping]:
         """A resource's rows for these orders: one request for the whole page."""
@@ -205,10 +202,12 @@ class PrestaShopConnector(Connector):
             "cart_rules", display="[id,code]", **{"filter[id]": f"[{'|'.join(rules)}]"})} if rules else {}
         return {i: [codes.get(str(u.get("id_cart_rule"))) for u in used if str(u.get("id_order")) == i] for i in order_ids}
 
-    def _email(self, customer_id: str) -> str | None:
-        """A customer's e-mail (none for id 0, a guest without an account row, or a deleted customer)."""
-        return self.memo(("email", customer_id), lambda: self._entity("customers", "customer", customer_id).get(
-            "email") or None) if customer_id.isdigit() and customer_id != "0" else None
+    def _customer(self, customer_id: str) -> Mapping:
+        """A customer's e-mail and first name ({} for id 0, a guest without an account row, or a deleted customer)."""
+        if not customer_id.isdigit() or customer_id == "0":
+            return {}
+        return self.memo(("customer", customer_id), lambda: {k: v for k, v in self._entity(
+            "customers", "customer", customer_id).items() if k in ("email", "firstname")})  # never its password hash
 
     def _currency_code(self, currency_id: str) -> str:
         return self.memo(("currency", currency_id), lambda: self._entity("currencies", "currency", currency_id).get(

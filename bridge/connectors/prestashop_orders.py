@@ -30,7 +30,7 @@ from typing import Iterable, Mapping
 from bridge.basics.codes import share_code
 from bridge.connectors.base import CouponSpec, Headers, WebhookEvent, json_payload, positive_id, signature_matches
 from bridge.connectors.errors import BadSignature, MalformedPayload
-from bridge.connectors.parsing import amount, coupon_codes, instant
+from bridge.connectors.parsing import amount, coupon_codes, first_name, instant
 from bridge.rewards.model import Line, Order
 
 NO_DATE = "0000-00-00 00:00:00"
@@ -72,11 +72,13 @@ def text_of(value: object) -> str:
 
 
 def normalise_order(shop: str, data: Mapping, states: Mapping[str, Mapping], email: str | None, currency: str,
-                    slips: list[Mapping], zone: tzinfo, codes: Iterable[object] = (), stored: object = None) -> Order:
+                    slips: list[Mapping], zone: tzinfo, codes: Iterable[object] = (), stored: object = None,
+                    name: object = None) -> Order:
     """Translate a Webservice order (JSON output) into bridge's Order; MalformedPayload names a bad field.
 
     `codes` are the codes of the cart rules (vouchers) the order used (order_cart_rules, then cart_rules);
-    `stored` the share code bridge's module stored with the order (bridge_order_codes), if any.
+    `stored` the share code bridge's module stored with the order (bridge_order_codes), if any; `name` the
+    customer's first name.
     """
     if not isinstance(data, Mapping) or not str(data.get("id") or "").isdigit():
         raise MalformedPayload("an order must be an object with a numeric id", shop)
@@ -101,7 +103,7 @@ def normalise_order(shop: str, data: Mapping, states: Mapping[str, Mapping], ema
         refunded_lines=refunded_lines, refunded_shipping=refunded_shipping,
         customer_id=str(data.get("id_customer")) if str(data.get("id_customer") or "0") != "0" else None,
         email=email, billing_address=None, ip=None, user_agent=None, coupons=coupon_codes(codes),
-        stored_code=share_code(stored))
+        stored_code=share_code(stored), first_name=first_name(name))
 
 
 def by_order(rows: Iterable[Mapping]) -> dict[str, list[Mapping]]:
@@ -142,7 +144,7 @@ def merge_split_carts(orders: list[Order], carts: list[tuple[str, str]]) -> list
             refunded_shipping=sum((o.refunded_shipping for o in parts), Decimal(0)),
             email=lead.email, billing_address=lead.billing_address, ip=lead.ip, user_agent=lead.user_agent,
             modified_at=max(stamps) if stamps else None, coupons=coupon_codes(c for o in parts for c in o.coupons),
-            stored_code=next((o.stored_code for o in parts if o.stored_code), None)))
+            stored_code=next((o.stored_code for o in parts if o.stored_code), None), first_name=lead.first_name))
     return merged
 
 

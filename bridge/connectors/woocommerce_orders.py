@@ -17,7 +17,7 @@ from typing import Mapping
 from bridge.basics.codes import share_code
 from bridge.connectors.base import Headers, WebhookEvent, json_payload, positive_id, signature_matches
 from bridge.connectors.errors import BadSignature, MalformedPayload
-from bridge.connectors.parsing import amount, coupon_codes, field, instant
+from bridge.connectors.parsing import amount, coupon_codes, field, first_name, instant
 from bridge.rewards.model import Line, Order
 
 PAID = frozenset({"processing", "completed"})
@@ -94,7 +94,8 @@ def normalise_order(shop: str, data: Mapping, paid_statuses: frozenset[str] = PA
         ip=data.get("customer_ip_address") or None, user_agent=data.get("customer_user_agent") or None,
         coupons=coupon_codes(line.get("code") for line in data.get("coupon_lines") or [] if isinstance(line, Mapping)),
         stored_code=share_code(next((m.get("value") for m in data.get("meta_data") or []
-                                     if isinstance(m, Mapping) and m.get("key") == CODE_META), None)))
+                                     if isinstance(m, Mapping) and m.get("key") == CODE_META), None)),
+        first_name=first_name(billing.get("first_name")))
 
 
 def _refunded_parts(details: list, shop: str, order_id) -> tuple[tuple[Line, ...], Decimal]:

@@ -1,4 +1,5 @@
-"""What the admin page shows, read in a fixed number of queries: groups with members, refusals, payouts."""
+"""What the admin page shows, read in a fixed number of queries: groups with members, refusals, payouts,
+and referral: advocates, their friends' orders with each decision, welcome coupons and their use."""
 
 from __future__ import annotations
 
@@ -10,7 +11,17 @@ from datetime import datetime
 from bridge.basics.money import format_amount
 from bridge.rewards.payouts import founder_of
 from bridge.storage.bulk import chunks
-from bridge.storage.models import GroupRow, MembershipRow, OrderFact, Payout, Reward
+from bridge.storage.models import (
+    Advocate,
+    GroupRow,
+    MembershipRow,
+    OrderFact,
+    Payout,
+    ReferralClaim,
+    ReferralDecisionRow,
+    Reward,
+    WelcomeCoupon,
+)
 
 LIMIT = 200
 
@@ -22,11 +33,15 @@ class Overview:
     groups: list[dict]
     refusals: list[dict]
     payouts: list[dict]
+    referrals: list[dict] = ()
+    advocates: list[dict] = ()
+    welcome: list[dict] = ()
 
 
 def admin_overview(now: datetime, limit: int = LIMIT) -> Overview:
-    """The newest groups with their members, refusals with their reasons, and payouts (five queries at most)."""
-    return Overview(_groups(now, limit), _refusals(limit), _payouts(limit))
+    """The newest groups with their members, refusals with their reasons, payouts, and referral's lists."""
+    return Overview(_groups(now, limit), _refusals(limit), _payouts(limit), _referrals(limit), _advocates(limit),
+                    _welcome(limit))
 
 
 def group_state(group: GroupRow, has_founder: bool, now: datetime) -> str:
@@ -83,3 +98,52 @@ def _payouts(limit: int) -> list[dict]:
     return [dict(key=p.key, amount=format_amount(p.amount, p.currency), method=p.method, state=p.state,
                  note=p.last_error or p.review or p.external_ref or "")
             for p in Payout.select().order_by(Payout.id.desc()).limit(limit)]
+
+
+def _referrals(limit: int) -> list[dict]:
+    """Friends' orders decided for a referrer: who, by which key, the decision and why (or what was granted)."""
+    rows = list(ReferralDecisionRow.select().order_by(ReferralDecisionRow.decided_at.desc()).limit(limit))
+    referrers = {a.code: a.email for part in chunks(sorted({r.code for r in rows}))
+                 for a in Advocate.select(Advocate.code, Advocate.email).where(Advocate.code.in_(part))}
+    friends, keys = {}, {}
+    for part in chunks(sorted({r.order_id for r in rows})):
+        for o in OrderFact.select(OrderFact.order_id, OrderFact.email).where(OrderFact.order_id.in_(part)):
+            friends[o.order_id] = o.email or ""
+        for c in ReferralClaim.select(ReferralClaim.order_id, ReferralClaim.code, ReferralClaim.source).where(
+                ReferralClaim.order_id.in_(part)):
+            keys.setdefault((c.order_id, c.code), set()).add(c.source)
+    out = []
+    for r in rows:
+        checks = json.loads(r.checks)
+        failed = list(dict.fromkeys(text for _, passed, text in checks if not passed))  # each reason once
+        said = {rule: text for rule, _, text in checks}
+        out.append(dict(campaign=r.campaign, order=r.order_id, friend=friends.get(r.order_id, ""), code=r.code,
+                        referrer=referrers.get(r.code, ""), via=", ".join(sorted(keys.get((r.order_id, r.code), ()))),
+                        state=r.state, why="; ".join(failed) or said.get("reward") or said.get("hold", "")))
+    return out
+
+
+def _advocates(limit: int) -> list[dict]:
+    """The referrers who brought the most granted friends first, then the newest."""
+    granted: dict[str, int] = defaultdict(int)
+    for r in ReferralDecisionRow.select(ReferralDecisionRow.code).where(ReferralDecisionRow.state == "granted"):
+        granted[r.code] += 1
+    rows = list(Advocate.select().order_by(Advocate.created_at.desc()).limit(limit))
+    rows.sort(key=lambda a: -granted.get(a.code, 0))
+    return [dict(campaign=a.campaign, code=a.code, email=a.email, since=a.created_at, friends=granted.get(a.code, 0))
+            for a in rows]
+
+
+def _welcome(limit: int) -> list[dict]:
+    """Welcome coupons, newest first, each with the friend's order that used it (if any)."""
+    rows = list(WelcomeCoupon.select().order_by(WelcomeCoupon.created_at.desc()).limit(limit))
+    used: dict[str, str] = {}
+    for part in chunks(sorted({w.email_norm for w in rows})):
+        for o in OrderFact.select(OrderFact.order_id, OrderFact.coupons).where(
+                OrderFact.email_norm.in_(part) & (OrderFact.coupons != "[]")):
+            for code in json.loads(o.coupons):
+                used.setdefault(code, o.order_id)
+    return [dict(campaign=w.campaign, coupon=w.coupon_code, friend=w.email, referrer_code=w.advocate_code,
+                 value=f"{(w.percent * 100).normalize():f}%" if w.percent is not None else format_amount(w.amount, w.currency),
+                 state=w.state, expires=w.expires_at, used_by=used.get(w.coupon_code.upper(), ""))
+            for w in rows]

@@ -9,7 +9,7 @@ from bridge.basics.codes import new_code
 from bridge.config.model import Campaign, Config, ReferralCampaign
 from bridge.ledger import news
 from bridge.ledger.decisions import checks_json
-from bridge.ledger.grants import grant_many
+from bridge.ledger.grants import grant_many, granted_in
 from bridge.ledger.leaks import leaked_codes
 from bridge.rewards.groups import BURST_WINDOW
 from bridge.rewards.identity import normalise_email
@@ -65,13 +65,14 @@ def issue_advocates_for_orders(config: Config, changed: set[tuple[str, str]], no
         if not campaigns:
             continue
         ids = sorted(o for s, o in changed if s == shop)
-        rows = list(OrderFact.select(OrderFact.order_id, OrderFact.email, OrderFact.email_norm, OrderFact.paid_at).where(
+        rows = list(OrderFact.select(OrderFact.order_id, OrderFact.email, OrderFact.email_norm, OrderFact.paid_at,
+                                     OrderFact.first_name).where(
             (OrderFact.shop == shop) & OrderFact.order_id.in_(ids) & OrderFact.paid & OrderFact.email_norm.is_null(False)))
         for campaign in campaigns:
             if rows:
                 insert_ignoring_many(Advocate, [dict(campaign=campaign.id, code=new_code(), email_norm=r.email_norm,
-                                                     email=r.email.strip(), order_id=r.order_id, created_at=now)
-                                                for r in rows])
+                                                     email=r.email.strip(), order_id=r.order_id, created_at=now,
+                                                     first_name=r.first_name) for r in rows])
                 _mail_links(campaign, [r for r in rows if r.paid_at and now - r.paid_at <= LINK_MAIL_WITHIN], now)
 
 
@@ -175,8 +176,10 @@ def _settle_one(campaign, order_id: str, now: datetime) -> str:
         & (ReferralDecisionRow.state == "granted") & (ReferralDecisionRow.order_id != order_id)))
     row = OverrideFact.get_or_none((OverrideFact.campaign == campaign.id) & (OverrideFact.order_id == order_id))
     override = Override(row.shop, row.order_id, row.action, row.note) if row else None
+    budget_left = campaign.budget.amount - granted_in(campaign.id) if campaign.budget else None
     decision = decide_referral(campaign, friend, AdvocateView(advocate.code, advocate.email, own),
-                               bool(normalise_email(friend.email)) and ordered_before, earlier, now, override)
+                               bool(normalise_email(friend.email)) and ordered_before, earlier, now, override,
+                               budget_left)
     ReferralDecisionRow.insert(campaign=campaign.id, order_id=order_id, code=advocate.code, state=decision.state,
                                due_at=decision.due_at, checks=checks_json(decision.checks), decided_at=now).on_conflict(
         conflict_target=[ReferralDecisionRow.campaign, ReferralDecisionRow.order_id],

@@ -53,6 +53,7 @@ class Order:
     # The share code (`CODE` or `CODE.TAG`) the shop stored on the order at checkout, from the first-party
     # cookie the widget keeps (bridge's WordPress plugin, the PrestaShop module): the order-meta key.
     stored_code: str | None = None
+    first_name: str | None = None  # the buyer's first name (billing): shown only where a campaign allows it
 
     @property
     def customer_total(self) -> Decimal:

@@ -32,12 +32,18 @@ class ReferralDecision:
     checks: tuple[Check, ...]
 
 
+def eligible_products(campaign: ReferralCampaign) -> frozenset[str] | None:
+    """The products a friend's order must hold one of (None: any product)."""
+    return None if campaign.eligible_products == "any" else frozenset(campaign.eligible_products)
+
+
 def referrer_amount(campaign: ReferralCampaign, friend: Order) -> Decimal:
-    """The referrer's reward for this friend's order: a fixed amount, or a share of what the friend paid."""
+    """The referrer's reward for this friend's order: a fixed amount, or a share of what the friend paid
+    for the eligible products (tax included, shipping never)."""
     reward = campaign.referrer_reward
     if reward.amount is not None:
         return reward.amount.amount
-    paid = eligible_amount(friend, None, "paid_incl_tax")
+    paid = eligible_amount(friend, eligible_products(campaign), "paid_incl_tax")
     return round_half_up(paid * reward.percent, campaign.currency)
 
 
@@ -53,18 +59,26 @@ def referral_owed(campaign: ReferralCampaign, friend: Order, granted: Decimal) -
     return max(granted - referrer_amount(campaign, friend), Decimal(0))
 
 
-# Refusals an admin may waive with `bridge override --allow`; payment, currency, caps and the hold stay.
+# Refusals an admin may waive with `bridge override --allow`; payment, currency, caps, budget and the hold stay.
 WAIVABLE = frozenset({"campaign_dates", "minimum_order", "new_customer", "self_referral_email",
-                      "self_referral_customer", "self_referral_address", "self_referral_device"})
+                      "self_referral_customer", "self_referral_address", "self_referral_device",
+                      "eligible_product"})
 
 
 def decide_referral(campaign: ReferralCampaign, friend: Order, advocate: Advocate, ordered_before: bool,
-                    earlier_rewards: list[datetime], now: datetime, override: Override | None = None) -> ReferralDecision:
-    """Decide the referrer's reward for one friend's order; `earlier_rewards` are the referrer's, by due time."""
+                    earlier_rewards: list[datetime], now: datetime, override: Override | None = None,
+                    budget_left: Decimal | None = None) -> ReferralDecision:
+    """Decide the referrer's reward for one friend's order; `earlier_rewards` are the referrer's, by due time;
+    `budget_left` what the campaign's budget still allows (None: no budget)."""
     checks = [conditions.paid(friend), conditions.currency(campaign, friend)]
     if friend.paid_at is None:
         return ReferralDecision(friend.id, "refused", None, Decimal(0), tuple(checks))
     checks += [conditions.in_dates(campaign, friend.paid_at)] + conditions.minimum_order(campaign, friend)
+    products = eligible_products(campaign)
+    if products is not None:
+        held = any(line.product_id in products for line in friend.lines)
+        checks.append(Check("eligible_product", held, "has an eligible product" if held else
+                            "has none of the campaign's products (" + ", ".join(sorted(products)) + ")"))
     if campaign.new_customers_only:
         checks.append(Check("new_customer", not ordered_before, "a new customer" if not ordered_before
                             else "this e-mail had already ordered from the shop"))
@@ -89,9 +103,16 @@ def decide_referral(campaign: ReferralCampaign, friend: Order, advocate: Advocat
         return ReferralDecision(friend.id, "refused", due_at, Decimal(0), tuple(
             checks + [Check("hold", False, "the order was cancelled or refunded before the hold ended")]))
     amount = referrer_amount(campaign, friend)
+    checks.append(Check("hold", True, "the order stayed paid through the hold"))
+    if budget_left is not None:
+        fits = amount <= budget_left
+        budget = Check("budget", fits, f"{budget_left} {campaign.currency} left of the campaign's budget"
+                       + ("" if fits else f", less than the reward of {amount} {campaign.currency}"))
+        if not fits:
+            return ReferralDecision(friend.id, "refused", due_at, Decimal(0), tuple(checks + [budget]))
+        checks.append(budget)
     return ReferralDecision(friend.id, "granted", due_at, amount, tuple(
-        checks + [Check("hold", True, "the order stayed paid through the hold"),
-                  Check("reward", True, f"the referrer earns {amount} {campaign.currency}")]))
+        checks + [Check("reward", True, f"the referrer earns {amount} {campaign.currency}")]))
 
 
 def _cap_checks(campaign: ReferralCampaign, due_at: datetime, earlier: list[datetime]) -> list[Check]:

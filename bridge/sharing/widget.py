@@ -34,6 +34,8 @@ def link_state(config: Config, target: Target, now: datetime, locale: str | None
     body = {"code": target.code, "kind": target.kind, "shop": shop_public(shop), "campaign": {"id": campaign.id}}
     if target.kind == "advocate":
         body["campaign"]["welcome"] = reward_words(campaign.friend_reward, lang)
+        if campaign.show_referrer_name and target.advocate is not None and target.advocate.first_name:
+            body["referrer"] = target.advocate.first_name  # only where the campaign says so: personal data
         body["attribution_days"] = campaign.attribution_window.days
         return body
     figures = figures_of(state) if state is not None else group_figures(campaign, target.group, now)

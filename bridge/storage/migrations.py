@@ -95,7 +95,22 @@ def _v7_order_facts(database: peewee.Database) -> None:
 
 def _v3_referral(database: peewee.Database) -> None:
     # Same rule as version 2: freeze these definitions here before the models change.
-    database.create_tables([m.Advocate, m.ReferralClaim, m.ReferralDecisionRow, m.WelcomeCoupon])
+    database.create_tables([_V3Advocate, m.ReferralClaim, m.ReferralDecisionRow, m.WelcomeCoupon])
+
+
+class _V3Advocate(peewee.Model):
+    """advocate as version 3 made it (version 11 adds the referrer's first name)."""
+    campaign = peewee.CharField(max_length=64)
+    code = peewee.CharField(max_length=32, unique=True)
+    email_norm = peewee.CharField(max_length=254)
+    email = peewee.CharField(max_length=254)
+    order_id = peewee.CharField(max_length=64, null=True)
+    created_at = UTCDateTimeField()
+
+    class Meta:
+        database = db
+        table_name = "advocate"
+        indexes = ((("campaign", "email_norm"), True),)
 
 
 def _v4_shop_secrets(database: peewee.Database) -> None:
@@ -134,6 +149,11 @@ def _v10_order_stored_code(database: peewee.Database) -> None:
     _add_column(database, "order_fact", "stored_code", peewee.CharField(max_length=65, null=True))
 
 
+def _v11_first_names(database: peewee.Database) -> None:
+    _add_column(database, "order_fact", "first_name", peewee.CharField(max_length=64, null=True))
+    _add_column(database, "advocate", "first_name", peewee.CharField(max_length=64, null=True))
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "base: schema versions, job leases and runs", _v1_base),
     Migration(2, "ledger: order facts, claims, overrides, memberships, groups, tags, rewards, payouts, clawbacks",
@@ -148,6 +168,8 @@ MIGRATIONS: list[Migration] = [
     Migration(9, "order facts: the coupon codes used on each order (an attribution key of their own)", _v9_order_coupons),
     Migration(10, "order facts: the share code the shop stored on the order (the order-meta key)",
               _v10_order_stored_code),
+    Migration(11, "first names: the buyer's on order facts, the referrer's on advocates (a banner may name them)",
+              _v11_first_names),
 ]
 
 

@@ -80,6 +80,7 @@ class OrderFact(BaseModel):
     user_agent = peewee.TextField(null=True)
     coupons = peewee.TextField(default="[]")  # JSON: the codes used on the order, upper-case
     stored_code = peewee.CharField(max_length=65, null=True)  # the share code the shop stored on the order
+    first_name = peewee.CharField(max_length=64, null=True)
 
     class Meta:
         table_name = "order_fact"
@@ -229,6 +230,7 @@ class Advocate(BaseModel):
     email = peewee.CharField(max_length=254)
     order_id = peewee.CharField(max_length=64, null=True)  # the purchase that made them an advocate
     created_at = UTCDateTimeField()
+    first_name = peewee.CharField(max_length=64, null=True)  # shown to friends only where the campaign allows it
 
     class Meta:
         indexes = ((("campaign", "email_norm"), True),)

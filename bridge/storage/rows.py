@@ -23,7 +23,7 @@ def order_to_row(order: Order) -> dict:
                 lines=_lines_json(order.lines),
                 customer_id=order.customer_id, email=order.email, email_norm=normalise_email(order.email),
                 billing_address=order.billing_address, ip=order.ip, user_agent=order.user_agent,
-                coupons=json.dumps(list(order.coupons)), stored_code=order.stored_code)
+                coupons=json.dumps(list(order.coupons)), stored_code=order.stored_code, first_name=order.first_name)
 
 
 def row_to_order(row: OrderFact) -> Order:
@@ -33,7 +33,8 @@ def row_to_order(row: OrderFact) -> Order:
                  total=row.total, refunded=row.refunded, own_refunded=row.own_refunded, cancelled=row.cancelled,
                  refunded_lines=lines_of(row.refunded_lines), refunded_shipping=row.refunded_shipping, lines=lines_of(row.lines),
                  customer_id=row.customer_id, email=row.email, billing_address=row.billing_address, ip=row.ip,
-                 user_agent=row.user_agent, coupons=coupons_of(row.coupons), stored_code=row.stored_code)
+                 user_agent=row.user_agent, coupons=coupons_of(row.coupons), stored_code=row.stored_code,
+                 first_name=row.first_name)
 
 
 # Order's fields after shop and id, in their order: each is the column of the same name.

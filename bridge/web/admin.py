@@ -77,7 +77,9 @@ def dashboard() -> ResponseReturnValue:
     config = current_app.extensions["bridge"].config
     overview = admin_overview(datetime.now(timezone.utc))
     return render_template("admin.html", groups=overview.groups, refusals=overview.refusals, payouts=overview.payouts,
-                           csrf=_csrf(), shops={s.id: s.name for s in config.shops})
+                           referrals=overview.referrals, advocates=overview.advocates, welcome=overview.welcome,
+                           csrf=_csrf(), shops={s.id: s.name for s in config.shops},
+                           has_referral=any(c.type == "referral" for c in config.campaigns))
 
 
 @bp.after_request
