@@ -14,6 +14,7 @@ import secrets
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from decimal import Decimal
 
 import pytest
@@ -222,9 +223,10 @@ def allow_get(prestashop, key: str, resource: str = "order_cart_rules") -> None:
                    f" WHERE `key` = '{key}'")
 
 
-def test_a_referral_is_attributed_by_the_welcome_voucher_alone_on_another_device(tmp_path, ps, prestashop, browser):
-    """Issue 17's coupon key on the real shop: the friend asks for the welcome voucher on a phone, then buys
-    through the shop's own checkout with no link, no cookie and no widget; the order's cart rule attributes it."""
+@contextmanager
+def referral_shop(tmp_path, ps, prestashop, resource: str):
+    """bridge serving the referral campaign, the module installed with GET on `resource` for bridge's key, and
+    Marie a paying customer, hence a referrer: (bridge, Marie's order, her code); stopped afterwards."""
     secret = secrets.token_hex(24)
     bridge = bridge_for(tmp_path, shop_yaml(ps, secret), referral_yaml("ps"))
     bridge.cli("db", "upgrade")
@@ -232,11 +234,20 @@ def test_a_referral_is_attributed_by_the_welcome_voucher_alone_on_another_device
     recorder = DeliveryRecorder(bridge.url)
     try:
         install_module(prestashop, recorder, secret)
-        allow_get(prestashop, ps["webservice_key"])
+        allow_get(prestashop, ps["webservice_key"], resource)
         marie = checkout(prestashop, "1x2", "marie@example.test", "ps_wirepayment")
         merchant(prestashop, "status", str(marie["id_order"]), "PS_OS_PAYMENT")
         [(code,)] = rows(bridge, "SELECT code FROM advocate WHERE email_norm = ?", "marie@example.test")
+        yield bridge, marie, code
+    finally:
+        recorder.close()
+        bridge.stop()
 
+
+def test_a_referral_is_attributed_by_the_welcome_voucher_alone_on_another_device(tmp_path, ps, prestashop, browser):
+    """Issue 17's coupon key on the real shop: the friend asks for the welcome voucher on a phone, then buys
+    through the shop's own checkout with no link, no cookie and no widget; the order's cart rule attributes it."""
+    with referral_shop(tmp_path, ps, prestashop, "order_cart_rules") as (bridge, marie, code):
         voucher = welcome_code(browser, bridge, code, "lea@example.test", "prestashop-welcome-voucher-phone")
 
         friend = checkout(prestashop, "1x2", "lea@example.test", "ps_checkpayment", voucher=voucher)
@@ -248,26 +259,13 @@ def test_a_referral_is_attributed_by_the_welcome_voucher_alone_on_another_device
         explained = bridge.cli("explain", "order", "ps", str(friend["id_order"])).stdout
         assert f"attributed by coupon to code {code}" in explained and "granted" in explained, explained
         bridge.ledger_ok()
-    finally:
-        recorder.close()
-        bridge.stop()
 
 
 def test_a_referral_is_attributed_by_the_code_the_module_stored_with_the_order(tmp_path, ps, prestashop, browser):
     """Issue 17's order-meta key on the real shop: the friend arrives through the referrer's link on a phone; the
     widget never runs again in that browser (blocked), yet the share code the module kept with the cart and stored
     with the order (read through its Webservice resource) attributes the referral."""
-    secret = secrets.token_hex(24)
-    bridge = bridge_for(tmp_path, shop_yaml(ps, secret), referral_yaml("ps"))
-    bridge.cli("db", "upgrade")
-    bridge.serve()
-    recorder = DeliveryRecorder(bridge.url)
-    try:
-        install_module(prestashop, recorder, secret)
-        allow_get(prestashop, ps["webservice_key"], "bridge_order_codes")
-        marie = checkout(prestashop, "1x2", "marie@example.test", "ps_wirepayment")
-        merchant(prestashop, "status", str(marie["id_order"]), "PS_OS_PAYMENT")
-        [(code,)] = rows(bridge, "SELECT code FROM advocate WHERE email_norm = ?", "marie@example.test")
+    with referral_shop(tmp_path, ps, prestashop, "bridge_order_codes") as (bridge, marie, code):
         # Marie's confirmation page gives her own link (a referral-only shop): the classic theme, desktop and phone.
         referrer_link(browser, marie["confirmation_url"], bridge, code, "prestashop-referrer-confirmation")
 
@@ -293,6 +291,3 @@ def test_a_referral_is_attributed_by_the_code_the_module_stored_with_the_order(t
         assert referrer_rewards(bridge) == [("marie@example.test", Decimal("5.00"), "paid")], explained
         assert f"attributed by meta to code {code}" in explained, explained
         bridge.ledger_ok()
-    finally:
-        recorder.close()
-        bridge.stop()
