@@ -78,6 +78,9 @@
     return (d ? d + " " + day + " " : "") + two(h) + ":" + two(m) + ":" + two(s);
   }
 
+  // Views, shares and landings go to the owner's statistics as beacons (set up by main, once the API is known).
+  var tell = function () {};
+
   function withVia(url, via) { return url + (url.indexOf("?") < 0 ? "?" : "&") + "via=" + via; }
 
   function copy(value, button, label, done) {
@@ -133,22 +136,27 @@
   function sharing(box, d, shop, url, msg, channels) {
     var input = el("input", {value: url, readonly: "readonly", "aria-label": text(d, "share")});
     var label = text(d, "copy"), button = el("button", {type: "button", text: label});
-    button.addEventListener("click", function () { copy(url, button, label, text(d, "copied")); });
+    var link = url.split("/r/")[1] || "";
+    tell("view", link);
+    button.addEventListener("click", function () { tell("share", link, "copy"); copy(url, button, label, text(d, "copied")); });
     box.appendChild(el("div", {"class": "row"}, [input, button]));
     if (!channels) return;
-    channels = [["WhatsApp", "https://wa.me/?text=" + encodeURIComponent(msg + withVia(url, "whatsapp"))],
-      ["Messenger", "fb-messenger://share/?link=" + encodeURIComponent(withVia(url, "messenger"))],
-      ["Facebook", "https://www.facebook.com/sharer/sharer.php?u=" + encodeURIComponent(withVia(url, "facebook"))],
-      ["X", "https://twitter.com/intent/tweet?text=" + encodeURIComponent(msg) + "&url=" + encodeURIComponent(withVia(url, "x"))],
-      ["E-mail", "mailto:?subject=" + encodeURIComponent(shop ? shop.name : "") + "&body=" + encodeURIComponent(msg + withVia(url, "email"))],
-      ["SMS", "sms:?&body=" + encodeURIComponent(msg + withVia(url, "sms"))]];
-    var row = el("div", {"class": "row"});
+    channels = [["WhatsApp", "whatsapp", "https://wa.me/?text=" + encodeURIComponent(msg + withVia(url, "whatsapp"))],
+      ["Messenger", "messenger", "fb-messenger://share/?link=" + encodeURIComponent(withVia(url, "messenger"))],
+      ["Facebook", "facebook", "https://www.facebook.com/sharer/sharer.php?u=" + encodeURIComponent(withVia(url, "facebook"))],
+      ["X", "x", "https://twitter.com/intent/tweet?text=" + encodeURIComponent(msg) + "&url=" + encodeURIComponent(withVia(url, "x"))],
+      ["E-mail", "email", "mailto:?subject=" + encodeURIComponent(shop ? shop.name : "") + "&body=" + encodeURIComponent(msg + withVia(url, "email"))],
+      ["SMS", "sms", "sms:?&body=" + encodeURIComponent(msg + withVia(url, "sms"))]];
+    var row = el("div", {"class": "row"}), press = function (via) { return function () { tell("share", link, via); }; };
     for (var i = 0; i < channels.length; i++) {
-      row.appendChild(el("a", {"class": "ch", href: channels[i][1], target: "_blank", rel: "noopener noreferrer", text: channels[i][0]}));
+      var a = el("a", {"class": "ch", href: channels[i][2], target: "_blank", rel: "noopener noreferrer", text: channels[i][0]});
+      a.addEventListener("click", press(channels[i][1]));
+      row.appendChild(a);
     }
     if (navigator.share) {
       var native = el("button", {type: "button", text: text(d, "more")});
       native.addEventListener("click", function () {
+        tell("share", link, "share");
         navigator.share({title: shop ? shop.name : "", text: msg, url: withVia(url, "share")}).then(null, function () {});
       });
       row.appendChild(native);
@@ -176,6 +184,9 @@
     if (!shop || !/^[a-z0-9][a-z0-9_-]{0,63}$/.test(shop)) return;
     var api = new URL(script.src).origin + "/api/v1";
     var store = "bridge:" + shop, params = new URLSearchParams(win.location.search);
+    tell = function (kind, link, via) {
+      try { navigator.sendBeacon(api + "/shops/" + shop + "/events", "k=" + kind + "&c=" + encodeURIComponent(link) + (via ? "&via=" + via : "")); } catch (e) { /* statistics only */ }
+    };
     var get = function (path) {
       return fetch(api + path, {credentials: "omit"}).then(function (r) { return r.ok ? r.json() : null; });
     };
@@ -212,6 +223,7 @@
       get("/links/" + code.split(".")[0]).then(function (link) {
         if (!link) return;
         keep(code, link.attribution_days || 30);
+        tell("landing", code);
         var d = dictFor(link.shop);
         if (link.kind === "advocate") {
           var email = el("input", {type: "email", autocomplete: "email", "aria-label": text(d, "email"), placeholder: text(d, "email")});

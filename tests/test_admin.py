@@ -50,7 +50,8 @@ def test_the_page_needs_the_password_and_a_fresh_form(app):
     assert wrong.status_code == 401 and b"Wrong password." in wrong.data
     assert client.get("/admin").status_code == 303
     client = logged_in(app)
-    page = client.get("/admin")
+    assert client.get("/admin").headers["Location"] == "/admin/shops/shop1"
+    page = client.get("/admin/shops/shop1")
     assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
     assert page.headers["X-Frame-Options"] == "DENY"
     assert client.post("/admin/logout", data={"csrf": csrf_of(page.data)}).status_code == 303
@@ -82,7 +83,7 @@ def test_a_group_whose_founder_joined_another_is_shown_as_void_and_people_are_es
     with db.connection_context():
         ingest(config, orders=[first, second], now=T0 + timedelta(minutes=6))  # both found a group
         ingest(config, claims=[replace(engine_claim(2, 1, minutes=7), shop="shop1")], now=T0 + timedelta(minutes=8))
-    page = logged_in(app).get("/admin").get_data(as_text=True)
+    page = logged_in(app).get("/admin/activity").get_data(as_text=True)
     assert "void: order #2 joined another group" in page
     assert "<td>#2</td><td>member" in page  # now in the first group
     assert "<script>x</script>" not in page and "&lt;script&gt;x&lt;/script&gt;@example.test" in page
@@ -95,7 +96,7 @@ def test_a_refused_join_is_listed_even_when_the_order_founded_its_own_group(app)
     with db.connection_context():
         ingest(config, orders=[founder, myself], claims=[replace(engine_claim(2, 1, minutes=6), shop="shop1")],
                now=T0 + timedelta(minutes=7))
-    page = logged_in(app).get("/admin").get_data(as_text=True)
+    page = logged_in(app).get("/admin/activity").get_data(as_text=True)
     refused = page[page.index("<h1>Refusals"):]
     assert "#2" in refused and "founded its own group instead" in refused, refused[:2000]
 
@@ -131,7 +132,7 @@ def test_referral_shows_friends_decisions_advocates_and_welcome_coupons(app, tmp
     ticked = CliRunner().invoke(main, ["--config", str(path), "tick", "--now",
                                        (T0 + timedelta(days=15)).isoformat()])
     assert "referrals: granted 1, refused 1" in ticked.output, ticked.output
-    page = logged_in(app).get("/admin").get_data(as_text=True)
+    page = logged_in(app).get("/admin/activity").get_data(as_text=True)
     artifacts = pathlib.Path(__file__).resolve().parents[1] / "artifacts" / "admin"
     artifacts.mkdir(parents=True, exist_ok=True)
     (artifacts / "referral.html").write_text(page)  # for people to look at

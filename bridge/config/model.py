@@ -210,11 +210,26 @@ Campaign = SocialBuyingCampaign | ReferralCampaign  # one campaign of either kin
 
 
 @dataclass(frozen=True)
+class User:
+    """Someone who logs in to the dashboard: an administrator sees every shop, an owner only theirs."""
+
+    name: str
+    password_hash: str = field(repr=False)
+    role: str = "owner"  # admin | owner
+    shops: tuple[str, ...] = ()
+
+    def may_see(self, shop_id: str) -> bool:
+        """Tell whether this user may see (and act on) a shop."""
+        return self.role == "admin" or shop_id in self.shops
+
+
+@dataclass(frozen=True)
 class Config:
     path: str
     server: ServerSettings
     shops: tuple[Shop, ...]
     campaigns: tuple[SocialBuyingCampaign | ReferralCampaign, ...]
+    users: tuple[User, ...] = ()
 
     def shop(self, shop_id: str) -> Shop:
         """Return the shop with this id, or raise KeyError naming the known ones."""

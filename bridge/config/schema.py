@@ -339,10 +339,32 @@ class CampaignField(fields.Field):
         return dict(schema().load(value), type=value["type"])
 
 
+class UserSchema(StrictSchema):
+    name = f.Identifier(required=True)
+    password_hash = f.StrictString(required=True)
+    role = f.Choice(("admin", "owner"), load_default="owner")
+    shops = fields.List(f.Identifier(), load_default=list)
+
+    @validates_schema(skip_on_field_errors=False)
+    @_cross_check
+    def check_user(self, data: dict, **kwargs) -> None:
+        if not data["password_hash"].startswith("$argon2"):
+            raise ValidationError({"password_hash": [
+                "must be an argon2 hash, as `bridge users hash-password` prints it (never the password itself)"]})
+        if data.get("role", "owner") == "owner" and not data.get("shops"):
+            raise ValidationError({"shops": ["an owner needs the shops they may see (or role: admin for all of them)"]})
+
+    @post_load
+    def build(self, data: dict, **kwargs) -> object:
+        return model.User(name=data["name"], password_hash=data["password_hash"], role=data["role"],
+                          shops=tuple(data["shops"]))
+
+
 class ConfigSchema(StrictSchema):
     server = _nested(ServerSchema, required=True)
     shops = fields.List(fields.Nested(ShopSchema), required=True)
     campaigns = fields.List(CampaignField(), load_default=list)
+    users = fields.List(fields.Nested(UserSchema), load_default=list)
 
     @validates_schema(pass_original=True, skip_on_field_errors=False)
     @_cross_check
@@ -365,6 +387,15 @@ class ConfigSchema(StrictSchema):
                 else:
                     _check_minor_units(raw, shop_currency[raw["shop"]], errors.setdefault("campaigns", {}), i)
                     _check_sepa(raw, raw_shops, errors.setdefault("campaigns", {}), i)
+        raw_users = original.get("users") if isinstance(original, dict) else None
+        if isinstance(raw_users, list):
+            _check_user_names(raw_users, errors)
+            for i, raw in enumerate(raw_users):
+                unknown = [s for s in (raw.get("shops") if isinstance(raw, dict) else None) or []
+                           if isinstance(s, str) and s not in shop_currency]
+                if unknown and raw_shops is not None:
+                    errors.setdefault("users", {}).setdefault(i, {})["shops"] = [
+                        f"no shop with id {unknown[0]!r}; known shops: {', '.join(map(str, shop_currency)) or 'none'}"]
         errors = {k: v for k, v in errors.items() if v}
         if errors:
             raise ValidationError(errors)
@@ -373,7 +404,16 @@ class ConfigSchema(StrictSchema):
     def build(self, data: dict, **kwargs) -> object:
         currency = {s.id: s.currency for s in data["shops"]}
         campaigns = tuple(_build_campaign(c, currency[c["shop"]]) for c in data["campaigns"])
-        return dict(server=data["server"], shops=tuple(data["shops"]), campaigns=campaigns)
+        return dict(server=data["server"], shops=tuple(data["shops"]), campaigns=campaigns, users=tuple(data["users"]))
+
+
+def _check_user_names(raw_users: list, errors: dict) -> None:
+    seen = set()
+    for i, raw in enumerate(raw_users):
+        name = raw.get("name") if isinstance(raw, dict) else None
+        if isinstance(name, str) and name in seen:
+            errors.setdefault("users", {}).setdefault(i, {})["name"] = [f"user {name!r} is declared twice"]
+        seen.add(name)
 
 
 def _check_sepa(raw: dict, raw_shops: list, errors: dict, index: int) -> None:

@@ -18,11 +18,13 @@ from bridge.delivery.payouts import deliver_payouts
 from bridge.facts.sync import sync_shop
 from bridge.ledger.grants import settle_due_groups
 from bridge.ledger.referrals import settle_referrals
+from bridge.ledger.rollup import roll_up
 from bridge.schedule.jobs import ExpectedFailure, Job, prune_job_runs
 
 log = logging.getLogger("bridge.schedule")
 SEND_EMAILS_EVERY = timedelta(minutes=1)
 PRUNE_EVERY = timedelta(hours=1)
+ROLL_UP_EVERY = timedelta(minutes=1)  # the dashboard rolls up too when it is opened: this keeps each roll-up small
 
 
 class ShopUnavailable(ExpectedFailure):
@@ -31,8 +33,12 @@ class ShopUnavailable(ExpectedFailure):
 
 def all_jobs(config: Config) -> list[Job]:
     """Every job of this bridge, housekeeping first, then poll → settle → pay → tell."""
-    return ([Job("prune_job_runs", PRUNE_EVERY, prune_job_runs())]
+    return ([Job("prune_job_runs", PRUNE_EVERY, prune_job_runs()), Job("roll_up_stats", ROLL_UP_EVERY, _roll_up)]
             + sync_jobs(config) + ledger_jobs(config) + payout_jobs(config) + mail_jobs(config))
+
+
+def _roll_up(now: datetime) -> str:
+    return f"counted {roll_up(now)} clicks and link events"
 
 
 def sync_jobs(config: Config) -> list[Job]:

@@ -154,6 +154,18 @@ def _v11_first_names(database: peewee.Database) -> None:
     _add_column(database, "advocate", "first_name", peewee.CharField(max_length=64, null=True))
 
 
+def _v12_statistics(database: peewee.Database) -> None:
+    # Same rule as version 2: freeze these definitions here before the models change.
+    database.create_tables([m.LinkEvent, m.StatCount, m.LinkActivity, m.StatCursor])
+    m.StatCursor.insert_many([dict(name="click", last_id=0), dict(name="link_event", last_id=0)]).execute()
+    from playhouse.migrate import PostgresqlMigrator, SqliteMigrator, migrate
+
+    migrator = PostgresqlMigrator(database) if is_postgresql() else SqliteMigrator(database)
+    # the dashboard reads a campaign's decisions by payment instant, for the period it shows
+    migrate(migrator.add_index("membership", ("campaign", "paid_at"), False),
+            migrator.add_index("reward", ("campaign", "created_at"), False))
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "base: schema versions, job leases and runs", _v1_base),
     Migration(2, "ledger: order facts, claims, overrides, memberships, groups, tags, rewards, payouts, clawbacks",
@@ -170,6 +182,8 @@ MIGRATIONS: list[Migration] = [
               _v10_order_stored_code),
     Migration(11, "first names: the buyer's on order facts, the referrer's on advocates (a banner may name them)",
               _v11_first_names),
+    Migration(12, "statistics: link events, counts per hour, link activity, roll-up cursors; decisions by payment instant",
+              _v12_statistics),
 ]
 
 

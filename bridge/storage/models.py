@@ -134,6 +134,7 @@ class MembershipRow(BaseModel):
 
     class Meta:
         table_name = "membership"
+        # (migration 12 adds an index on (campaign, paid_at) for the dashboard's periods)
         indexes = ((("campaign", "order_id"), True), (("campaign", "founder_id", "role"), False))
 
 
@@ -396,3 +397,61 @@ class Product(BaseModel):
 
     class Meta:
         indexes = ((("shop", "product_id"), True),)
+
+
+class LinkEvent(BaseModel):
+    """What the widget reports of a link: shown on a thank-you page (view), shared (share), landed on (landing)."""
+
+    shop = peewee.CharField(max_length=64)
+    campaign = peewee.CharField(max_length=64)
+    code = peewee.CharField(max_length=32)
+    tag = peewee.CharField(max_length=32, null=True)
+    kind = peewee.CharField(max_length=8)  # view | share | landing
+    channel = peewee.CharField(max_length=16, null=True)
+    at = UTCDateTimeField()
+
+    class Meta:
+        table_name = "link_event"
+
+
+class StatCount(BaseModel):
+    """Clicks and link events rolled up per shop, campaign, UTC hour, kind, channel and referring domain."""
+
+    shop = peewee.CharField(max_length=64)
+    campaign = peewee.CharField(max_length=64)
+    hour = UTCDateTimeField()
+    kind = peewee.CharField(max_length=8)  # click | view | share | landing
+    channel = peewee.CharField(max_length=16, default="")
+    domain = peewee.CharField(max_length=253, default="")
+    count = peewee.BigIntegerField(default=0)
+
+    class Meta:
+        table_name = "stat_count"
+        indexes = ((("shop", "hour", "campaign", "kind", "channel", "domain"), True),)
+
+
+class LinkActivity(BaseModel):
+    """A personal link's first view, share and click, and how often it was shared and clicked."""
+
+    campaign = peewee.CharField(max_length=64)
+    code = peewee.CharField(max_length=32)
+    tag = peewee.CharField(max_length=32, default="")
+    first_view_at = UTCDateTimeField(null=True)
+    first_share_at = UTCDateTimeField(null=True)
+    first_click_at = UTCDateTimeField(null=True)
+    shares = peewee.BigIntegerField(default=0)
+    clicks = peewee.BigIntegerField(default=0)
+
+    class Meta:
+        table_name = "link_activity"
+        indexes = ((("code", "tag"), True), (("tag",), False))
+
+
+class StatCursor(BaseModel):
+    """How far a rolled-up source table has been counted: every row up to `last_id` is in the counts."""
+
+    name = peewee.CharField(max_length=32, primary_key=True)
+    last_id = peewee.BigIntegerField(default=0)
+
+    class Meta:
+        table_name = "stat_cursor"

@@ -1,15 +1,16 @@
-"""A small admin page behind a login: groups, members, payouts and the reasons of refusals.
+"""The dashboard behind a login: statistics per shop, and the groups, payouts and refusals of every shop.
 
-Until a full dashboard exists. The password is `server.admin_password` (no password: no admin pages);
-the session cookie is signed with the server's secret key, HttpOnly and SameSite=Lax, and every form
-carries a CSRF token.
+Users come from the YAML (`users:`, argon2 hashes; an owner sees only their shops) or the legacy
+`server.admin_password` (an administrator). The session cookie is signed with the server's secret key,
+HttpOnly and SameSite=Lax, lasts `logins.SESSION_HOURS`, and every form carries a CSRF token.
 """
 
 from __future__ import annotations
 
 import hmac
 import secrets
-from datetime import datetime, timezone
+import time
+from datetime import date, datetime, timezone
 
 from flask import (
     Blueprint,
@@ -24,13 +25,21 @@ from flask import (
 from flask.typing import ResponseReturnValue
 
 from bridge.ledger.overview import admin_overview
-from bridge.web.ratelimit import limited
+from bridge.ledger.rollup import roll_up
+from bridge.ledger.stats import Period, shop_stats
+from bridge.web.dashboard import page_model, stats_csv
+from bridge.web.dashboard_texts import LANGUAGES, texts_for
+from bridge.web.logins import check_login, current_user, has_logins, start_session
+from bridge.web.ratelimit import count, limited
 
 bp = Blueprint("admin", __name__, template_folder="templates")
+DEFAULT_DAYS = 30
+LONGEST_DAYS = 400
+TRIES_PER_NAME = 10  # a minute, whatever the address: guessing one user's password from many addresses is slow too
 
 
-def _password() -> str | None:
-    return current_app.extensions["bridge"].config.server.admin_password
+def _config():
+    return current_app.extensions["bridge"].config
 
 
 def _csrf() -> str:
@@ -48,17 +57,23 @@ def _check_csrf() -> None:
 @bp.route("/admin/login", methods=["GET", "POST"])
 @limited("admin-login", 10)  # per client address and minute: guessing the password takes forever
 def login() -> ResponseReturnValue:
-    if _password() is None:
+    config = _config()
+    if not has_logins(config):
         abort(404)
     error = None
     if request.method == "POST":
         _check_csrf()
-        if hmac.compare_digest((request.form.get("password") or "").encode(), _password().encode()):
-            session.clear()
-            session["admin"] = True
+        name = (request.form.get("name") or "").strip()[:64]
+        if count("admin-login-name", name, int(time.time() // 60)) > TRIES_PER_NAME:
+            abort(429, "too many tries for this user; try again in a minute")
+        user = check_login(config, name, request.form.get("password") or "")
+        if user is not None:
+            csrf = session.get("csrf")
+            start_session(user)
+            session["csrf"] = csrf or secrets.token_urlsafe(24)
             return redirect("/admin", code=303)
-        error = "Wrong password."
-    return render_template("admin_login.html", csrf=_csrf(), error=error), 401 if error else 200
+        error = "Wrong user or password." if config.users else "Wrong password."
+    return render_template("admin_login.html", csrf=_csrf(), error=error, names=bool(config.users)), 401 if error else 200
 
 
 @bp.post("/admin/logout")
@@ -68,13 +83,99 @@ def logout() -> ResponseReturnValue:
     return redirect("/admin/login", code=303)
 
 
-@bp.get("/admin")
-def dashboard() -> ResponseReturnValue:
-    if _password() is None:
+def _user_or_login():
+    config = _config()
+    if not has_logins(config):
         abort(404)
-    if not session.get("admin"):
+    return current_user(config)
+
+
+@bp.get("/admin")
+def home() -> ResponseReturnValue:
+    user = _user_or_login()
+    if user is None:
         return redirect("/admin/login", code=303)
-    config = current_app.extensions["bridge"].config
+    visible = [s for s in _config().shops if user.may_see(s.id)]
+    if not visible:
+        abort(403, "you may see no shop")
+    return redirect(f"/admin/shops/{visible[0].id}", code=303)
+
+
+def _shop_for(user, shop_id: str):
+    config = _config()
+    try:
+        shop = config.shop(shop_id)
+    except KeyError:
+        abort(404, f"no shop {shop_id!r}")
+    if not user.may_see(shop.id):
+        abort(403, "this shop is not one of yours")
+    return config, shop
+
+
+def _period(shop) -> Period:
+    """The period asked for in the query (`since`, `until`, days of the shop), by default the last 30 days."""
+    today = datetime.now(timezone.utc).astimezone(shop.zone).date()
+    try:
+        until = date.fromisoformat(request.args["until"]) if request.args.get("until") else today
+        since = date.fromisoformat(request.args["since"]) if request.args.get("since") else None
+    except ValueError:
+        abort(400, "since and until are days written YYYY-MM-DD")
+    since = since or date.fromordinal(until.toordinal() - DEFAULT_DAYS + 1)
+    if since > until or (until - since).days >= LONGEST_DAYS:
+        abort(400, f"the period runs from since to until, at most {LONGEST_DAYS} days")
+    return Period(since, until, shop.zone)
+
+
+def _figures(config, shop):
+    campaign = request.args.get("campaign") or None
+    if campaign is not None and campaign not in {c.id for c in config.campaigns_of(shop.id)}:
+        abort(400, f"shop {shop.id} has no campaign {campaign!r}")
+    period = _period(shop)
+    now = datetime.now(timezone.utc)
+    roll_up(now)  # what the widget and the links reported until a few seconds ago
+    return period, campaign, shop_stats(config, shop.id, period, campaign, now)
+
+
+@bp.get("/admin/shops/<shop_id>")
+def shop_dashboard(shop_id: str) -> ResponseReturnValue:
+    user = _user_or_login()
+    if user is None:
+        return redirect("/admin/login", code=303)
+    config, shop = _shop_for(user, shop_id)
+    if request.args.get("lang") in LANGUAGES:
+        session["lang"] = request.args["lang"]
+    language = session.get("lang") or (shop.locale if shop.locale in LANGUAGES else "en")
+    period, campaign, figures = _figures(config, shop)
+    words = texts_for(language)
+    query = {k: v for k, v in request.args.items() if k in ("campaign", "since", "until") and v}
+    return render_template("dashboard.html", words=words, lang=language, shop=shop, user=user, csrf=_csrf(),
+                           shops=[s for s in config.shops if user.may_see(s.id)], campaigns=config.campaigns_of(shop.id),
+                           campaign=campaign, since=period.since.isoformat(), until=period.until.isoformat(),
+                           query=query, other_language="fr" if language == "en" else "en",
+                           page=page_model(figures, words, f"{language}_{'FR' if language == 'fr' else 'GB'}"))
+
+
+@bp.get("/admin/shops/<shop_id>/stats.csv")
+def shop_csv(shop_id: str) -> ResponseReturnValue:
+    user = _user_or_login()
+    if user is None:
+        return redirect("/admin/login", code=303)
+    config, shop = _shop_for(user, shop_id)
+    period, campaign, figures = _figures(config, shop)
+    name = f"bridge-{shop.id}-{campaign + '-' if campaign else ''}{period.since}-{period.until}.csv"
+    return Response(stats_csv(figures), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.get("/admin/activity")
+def activity() -> ResponseReturnValue:
+    """Every shop's groups, payouts and refusals: for administrators (the lists are not split by shop yet)."""
+    user = _user_or_login()
+    if user is None:
+        return redirect("/admin/login", code=303)
+    if user.role != "admin":
+        abort(403, "only an administrator sees every shop's lists")
+    config = _config()
     overview = admin_overview(datetime.now(timezone.utc))
     return render_template("admin.html", groups=overview.groups, refusals=overview.refusals, payouts=overview.payouts,
                            referrals=overview.referrals, advocates=overview.advocates, welcome=overview.welcome,
@@ -86,4 +187,6 @@ def dashboard() -> ResponseReturnValue:
 def private(response: Response) -> ResponseReturnValue:
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Content-Security-Policy"] = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+                                                   "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
     return response

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timezone
 from functools import lru_cache
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
@@ -16,6 +16,7 @@ from bridge.delivery.payouts import create_welcome_coupon
 from bridge.ledger.referrals import WelcomeRefused, request_link, welcome_coupon
 from bridge.rewards.identity import normalise_email
 from bridge.sharing.conversions import report_conversion
+from bridge.sharing.events import BadEvent, record_event
 from bridge.sharing.targets import resolve, resolve_for_click
 from bridge.sharing.widget import link_state, referral_offer, running_referral, shop_public
 from bridge.storage.db import db
@@ -160,6 +161,23 @@ def referral_link(shop_id: str) -> ResponseReturnValue:
     response = jsonify(state="sent")
     response.status_code = 202
     return response
+
+
+@bp.post("/shops/<shop_id>/events")
+@limited("api-events", 60)
+def link_event(shop_id: str) -> ResponseReturnValue:
+    """A link shown, shared or landed on, sent by the widget as a beacon (a form body, whatever its type)."""
+    config, shop = _shop(shop_id)
+    if shop is None:
+        return error_response(404, "unknown_shop", f"no shop {shop_id!r}")
+    body = request.get_data(cache=False)[:1000]
+    try:
+        fields = {k: v[0][:80] for k, v in parse_qs(body.decode(), max_num_fields=5).items()}
+        record_event(config, shop.id, fields.get("k", ""), fields.get("c", ""), fields.get("via"),
+                     datetime.now(timezone.utc))
+    except (UnicodeDecodeError, ValueError) as exc:  # BadEvent, and a form with too many fields
+        return error_response(400, "bad_event", str(exc) if isinstance(exc, BadEvent) else "not a form body")
+    return Response(status=204)
 
 
 @bp.post("/shops/<shop_id>/welcome")

@@ -1,0 +1,90 @@
+"""Clicks and link events rolled up into hourly counts and per-link activity, each source row counted once.
+
+The dashboard reads these counts instead of scanning every click. A cursor per source table says how
+far it has been counted; a roll-up moves it with a compare-and-set in the same transaction as the counts
+it adds, so that two processes rolling up at once cannot count a row twice.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta
+
+from peewee import EXCLUDED, fn
+
+from bridge.storage.bulk import chunks
+from bridge.storage.db import db
+from bridge.storage.models import Click, LinkActivity, LinkEvent, StatCount, StatCursor
+
+BATCH = 20000  # source rows per transaction
+# A row younger than this waits for the next roll-up: on PostgreSQL ids are handed out before commit,
+# so a row with a smaller id may still become visible after a younger one was counted.
+SETTLE = timedelta(seconds=10)
+SOURCES = {"click": Click, "link_event": LinkEvent}
+
+
+class _Lost(Exception):
+    """Another process counted this range first."""
+
+
+def roll_up(now: datetime) -> int:
+    """Count every click and link event older than a few seconds that is not counted yet; return how many."""
+    total = 0
+    for name, model in SOURCES.items():
+        while True:
+            try:
+                with db.atomic():
+                    counted, full = _roll_up_batch(name, model, now - SETTLE)
+            except _Lost:
+                counted, full = 0, False
+            total += counted
+            if not full:
+                break
+    return total
+
+
+def _roll_up_batch(name: str, model, before: datetime) -> tuple[int, bool]:
+    cursor = StatCursor.get_or_none(StatCursor.name == name)
+    if cursor is None:  # (migration 12 writes both; a database emptied by hand has none)
+        StatCursor.insert(name=name, last_id=0).on_conflict_ignore().execute()
+    last = cursor.last_id if cursor else 0
+    kind = model.kind if model is LinkEvent else None
+    fields = [model.id, model.shop, model.campaign, model.code, model.tag, model.at, model.channel]
+    fields += [kind] if kind is not None else [model.referrer_domain]
+    rows = list(model.select(*fields).where(model.id > last).order_by(model.id).limit(BATCH).tuples())
+    full = len(rows) == BATCH
+    young = next((i for i, row in enumerate(rows) if row[5] >= before), None)
+    if young is not None:  # stop at the first young row: nothing after it is counted before it is
+        rows, full = rows[:young], False
+    if not rows:
+        return 0, False
+    counts: Counter = Counter()
+    activity: dict[tuple[str, str], dict] = {}
+    for _, shop, campaign, code, tag, at, channel, extra in rows:
+        what = extra if kind is not None else "click"
+        domain = (extra or "")[:253] if kind is None else ""
+        counts[(shop, campaign, at.replace(minute=0, second=0, microsecond=0), what, channel or "", domain)] += 1
+        if what == "landing":
+            continue
+        link = activity.setdefault((code, tag or ""), dict(campaign=campaign, code=code, tag=tag or "", first_view_at=None,
+                                                            first_share_at=None, first_click_at=None, shares=0, clicks=0))
+        first = f"first_{what}_at"
+        link[first] = link[first] if link[first] is not None and link[first] <= at else at
+        link["shares"] += what == "share"
+        link["clicks"] += what == "click"
+    if StatCursor.update(last_id=rows[-1][0]).where((StatCursor.name == name) & (StatCursor.last_id == last)).execute() != 1:
+        raise _Lost(name)
+    key = [StatCount.shop, StatCount.hour, StatCount.campaign, StatCount.kind, StatCount.channel, StatCount.domain]
+    for part in chunks([dict(shop=s, campaign=c, hour=h, kind=k, channel=ch, domain=d, count=n)
+                        for (s, c, h, k, ch, d), n in sorted(counts.items())]):
+        StatCount.insert_many(part).on_conflict(
+            conflict_target=key, update={StatCount.count: StatCount.count + EXCLUDED.count}).execute()
+    earliest = {f: fn.COALESCE(getattr(LinkActivity, f), getattr(EXCLUDED, f))
+                for f in ("first_view_at", "first_share_at", "first_click_at")}
+    for part in chunks(sorted(activity.values(), key=lambda a: (a["code"], a["tag"]))):
+        LinkActivity.insert_many(part).on_conflict(conflict_target=[LinkActivity.code, LinkActivity.tag], update={
+            **{getattr(LinkActivity, f): value for f, value in earliest.items()},
+            LinkActivity.shares: LinkActivity.shares + EXCLUDED.shares,
+            LinkActivity.clicks: LinkActivity.clicks + EXCLUDED.clicks}).execute()
+    return len(rows), full
+

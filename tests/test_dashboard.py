@@ -1,0 +1,150 @@
+"""The owner's dashboard: logins per user and shop, the figures in the shop's language, charts, CSV, in Chromium.
+
+Screenshots at desktop and phone sizes go to artifacts/admin/ (the README's come from there).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+from werkzeug.serving import make_server
+
+from bridge.web import create_app
+from bridge.web.logins import SESSION_HOURS, hash_password
+from bridge.web.ratelimit import reset
+from tests.conftest import migrated_config
+from tests.test_stats import history_text, seed_history
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "artifacts" / "admin"
+CHROMIUM = "/usr/bin/chromium"
+OWNER, ADMIN = "owner-pass-0123", "admin-pass-0123"
+EVIL = "https://evil<img src=x onerror=alert(1)>.test/page"
+JULY = "?since=2026-07-01&until=2026-07-31"
+
+
+def users_text() -> str:
+    return (f"users:\n  - {{name: marie, password_hash: '{hash_password(OWNER)}', shops: [shop1]}}\n"
+            f"  - {{name: root, password_hash: '{hash_password(ADMIN)}', role: admin}}\n")
+
+
+@pytest.fixture
+def app(config_text, tmp_path):
+    reset()
+    config = migrated_config(history_text(config_text) + users_text(), tmp_path)
+    seed_history(config, referrer=EVIL)
+    yield create_app(config)
+    reset()
+
+
+def csrf_of(page: bytes) -> str:
+    return re.search(rb'name="csrf" value="([^"]+)"', page).group(1).decode()
+
+
+def login(app, name, password):
+    client = app.test_client()
+    token = csrf_of(client.get("/admin/login").data)
+    return client, client.post("/admin/login", data={"csrf": token, "name": name, "password": password})
+
+
+def test_an_owner_sees_their_shop_in_french_and_nothing_of_another_shop(app):
+    client, answer = login(app, "marie", OWNER)
+    assert answer.status_code == 303 and client.get("/admin").headers["Location"] == "/admin/shops/shop1"
+    page = client.get("/admin/shops/shop1" + JULY).get_data(as_text=True)
+    assert "Tableau de bord · Shop One" in page and "Du 1 juil. 2026 au 31 juil. 2026, jours de Europe/Paris" in page
+    assert "100,00\u00a0€" in page and "20,00\u00a0€" in page  # brought net of refunds; rewards granted
+    assert "alice@example.test" in page and "Amis par acheteur (K)" in page and "0,40" in page
+    assert "<svg" in page and "http://" not in page.split("<svg", 1)[1].split("</svg>")[0].replace(
+        "http://www.w3.org", "")  # the charts load nothing from elsewhere
+    assert "<img src=x" not in page and "evil&lt;img" in page  # a referring site is shown escaped
+    for path in ("/admin/shops/shop2", "/admin/shops/shop2/stats.csv", "/admin/activity"):
+        assert client.get(path).status_code == 403, path
+    english = client.get("/admin/shops/shop1" + JULY + "&lang=en").get_data(as_text=True)
+    assert "Dashboard · Shop One" in english and "€100.00" in english and "Friends per buyer (K)" in english
+
+
+def test_an_administrator_sees_every_shop_and_the_lists(app):
+    client, answer = login(app, "root", ADMIN)
+    assert answer.status_code == 303
+    usd = client.get("/admin/shops/shop2" + JULY).get_data(as_text=True)
+    assert "Dashboard · Shop Two" in usd and "$30.00" in usd and "America/New_York" in usd
+    assert client.get("/admin/activity").status_code == 200
+
+
+def test_wrong_names_passwords_and_old_sessions_are_sent_back_to_the_login(app):
+    for name, password in (("marie", "nope"), ("nobody", OWNER), ("", OWNER)):
+        client, answer = login(app, name, password)
+        assert answer.status_code == 401 and "Wrong user or password." in answer.get_data(as_text=True)
+        assert client.get("/admin/shops/shop1").status_code == 303
+    client, _ = login(app, "marie", OWNER)
+    with client.session_transaction("/admin") as session:
+        session["since"] = int(time.time()) - SESSION_HOURS * 3600 - 1
+    assert client.get("/admin/shops/shop1").headers["Location"] == "/admin/login"
+
+
+def test_the_csv_and_bad_periods(app):
+    client, _ = login(app, "marie", OWNER)
+    answer = client.get("/admin/shops/shop1/stats.csv" + JULY)
+    assert answer.status_code == 200 and answer.mimetype == "text/csv"
+    assert 'filename="bridge-shop1-2026-07-01-2026-07-31.csv"' in answer.headers["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(answer.get_data(as_text=True))))
+    assert len(rows) == 31 and rows[0] == dict(day="2026-07-01", views="2", shares="1", clicks="3", landings="1",
+                                               orders="2", joins="1", revenue_net_EUR="50.00")
+    for query in ("?since=July", "?since=2026-08-01&until=2026-07-01", "?since=2020-01-01&until=2026-07-01",
+                  "?campaign=group2"):
+        bad = client.get("/admin/shops/shop1" + query)
+        assert bad.status_code == 400 and bad.json["error"]["message"], query
+    assert client.get("/admin/shops/nope").status_code == 404
+
+
+@pytest.fixture
+def served(app):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.slow
+def test_the_dashboard_in_chromium_on_a_desktop_and_a_phone(served):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        for size, name in (({"width": 1280, "height": 900}, "desktop"), ({"width": 390, "height": 844}, "phone")):
+            phone = name == "phone"
+            context = browser.new_context(viewport=size, locale="fr-FR", is_mobile=phone, has_touch=phone)
+            page = context.new_page()
+            errors = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(f"{served}/admin")
+            page.get_by_label("User").fill("marie")
+            page.get_by_label("Password").fill(OWNER)
+            page.get_by_role("button", name="Log in").click()
+            expect(page.locator("h1")).to_have_text("Tableau de bord · Shop One")
+            page.get_by_label("Du").fill("2026-07-01")
+            page.get_by_label("Au").fill("2026-07-31")
+            page.get_by_role("button", name="Afficher").click()
+            expect(page.locator(".kpi").first).to_contain_text("2")
+            expect(page.locator("section", has_text="Ambassadeurs")).to_contain_text("bob@example.test")
+            # nothing wider than the screen: the page scrolls down, never sideways
+            assert page.evaluate("document.documentElement.scrollWidth") <= size["width"], name
+            box = page.locator(".chart svg >> visible=true").first.bounding_box()
+            assert box["width"] <= size["width"] and box["height"] > 100
+            page.screenshot(path=str(ARTIFACTS / f"dashboard-{name}.png"), full_page=True)
+            with page.expect_download() as download:
+                page.get_by_role("link", name="Exporter en CSV").click()
+            assert download.value.suggested_filename == "bridge-shop1-2026-07-01-2026-07-31.csv"
+            page.get_by_role("link", name="English").click()
+            expect(page.locator("h1")).to_have_text("Dashboard · Shop One")
+            expect(page.locator("main")).to_contain_text("€100.00")
+            assert errors == []
+            context.close()
+        browser.close()
