@@ -16,6 +16,7 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 from werkzeug.serving import make_server
 
+from bridge.storage.models import AdminAction, OverrideFact, Payout, Reward
 from bridge.web import create_app
 from bridge.web.logins import SESSION_HOURS, hash_password
 from bridge.web.ratelimit import reset
@@ -148,3 +149,66 @@ def test_the_dashboard_in_chromium_on_a_desktop_and_a_phone(served):
             assert errors == []
             context.close()
         browser.close()
+
+
+@pytest.fixture
+def manual(config_text, tmp_path):
+    """The same history, group1's payouts waiting for an owner's approval."""
+    reset()
+    text = history_text(config_text).replace("  - id: group1\n    type: social_buying\n",
+                                             "  - id: group1\n    type: social_buying\n    approval: manual\n")
+    config = migrated_config(text + users_text(), tmp_path)
+    seed_history(config)
+    yield create_app(config)
+    reset()
+
+
+def payout_of(order_id: str) -> Payout:
+    return Payout.select(Payout, Reward).join(Reward).where(Reward.order_id == order_id).get()
+
+
+def act(client, action, target, note="", shop="shop1", csrf=None):
+    token = csrf or csrf_of(client.get(f"/admin/shops/{shop}/review").data if shop == "shop1" else
+                            client.get("/admin/shops/shop1/review").data)
+    return client.post(f"/admin/shops/{shop}/review", data=dict(csrf=token, action=action, target=target, note=note))
+
+
+def test_the_review_queue_lists_what_waits_and_its_actions_are_kept(manual):
+    client, _ = login(manual, "marie", OWNER)
+    page = client.get("/admin/shops/shop1/review").get_data(as_text=True)
+    for order_id in ("1", "2", "3"):
+        assert payout_of(order_id).state == "pending" and payout_of(order_id).key in page
+    assert "same e-mail as the person who shared the link" in page  # order 4's refused join, with its reason
+    assert "https://shop1.example/wp-admin/post.php?post=4&amp;action=edit" in page
+    assert act(client, "approve", payout_of("1").key).status_code == 303
+    assert payout_of("1").state == "approved"
+    assert act(client, "reject", "group1:2").status_code == 303  # no note: refused, nothing done
+    assert payout_of("2").state == "pending"
+    assert act(client, "reject", "group1:2", note="a test order").status_code == 303
+    assert payout_of("2").state == "cancelled" and payout_of("2").reward.state == "cancelled"
+    assert act(client, "allow", "group1:4", note="a different person, same family").status_code == 303
+    assert OverrideFact.get(OverrideFact.order_id == "4").note == "a different person, same family"
+    page = client.get("/admin/shops/shop1/review").get_data(as_text=True)
+    assert "a different person, same family" in page
+    done = [(a.user, a.action, a.target, a.note) for a in AdminAction.select().order_by(AdminAction.id)]
+    assert done == [("marie", "approve", payout_of("1").key, ""), ("marie", "reject", "group1:2", ""),
+                    ("marie", "reject", "group1:2", "a test order"),
+                    ("marie", "allow", "group1:4", "a different person, same family")]
+    assert AdminAction.get(AdminAction.note == "").result.startswith("1 ")
+    assert "Non fait" in AdminAction.select().where(AdminAction.action == "reject").first().result
+    searched = client.get("/admin/shops/shop1/review?q=carol@example.test").get_data(as_text=True)
+    lists = searched.split("Ce qui a été fait")[0]  # (the record of actions names payout 1 still)
+    assert payout_of("3").key in lists and payout_of("1").key not in lists
+
+
+def test_nobody_acts_on_another_shop_or_without_a_fresh_form(manual):
+    client, _ = login(manual, "marie", OWNER)
+    theirs = Payout.select(Payout, Reward).join(Reward).where(Reward.shop == "shop2").get()
+    assert act(client, "approve", theirs.key).status_code == 403
+    assert act(client, "approve", theirs.key, shop="shop2").status_code == 403
+    assert act(client, "allow", "group2:22", note="x").status_code == 403
+    assert client.get("/admin/shops/shop2/review").status_code == 403
+    assert act(client, "approve", payout_of("1").key, csrf="forged").status_code == 400
+    assert act(client, "format_disk", "x").status_code == 400
+    assert payout_of("1").state == "pending" and Payout.get_by_id(theirs.id).state == theirs.state
+    assert AdminAction.select().count() == 0

@@ -156,7 +156,7 @@ def _v11_first_names(database: peewee.Database) -> None:
 
 def _v12_statistics(database: peewee.Database) -> None:
     # Same rule as version 2: freeze these definitions here before the models change.
-    database.create_tables([m.LinkEvent, m.StatCount, m.LinkActivity, m.StatCursor])
+    database.create_tables([m.LinkEvent, m.StatCount, m.LinkActivity, m.StatCursor, m.AdminAction])
     m.StatCursor.insert_many([dict(name="click", last_id=0), dict(name="link_event", last_id=0)]).execute()
     from playhouse.migrate import PostgresqlMigrator, SqliteMigrator, migrate
 
@@ -182,7 +182,7 @@ MIGRATIONS: list[Migration] = [
               _v10_order_stored_code),
     Migration(11, "first names: the buyer's on order facts, the referrer's on advocates (a banner may name them)",
               _v11_first_names),
-    Migration(12, "statistics: link events, counts per hour, link activity, roll-up cursors; decisions by payment instant",
+    Migration(12, "dashboard: link events, counts per hour, link activity, roll-up cursors, admin actions; indexes by instant",
               _v12_statistics),
 ]
 

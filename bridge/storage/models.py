@@ -455,3 +455,19 @@ class StatCursor(BaseModel):
 
     class Meta:
         table_name = "stat_cursor"
+
+
+class AdminAction(BaseModel):
+    """What someone did on the dashboard: who, when, what, on what, the note they gave and what came of it."""
+
+    shop = peewee.CharField(max_length=64)
+    user = peewee.CharField(max_length=64)
+    action = peewee.CharField(max_length=32)
+    target = peewee.CharField(max_length=200)
+    note = peewee.TextField(default="")
+    result = peewee.TextField()
+    at = UTCDateTimeField()
+
+    class Meta:
+        table_name = "admin_action"
+        indexes = ((("shop", "at"), False),)

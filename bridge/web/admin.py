@@ -136,23 +136,36 @@ def _figures(config, shop):
     return period, campaign, shop_stats(config, shop.id, period, campaign, now)
 
 
-@bp.get("/admin/shops/<shop_id>")
-def shop_dashboard(shop_id: str) -> ResponseReturnValue:
-    user = _user_or_login()
-    if user is None:
-        return redirect("/admin/login", code=303)
-    config, shop = _shop_for(user, shop_id)
+def page_context(config, user, shop, tab: str, kept: tuple[str, ...]) -> dict:
+    """What every dashboard page shows around its content: language, tabs, the user's shops, the last action's result."""
     if request.args.get("lang") in LANGUAGES:
         session["lang"] = request.args["lang"]
     language = session.get("lang") or (shop.locale if shop.locale in LANGUAGES else "en")
+    return dict(words=texts_for(language), lang=language, locale=f"{language}_{'FR' if language == 'fr' else 'GB'}",
+                shop=shop, user=user, csrf=_csrf(), tab=tab, shops=[s for s in config.shops if user.may_see(s.id)],
+                query={k: v for k, v in request.args.items() if k in kept and v},
+                other_language="fr" if language == "en" else "en", done=session.pop("done", None))
+
+
+def logged_in_shop(shop_id: str):
+    """The user and the shop of a dashboard page (a redirect to the login page when nobody is logged in)."""
+    user = _user_or_login()
+    if user is None:
+        return None, None, None
+    config, shop = _shop_for(user, shop_id)
+    return user, config, shop
+
+
+@bp.get("/admin/shops/<shop_id>")
+def shop_dashboard(shop_id: str) -> ResponseReturnValue:
+    user, config, shop = logged_in_shop(shop_id)
+    if user is None:
+        return redirect("/admin/login", code=303)
+    context = page_context(config, user, shop, "stats", ("campaign", "since", "until"))
     period, campaign, figures = _figures(config, shop)
-    words = texts_for(language)
-    query = {k: v for k, v in request.args.items() if k in ("campaign", "since", "until") and v}
-    return render_template("dashboard.html", words=words, lang=language, shop=shop, user=user, csrf=_csrf(),
-                           shops=[s for s in config.shops if user.may_see(s.id)], campaigns=config.campaigns_of(shop.id),
-                           campaign=campaign, since=period.since.isoformat(), until=period.until.isoformat(),
-                           query=query, other_language="fr" if language == "en" else "en",
-                           page=page_model(figures, words, f"{language}_{'FR' if language == 'fr' else 'GB'}"))
+    return render_template("dashboard.html", **context, campaigns=config.campaigns_of(shop.id), campaign=campaign,
+                           since=period.since.isoformat(), until=period.until.isoformat(),
+                           page=page_model(figures, context["words"], context["locale"]))
 
 
 @bp.get("/admin/shops/<shop_id>/stats.csv")

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
+from datetime import date, datetime
+from urllib.parse import quote
 from decimal import Decimal
 
-from babel.dates import format_date, format_timedelta
+from babel.dates import format_date, format_datetime, format_timedelta
 from babel.numbers import format_decimal, format_percent
 
 from bridge.basics.money import display_amount
+from bridge.config.model import Shop
 from bridge.web.charts import daily_chart
 
 MONEY_ROWS = ("revenue_total", "revenue_net", "revenue_eligible", "granted", "paid", "pending", "clawed_back",
@@ -83,3 +85,23 @@ def stats_csv(figures: dict) -> str:
         writer.writerow([d["day"], d["views"], d["shares"], d["clicks"], d["landings"], d["orders"], d["joins"]]
                         + [d["revenue"].get(c, "0") for c in currencies])
     return out.getvalue()
+
+
+def formatters(shop: Shop, locale: str) -> dict:
+    """What a page uses to write amounts and instants as the shop's people read them, and links to its orders."""
+    def money(amount: Decimal, currency: str) -> str:
+        return display_amount(Decimal(amount), currency, locale)
+
+    def when(instant: datetime) -> str:
+        return format_datetime(instant, "short", tzinfo=shop.zone, locale=locale)
+
+    return dict(money=money, when=when, order_link=lambda order_id: back_office_order_url(shop, order_id))
+
+
+def back_office_order_url(shop: Shop, order_id: str) -> str:
+    """The order's page in the shop's back office (WooCommerce: its edit screen; PrestaShop: the orders list,
+    whose address carries a token bridge does not know; a custom shop: its order page, if configured)."""
+    order_id = quote(str(order_id), safe="")
+    if shop.platform == "woocommerce":
+        return f"{shop.url}/wp-admin/post.php?post={order_id}&action=edit"
+    return f"{shop.url}/"
