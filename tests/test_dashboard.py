@@ -6,10 +6,12 @@ Screenshots at desktop and phone sizes go to artifacts/admin/ (the README's come
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -105,13 +107,39 @@ def test_the_csv_and_bad_periods(app):
     assert client.get("/admin/shops/nope").status_code == 404
 
 
-@pytest.fixture
-def served(app):
+@contextmanager
+def serving(app):
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def served(app):
+    with serving(app) as url:
+        yield url
+
+
+SIZES = (({"width": 1280, "height": 900}, "desktop"), ({"width": 390, "height": 844}, "phone"))
+
+
+def logged_in_page(browser, url, size, name):
+    phone = name == "phone"
+    context = browser.new_context(viewport=size, locale="fr-FR", is_mobile=phone, has_touch=phone)
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.goto(f"{url}/admin")
+    page.get_by_label("User").fill("marie")
+    page.get_by_label("Password").fill(OWNER)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator("h1")).to_have_text("Tableau de bord · Shop One")
+    return context, page, errors
 
 
 @pytest.mark.slow
@@ -119,17 +147,8 @@ def test_the_dashboard_in_chromium_on_a_desktop_and_a_phone(served):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        for size, name in (({"width": 1280, "height": 900}, "desktop"), ({"width": 390, "height": 844}, "phone")):
-            phone = name == "phone"
-            context = browser.new_context(viewport=size, locale="fr-FR", is_mobile=phone, has_touch=phone)
-            page = context.new_page()
-            errors = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(f"{served}/admin")
-            page.get_by_label("User").fill("marie")
-            page.get_by_label("Password").fill(OWNER)
-            page.get_by_role("button", name="Log in").click()
-            expect(page.locator("h1")).to_have_text("Tableau de bord · Shop One")
+        for size, name in SIZES:
+            context, page, errors = logged_in_page(browser, served, size, name)
             page.get_by_label("Du").fill("2026-07-01")
             page.get_by_label("Au").fill("2026-07-31")
             page.get_by_role("button", name="Afficher").click()
@@ -146,6 +165,13 @@ def test_the_dashboard_in_chromium_on_a_desktop_and_a_phone(served):
             page.get_by_role("link", name="English").click()
             expect(page.locator("h1")).to_have_text("Dashboard · Shop One")
             expect(page.locator("main")).to_contain_text("€100.00")
+            page.get_by_role("link", name="Setup").click()
+            expect(page.locator("h1")).to_have_text("Setup · Shop One")
+            context.grant_permissions(["clipboard-read", "clipboard-write"], origin=served)
+            page.get_by_role("button", name="Copy").click()
+            expect(page.get_by_role("button", name="Copied")).to_be_visible()
+            assert page.evaluate("document.documentElement.scrollWidth") <= size["width"], name
+            page.screenshot(path=str(ARTIFACTS / f"setup-{name}.png"), full_page=True)
             assert errors == []
             context.close()
         browser.close()
@@ -212,3 +238,48 @@ def test_nobody_acts_on_another_shop_or_without_a_fresh_form(manual):
     assert act(client, "format_disk", "x").status_code == 400
     assert payout_of("1").state == "pending" and Payout.get_by_id(theirs.id).state == theirs.state
     assert AdminAction.select().count() == 0
+
+
+def test_the_setup_page_gives_the_snippet_and_says_what_works(app):
+    client, _ = login(app, "marie", OWNER)
+    refused = client.post("/webhooks/shop1", data=b'{"id": 1}', headers={"X-WC-Webhook-Signature": "forged",
+                                                                          "X-WC-Webhook-Topic": "order.updated"})
+    assert refused.status_code in (400, 401)
+    page = client.get("/admin/shops/shop1/setup?lang=en").get_data(as_text=True)
+    assert ('&lt;script src=&#34;http://127.0.0.1:8000/widget.js&#34; data-shop=&#34;shop1&#34; async&gt;&lt;/script&gt;'
+            in page)
+    rows = {html.unescape(m.group(1)): m.group(2) for m in re.finditer(r"<tr><td>([^<]+)</td>\s*<td><span class=\"st (\w+)\"", page)}
+    assert rows == {"Widget on thank-you pages": "warning", "Widget on the shop's pages": "warning",
+                    "Webhooks": "unknown", "Webhooks refused": "problem", "Last sync with the shop": "unknown",
+                    "Background jobs (last 24 h)": "ok", "E-mails waiting": "warning"}
+    assert "run `bridge webhooks install shop1` again" in page
+    assert client.get("/admin/shops/shop2/setup").status_code == 403
+    script = client.get("/admin/assets/copy.js")
+    assert script.status_code == 200 and script.mimetype == "text/javascript"
+
+
+@pytest.mark.slow
+def test_the_review_queue_in_chromium_on_a_desktop_and_a_phone(manual):
+    with serving(manual) as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        for (size, name), order_id in zip(SIZES, ("1", "2")):
+            context, page, errors = logged_in_page(browser, url, size, name)
+            page.get_by_role("link", name="À vérifier").click()
+            waiting = page.locator("section", has_text="En attente de votre accord")
+            row = waiting.locator("tr", has_text=f"#{order_id}")
+            if name == "desktop":
+                row.get_by_role("button", name="Accepter").click()
+                expect(page.get_by_role("status")).to_contain_text(f"1 accepté(s): {payout_of(order_id).key}")
+            else:
+                row.get_by_role("button", name="Refuser").click()  # no note: the browser asks for one first
+                assert payout_of(order_id).state == "pending"
+                row.get_by_placeholder("pourquoi (gardé)").fill("commande de test")
+                row.get_by_role("button", name="Refuser").click()
+                expect(page.get_by_role("status")).to_contain_text(f"order {order_id}: refused (commande de test)")
+            expect(page.locator("section", has_text="Ce qui a été fait")).to_contain_text("marie")
+            assert page.evaluate("document.documentElement.scrollWidth") <= size["width"], name
+            page.screenshot(path=str(ARTIFACTS / f"review-{name}.png"), full_page=True)
+            assert errors == []
+            context.close()
+        browser.close()
+    assert payout_of("1").state == "approved" and payout_of("2").state == "cancelled"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Mapping
 
 from bridge.config.model import Config
@@ -15,6 +16,7 @@ from bridge.connectors import connector_for
 from bridge.connectors.errors import BadSignature, ConnectorError, NotFound, WebhookError
 from bridge.facts.ingest import ingest
 from bridge.storage.secrets import shop_secret
+from bridge.storage.signals import note_signal
 
 log = logging.getLogger("bridge.facts.hints")
 
@@ -39,8 +41,10 @@ def receive_hint(config: Config, shop_id: str, headers: Mapping[str, str], body:
         event = connector.parse_webhook(connector.configured_secret() or shop_secret(shop.id), headers, body)
     except WebhookError as exc:
         log.warning("webhook refused", extra={"shop": shop.id, "reason": str(exc)})
+        note_signal(shop.id, "webhook_refused", datetime.now(timezone.utc), str(exc))
         return HintResult(exc.status_code, error=("bad_signature" if isinstance(exc, BadSignature)
                                                   else "malformed_payload", str(exc)))
+    note_signal(shop.id, "webhook_ok", datetime.now(timezone.utc), event.topic or event.kind)
     if event.kind == "ping":
         return HintResult(200)  # exactly 200, or WooCommerce keeps the webhook pending
     if event.kind == "ignored":

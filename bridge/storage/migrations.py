@@ -156,7 +156,7 @@ def _v11_first_names(database: peewee.Database) -> None:
 
 def _v12_statistics(database: peewee.Database) -> None:
     # Same rule as version 2: freeze these definitions here before the models change.
-    database.create_tables([m.LinkEvent, m.StatCount, m.LinkActivity, m.StatCursor, m.AdminAction])
+    database.create_tables([m.LinkEvent, m.StatCount, m.LinkActivity, m.StatCursor, m.AdminAction, m.ShopSignal])
     m.StatCursor.insert_many([dict(name="click", last_id=0), dict(name="link_event", last_id=0)]).execute()
     from playhouse.migrate import PostgresqlMigrator, SqliteMigrator, migrate
 

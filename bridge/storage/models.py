@@ -412,6 +412,7 @@ class LinkEvent(BaseModel):
 
     class Meta:
         table_name = "link_event"
+        indexes = ((("shop", "kind", "at"), False),)  # when the widget was last seen on each kind of page
 
 
 class StatCount(BaseModel):
@@ -471,3 +472,17 @@ class AdminAction(BaseModel):
     class Meta:
         table_name = "admin_action"
         indexes = ((("shop", "at"), False),)
+
+
+class ShopSignal(BaseModel):
+    """The last time something of a shop's setup was seen working or failing (a webhook accepted, refused)."""
+
+    shop = peewee.CharField(max_length=64)
+    name = peewee.CharField(max_length=32)
+    at = UTCDateTimeField()
+    count = peewee.BigIntegerField(default=1)
+    detail = peewee.TextField(default="")
+
+    class Meta:
+        table_name = "shop_signal"
+        indexes = ((("shop", "name"), True),)

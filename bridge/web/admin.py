@@ -201,5 +201,6 @@ def private(response: Response) -> ResponseReturnValue:
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Content-Security-Policy"] = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+                                                   "script-src 'self'; "
                                                    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
     return response

@@ -5,8 +5,8 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date, datetime
-from urllib.parse import quote
 from decimal import Decimal
+from urllib.parse import quote
 
 from babel.dates import format_date, format_datetime, format_timedelta
 from babel.numbers import format_decimal, format_percent

@@ -13,10 +13,11 @@ from bridge.ledger.actions import Refused, approve_payouts, cancel_payouts, over
 from bridge.ledger.review import PAGE, Search, record_action, review_queue
 from bridge.storage.db import db
 from bridge.storage.models import Payout, Reward, SepaBatch
-from bridge.web.admin import _check_csrf, logged_in_shop, page_context
+from bridge.web.admin import _check_csrf, logged_in_shop, page_context, private
 from bridge.web.dashboard import formatters
 
 bp = Blueprint("review", __name__, template_folder="templates")
+bp.after_request(private)
 ACTIONS = ("approve", "reject", "allow", "retry", "cancel", "export_sepa", "sepa_sent")
 NEEDS_NOTE = ("reject", "allow", "cancel")
 

@@ -1,0 +1,96 @@
+"""A shop's setup health: what was last seen working, and what to do about what was not.
+
+Each check says its state (ok, warning, problem, or unknown when nothing was seen yet), the instant it
+is based on, and a key for the advice the page gives. No check calls the shop: it reads what bridge
+recorded (link events, webhook signals, the sync cursor, job runs, the e-mail outbox).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from peewee import fn
+
+from bridge.config.model import Config
+from bridge.storage.models import EmailMessage, JobRun, JobState, LinkEvent, ShopSignal, SyncCursor
+
+RECENT = timedelta(days=7)  # the widget seen less recently than this on a kind of page: worth a look
+SYNC_LATE = 3  # poll intervals without a successful sync before it is a problem
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of the setup page."""
+
+    name: str
+    state: str  # ok | warning | problem | unknown
+    at: datetime | None = None
+    count: int | None = None
+    detail: str = ""
+
+
+def shop_health(config: Config, shop_id: str, now: datetime) -> list[Check]:
+    """Every setup check of one shop, in the order the page shows them."""
+    shop = config.shop(shop_id)
+    checks = [_widget(shop_id, "view", "widget_thank_you", now), _widget(shop_id, "landing", "widget_pages", now)]
+    checks += _webhooks(shop_id)
+    checks.append(_sync(shop, now))
+    checks.append(_jobs(shop_id, now))
+    checks += _emails(shop_id, now)
+    return checks
+
+
+def _widget(shop_id: str, kind: str, name: str, now: datetime) -> Check:
+    last = LinkEvent.select(fn.MAX(LinkEvent.at)).where((LinkEvent.shop == shop_id) & (LinkEvent.kind == kind)).scalar()
+    last = LinkEvent.at.python_value(last) if last is not None else None
+    if last is None:
+        return Check(name, "unknown")
+    return Check(name, "ok" if now - last <= RECENT else "warning", last)
+
+
+def _webhooks(shop_id: str) -> list[Check]:
+    signals = {s.name: s for s in ShopSignal.select().where(ShopSignal.shop == shop_id)}
+    ok, refused = signals.get("webhook_ok"), signals.get("webhook_refused")
+    out = [Check("webhooks", "ok", ok.at, ok.count, ok.detail) if ok else Check("webhooks", "unknown")]
+    if refused is not None and (ok is None or refused.at > ok.at):
+        out.append(Check("webhooks_refused", "problem", refused.at, refused.count, refused.detail))
+    return out
+
+
+def _sync(shop, now: datetime) -> Check:
+    cursor = SyncCursor.get_or_none(SyncCursor.shop == shop.id)
+    state = JobState.get_or_none(JobState.name == f"sync_{shop.id}")
+    if cursor is None:
+        return Check("sync", "problem" if state and state.last_error else "unknown", detail=(state.last_error or "") if state else "")
+    every = shop.sync.poll_every
+    late = every is not None and now - cursor.updated_at > SYNC_LATE * every
+    if state is not None and state.last_error:
+        return Check("sync", "problem", cursor.updated_at, detail=state.last_error)
+    lag = int((now - cursor.modified_after).total_seconds())
+    return Check("sync", "warning" if late else "ok", cursor.updated_at, lag)
+
+
+def _jobs(shop_id: str, now: datetime) -> Check:
+    """Failed job runs of the last day (the shop's own poll, and the jobs every shop shares)."""
+    failed = list(JobRun.select(JobRun.name, JobRun.finished_at, JobRun.detail).where(
+        (JobRun.outcome == "error") & (JobRun.started_at >= now - timedelta(days=1))
+        & ((JobRun.name == f"sync_{shop_id}") | ~JobRun.name.startswith("sync_"))).order_by(JobRun.id.desc()).limit(50))
+    if not failed:
+        return Check("jobs", "ok", count=0)
+    return Check("jobs", "problem", failed[0].finished_at, len(failed), f"{failed[0].name}: {failed[0].detail or ''}")
+
+
+def _emails(shop_id: str, now: datetime) -> list[Check]:
+    counts = dict(EmailMessage.select(EmailMessage.state, fn.COUNT(EmailMessage.id)).where(
+        (EmailMessage.shop == shop_id) & EmailMessage.state.in_(("queued", "failed"))).group_by(EmailMessage.state).tuples())
+    oldest = EmailMessage.select(fn.MIN(EmailMessage.created_at)).where(
+        (EmailMessage.shop == shop_id) & (EmailMessage.state == "queued")).scalar()
+    oldest = EmailMessage.created_at.python_value(oldest) if oldest is not None else None
+    late = oldest is not None and now - oldest > timedelta(minutes=15)
+    out = [Check("emails_queued", "warning" if late else "ok", oldest, counts.get("queued", 0))]
+    if counts.get("failed"):
+        last = EmailMessage.select().where((EmailMessage.shop == shop_id) & (EmailMessage.state == "failed")).order_by(
+            EmailMessage.updated_at.desc()).first()
+        out.append(Check("emails_failed", "problem", last.updated_at, counts["failed"], last.last_error or ""))
+    return out
