@@ -162,6 +162,12 @@ def test_the_dashboard_in_chromium_on_a_desktop_and_a_phone(served):
             with page.expect_download() as download:
                 page.get_by_role("link", name="Exporter en CSV").click()
             assert download.value.suggested_filename == "bridge-shop1-2026-07-01-2026-07-31.csv"
+            page.get_by_role("link", name="alice@example.test").click()
+            expect(page.locator("h1")).to_have_text("alice@example.test · Shop One")
+            expect(page.locator("ul.tree ul.tree")).to_contain_text("carol@example.test")
+            assert page.evaluate("document.documentElement.scrollWidth") <= size["width"], name
+            page.screenshot(path=str(ARTIFACTS / f"person-{name}.png"), full_page=True)
+            page.go_back()
             page.get_by_role("link", name="English").click()
             expect(page.locator("h1")).to_have_text("Dashboard · Shop One")
             expect(page.locator("main")).to_contain_text("€100.00")
@@ -283,3 +289,19 @@ def test_the_review_queue_in_chromium_on_a_desktop_and_a_phone(manual):
             context.close()
         browser.close()
     assert payout_of("1").state == "approved" and payout_of("2").state == "cancelled"
+
+
+def test_a_person_page_shows_the_tree_across_groups_and_their_money(app):
+    client, _ = login(app, "marie", OWNER)
+    dashboard = client.get("/admin/shops/shop1" + JULY).get_data(as_text=True)
+    assert '/admin/shops/shop1/person?email=alice%40example.test' in dashboard  # the leaderboard links each person
+    page = client.get("/admin/shops/shop1/person?email=Alice@Example.test&lang=en").get_data(as_text=True)
+    tree = page.split("Who they brought")[1].split("</section>")[0]
+    # alice brought bob (plain link), bob brought carol (his tag): a chain of two under alice
+    assert tree.index("bob@example.test") < tree.index("carol@example.test") and tree.count("<ul") == 2
+    assert "group1: opened a group" in page and "#1" in page and "#4" in page  # both of her orders
+    assert "€10.00" in page and "payout:group1:group:1:1" in page  # her cashback (10% of 100.00) and its payout
+    bob = client.get("/admin/shops/shop1/person?email=bob@example.test&lang=en").get_data(as_text=True)
+    assert "joined group #1" in bob and "carol@example.test" in bob.split("Who they brought")[1].split("</section>")[0]
+    assert client.get("/admin/shops/shop1/person?email=nobody@example.test").status_code == 404
+    assert client.get("/admin/shops/shop2/person?email=buyer21@example.com").status_code == 403

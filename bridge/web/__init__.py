@@ -12,7 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from bridge.config import Config
 from bridge.schedule.runtime import Runtime, start
 from bridge.storage.db import db
-from bridge.web import admin, api, claim, errors, health, links, review, shop_setup, webhooks, widget
+from bridge.web import admin, api, claim, errors, health, links, people, review, shop_setup, webhooks, widget
 from bridge.web.sessions import CachedSessionInterface
 
 
@@ -49,6 +49,7 @@ def create_app(config: Config, runtime: Runtime | None = None) -> Flask:
     app.register_blueprint(admin.bp)
     app.register_blueprint(review.bp)
     app.register_blueprint(shop_setup.bp)
+    app.register_blueprint(people.bp)
     return app
 
 

@@ -1,0 +1,25 @@
+"""The page of one person of a shop: orders, groups, the tree of who they brought, rewards, payouts, flags."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, redirect, render_template, request
+from flask.typing import ResponseReturnValue
+
+from bridge.ledger.people import person_view
+from bridge.web.admin import logged_in_shop, page_context, private
+from bridge.web.dashboard import formatters
+
+bp = Blueprint("people", __name__, template_folder="templates")
+bp.after_request(private)
+
+
+@bp.get("/admin/shops/<shop_id>/person")
+def person(shop_id: str) -> ResponseReturnValue:
+    user, config, shop = logged_in_shop(shop_id)
+    if user is None:
+        return redirect("/admin/login", code=303)
+    context = page_context(config, user, shop, "stats", ("email",))
+    view = person_view(config, shop.id, (request.args.get("email") or "")[:254])
+    if view is None:
+        abort(404, "no order of this shop was paid with this e-mail")
+    return render_template("person.html", **context, person=view, **formatters(shop, context["locale"]))
