@@ -229,6 +229,10 @@ def test_the_review_queue_lists_what_waits_and_its_actions_are_kept(manual):
     assert AdminAction.get(AdminAction.note == "").result.startswith("1 ")
     assert "Non fait" in AdminAction.select().where(AdminAction.action == "reject").first().result
     searched = client.get("/admin/shops/shop1/review?q=carol@example.test").get_data(as_text=True)
+    assert '/admin/shops/shop1/person?email=carol%40example.test' in searched
+    assert payout_of("3").key in client.get("/admin/shops/shop1/review?campaign=group1").get_data(as_text=True)
+    for other in ("group2", "nope"):  # another shop's campaign, or none
+        assert client.get(f"/admin/shops/shop1/review?campaign={other}").status_code == 400
     lists = searched.split("Ce qui a été fait")[0]  # (the record of actions names payout 1 still)
     assert payout_of("3").key in lists and payout_of("1").key not in lists
 

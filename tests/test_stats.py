@@ -204,3 +204,16 @@ def test_bridge_stats_prints_the_same_figures_as_text_and_json(history, tmp_path
     backwards = runner.invoke(main, ["--config", str(tmp_path / "config.yaml"), "stats", "shop1", "--since", "2026-08-01",
                                      "--until", "2026-07-01"])
     assert backwards.exit_code == 2 and "--since is after --until" in backwards.output
+
+
+def test_bridge_users_hash_password_gives_a_hash_the_login_accepts(tmp_path):
+    from argon2 import PasswordHasher
+
+    runner = CliRunner()
+    done = runner.invoke(main, ["users", "hash-password", "--password-stdin"], input="a long password 42\n")
+    assert done.exit_code == 0 and done.output.startswith("$argon2id$")
+    assert PasswordHasher().verify(done.output.strip(), "a long password 42")
+    short = runner.invoke(main, ["users", "hash-password", "--password-stdin"], input="short\n")
+    assert short.exit_code == 2 and "at least 10 characters" in short.output
+    prompted = runner.invoke(main, ["users", "hash-password"], input="another long one\nanother long one\n")
+    assert prompted.exit_code == 0 and prompted.output.strip().splitlines()[-1].startswith("$argon2id$")

@@ -1,8 +1,9 @@
-"""`bridge stats SHOP`: the dashboard's figures for a shop or one campaign, as text or JSON."""
+"""`bridge stats SHOP`: the dashboard's figures for a shop or one campaign, as text or JSON; `bridge users`."""
 
 from __future__ import annotations
 
 import json
+import sys
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -14,6 +15,7 @@ from bridge.cli import Context, _check_shop, _require_schema, main, pass_context
 from bridge.ledger.rollup import roll_up
 from bridge.ledger.stats import Period, shop_stats
 from bridge.storage.db import db
+from bridge.web.logins import hash_password
 
 DEFAULT_DAYS = 30
 
@@ -80,3 +82,21 @@ def as_text(figures: dict, locale: str) -> list[str]:
                  f"longest chain {v['chain_depth']}, {v['sharing_buyers']} buyers shared{pct(v['share_of_buyers_sharing'])}")
     lines.append("ambassadors: " + (", ".join(f"{a['email']} ({a['friends']})" for a in figures["ambassadors"][:5]) or "none"))
     return lines
+
+
+@main.group()
+def users() -> None:
+    """Dashboard users: the hash to put in the configuration's `users:` list."""
+
+
+@users.command("hash-password")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the standard input (scripts).")
+def users_hash_password(password_stdin: bool) -> None:
+    """Print the argon2 hash of a password, for `password_hash:` (the password itself is never stored)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if len(password) < 10:
+        raise click.BadParameter("use at least 10 characters", param_hint="password")
+    click.echo(hash_password(password))

@@ -74,7 +74,10 @@ def _groups(now: datetime, limit: int) -> list[dict]:
     for group in groups:
         key = (group.campaign, group.founder_id)
         rows = members.get(key, [])
-        out.append(dict(group=group, state=group_state(group, any(m.role == "founder" for m in rows), now), members=[
+        state = group_state(group, any(m.role == "founder" for m in rows), now)
+        if state == "void":  # its founder joined another group: nobody in it, nothing to look at
+            continue
+        out.append(dict(group=group, state=state, members=[
             dict(order=m.order_id, role=m.role, email=emails.get((shops[key], m.order_id), ""), sponsor=m.sponsor_id,
                  flags=[text for _, _, text in json.loads(m.flags)],
                  reward=(format_amount(rewards[key + (m.order_id,)].amount, group.currency)

@@ -44,18 +44,20 @@ class Search:
         return self.text.lstrip("#") if self.text.lstrip("#").isalnum() else None
 
 
-def review_queue(config: Config, shop_id: str, search: Search, page: int = 0) -> dict:
-    """The shop's queue, page `page` of each list (PAGE rows), newest first."""
-    campaigns = [c.id for c in config.campaigns_of(shop_id)]
-    return dict(waiting=_payouts(shop_id, PENDING, search, page), failed=_payouts(shop_id, FAILED, search, page),
+def review_queue(config: Config, shop_id: str, search: Search, page: int = 0, campaign: str | None = None) -> dict:
+    """The shop's queue (of one campaign, or all), page `page` of each list (PAGE rows), newest first."""
+    campaigns = [c.id for c in config.campaigns_of(shop_id) if campaign in (None, c.id)]
+    return dict(waiting=_payouts(shop_id, campaigns, PENDING, search, page),
+                failed=_payouts(shop_id, campaigns, FAILED, search, page),
                 refused=_refused_joins(shop_id, campaigns, search, page), sepa=_sepa(shop_id),
                 actions=[dict(at=a.at, user=a.user, action=a.action, target=a.target, note=a.note, result=a.result)
                          for a in AdminAction.select().where(AdminAction.shop == shop_id)
                          .order_by(AdminAction.at.desc(), AdminAction.id.desc()).limit(PAGE)])
 
 
-def _payouts(shop_id: str, state: str, search: Search, page: int) -> list[dict]:
-    query = (Payout.select(Payout, Reward).join(Reward).where((Reward.shop == shop_id) & (Payout.state == state)))
+def _payouts(shop_id: str, campaigns: list[str], state: str, search: Search, page: int) -> list[dict]:
+    query = (Payout.select(Payout, Reward).join(Reward).where((Reward.shop == shop_id) & (Payout.state == state)
+                                                              & Reward.campaign.in_(campaigns or [""])))
     if search.text:
         email, order_id = search.email(), search.order_id()
         matches = Payout.key.contains(search.text)

@@ -27,13 +27,17 @@ def review(shop_id: str) -> ResponseReturnValue:
     user, config, shop = logged_in_shop(shop_id)
     if user is None:
         return redirect("/admin/login", code=303)
-    context = page_context(config, user, shop, "review", ("q", "page"))
+    context = page_context(config, user, shop, "review", ("q", "page", "campaign"))
     page = request.args.get("page", "0")
     page = int(page) if page.isdigit() and len(page) < 6 else 0
     search = Search((request.args.get("q") or "").strip()[:100])
-    queue = review_queue(config, shop.id, search, page)
+    campaign = request.args.get("campaign") or None
+    if campaign is not None and campaign not in {c.id for c in config.campaigns_of(shop.id)}:
+        abort(400, f"shop {shop.id} has no campaign {campaign!r}")
+    queue = review_queue(config, shop.id, search, page, campaign)
     more = any(len(queue[k]) == PAGE for k in ("waiting", "failed", "refused"))
     return render_template("review.html", **context, queue=queue, search=search.text, page_number=page, more=more,
+                           campaigns=config.campaigns_of(shop.id), campaign=campaign, person=search.email(),
                            **formatters(shop, context["locale"]))
 
 
