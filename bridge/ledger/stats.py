@@ -16,6 +16,7 @@ money from the decisions of the period (an index on the payment instant), never 
 
 from __future__ import annotations
 
+import json
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ from bridge.basics.money import Money
 from bridge.config.model import Config
 from bridge.rewards import amounts
 from bridge.storage.bulk import chunks
+from bridge.storage.db import db
+from bridge.storage.fields import AmountField, UTCDateTimeField
 from bridge.storage.models import (
     Clawback,
     LinkActivity,
@@ -40,7 +43,7 @@ from bridge.storage.models import (
     Reward,
     StatCount,
 )
-from bridge.storage.rows import read_orders
+from bridge.storage.rows import lines_of
 
 ZERO = Decimal(0)
 STEPS = ("views", "shares", "clicks", "landings", "orders", "joins")
@@ -82,13 +85,10 @@ def shop_stats(config: Config, shop_id: str, period: Period, campaign_id: str | 
     funnel = Counter()
     _counts(shop_id, ids, start, end, period, days, funnel)
     social = [c for c in campaigns if c.type == "social_buying"]
-    rows, friends = _social(shop_id, social, start, end, period, days, funnel)
+    rows = _social(shop_id, social, start, end)
+    _count_orders(rows, period, days, funnel)
     referral = _referral(shop_id, [c for c in campaigns if c.type == "referral"], start, end, period, days, funnel)
-    revenue = _revenue(friends + referral)
-    for campaign, order_id, _, paid_at in friends + referral:
-        currency, net = revenue["by_order"].get((campaign.shop, order_id), (None, ZERO))
-        if currency:
-            days[period.day_of(paid_at)]["revenue"][currency] += net
+    revenue, net_of = _revenue(shop_id, social, rows, referral, period, days)
     return dict(
         shop=shop_id, campaign=campaign_id, since=period.since.isoformat(), until=period.until.isoformat(),
         time_zone=str(period.zone),
@@ -97,7 +97,7 @@ def shop_stats(config: Config, shop_id: str, period: Period, campaign_id: str | 
         channels=_channels(shop_id, ids, start, end), domains=_domains(shop_id, ids, start, end),
         money=_money(ids, start, end, revenue),
         budgets=_budgets(campaigns, now or end),
-        virality=_virality(rows, len(friends)), ambassadors=_ambassadors(shop_id, rows, friends, revenue),
+        virality=_virality(rows), ambassadors=_ambassadors(shop_id, rows, net_of),
         days=[dict(day=d.isoformat(), **{k: v for k, v in row.items() if k != "revenue"},
                    revenue={c: amount_text(a, c) for c, a in sorted(row["revenue"].items())}) for d, row in days.items()])
 
@@ -140,63 +140,76 @@ def _domains(shop, ids, start, end) -> list[dict]:
     return [dict(domain=d, clicks=int(n)) for d, n in query.tuples()]  # "": no referring site (typed, an app, private)
 
 
-def _social(shop, campaigns, start, end, period, days, funnel) -> tuple[list, list]:
-    """The period's social-buying decisions (with the buyer's e-mail), counted as orders and joins per day."""
-    rows = []
-    if campaigns:
-        rows = list(MembershipRow.select(
-            MembershipRow.campaign, MembershipRow.order_id, MembershipRow.role, MembershipRow.founder_id,
-            MembershipRow.sponsor_id, MembershipRow.paid_at, MembershipRow.checks, OrderFact.email_norm)
-            .join(OrderFact, JOIN.LEFT_OUTER, on=(OrderFact.shop == shop) & (OrderFact.order_id == MembershipRow.order_id))
-            .where(MembershipRow.campaign.in_([c.id for c in campaigns]) & (MembershipRow.paid_at >= start)
-                   & (MembershipRow.paid_at < end)).tuples())
-    by_campaign = {c.id: c for c in campaigns}
-    friends = [(by_campaign[r[0]], r[1], r[3], r[5]) for r in rows if r[2] == "member"]
-    for campaign_id, order_id, role, _, _, paid_at, checks, _ in rows:
-        through_link = role == "member" or '["attributed", true' in checks
-        day = days[period.day_of(paid_at)]
-        day["orders"] += through_link
-        day["joins"] += role == "member"
-        funnel["orders"] += through_link
-        funnel["joins"] += role == "member"
-    return rows, friends
+class _Buyer:
+    """One decision of the period with what the figures need of its order and of the buyer's own link."""
+
+    __slots__ = ("campaign", "order_id", "role", "founder_id", "sponsor_id", "paid_at", "through", "email",
+                 "currency", "total", "refunded", "lines", "refunded_lines", "refunded_shipping", "shared_at")
+
+    def __init__(self, campaign, order_id, role, founder_id, sponsor_id, paid_at, through, email, currency, total,
+                 refunded, lines, refunded_lines, refunded_shipping, share_at, click_at) -> None:
+        # The driver's own values, converted here as the fields would (peewee's per-row conversion cost more)
+        self.campaign, self.order_id, self.role, self.founder_id = campaign, order_id, role, founder_id
+        self.sponsor_id, self.paid_at, self.through, self.email = sponsor_id, _instant(paid_at), bool(through), email
+        self.currency, self.total = currency, _amount(total) if total is not None else None
+        self.refunded, self.lines = _amount(refunded) if refunded is not None else ZERO, lines
+        self.refunded_lines = refunded_lines
+        self.refunded_shipping = _amount(refunded_shipping) if refunded_shipping is not None else ZERO
+        first = min((t for t in (share_at, click_at) if t is not None), default=None)
+        self.shared_at = _instant(first) if first is not None else None
 
 
-def _virality(rows, friends: int) -> dict:
+def _social(shop, campaigns, start, end) -> list[_Buyer]:
+    """The period's social-buying decisions in one query: the order's facts and the buyer's link activity with it."""
+    if not campaigns:
+        return []
+    through = MembershipRow.checks.contains('["attributed", true')
+    query = (MembershipRow.select(
+        MembershipRow.campaign, MembershipRow.order_id, MembershipRow.role, MembershipRow.founder_id,
+        MembershipRow.sponsor_id, MembershipRow.paid_at, through.alias("through"), OrderFact.email_norm, OrderFact.currency,
+        OrderFact.total, OrderFact.refunded, OrderFact.lines, OrderFact.refunded_lines, OrderFact.refunded_shipping,
+        LinkActivity.first_share_at, LinkActivity.first_click_at)
+        .join(OrderFact, JOIN.LEFT_OUTER, on=(OrderFact.shop == shop) & (OrderFact.order_id == MembershipRow.order_id))
+        .join_from(MembershipRow, MemberTag, JOIN.LEFT_OUTER, on=(MemberTag.campaign == MembershipRow.campaign)
+                   & (MemberTag.order_id == MembershipRow.order_id))
+        .join_from(MemberTag, LinkActivity, JOIN.LEFT_OUTER, on=(LinkActivity.tag == MemberTag.tag))
+        .where(MembershipRow.campaign.in_([c.id for c in campaigns]) & (MembershipRow.paid_at >= start)
+               & (MembershipRow.paid_at < end)))
+    return [_Buyer(*row) for row in db.execute(query).fetchall()]
+
+
+_instant = UTCDateTimeField().python_value
+_amount = AmountField().python_value
+
+
+def _count_orders(rows: list[_Buyer], period, days, funnel) -> None:
+    for row in rows:
+        day = days[period.day_of(row.paid_at)]
+        through, joined = row.through or row.role == "member", row.role == "member"
+        day["orders"] += through
+        day["joins"] += joined
+        funnel["orders"] += through
+        funnel["joins"] += joined
+
+
+def _virality(rows: list[_Buyer]) -> dict:
     """K, the longest chain, how many buyers shared, and how soon after buying (links and friends)."""
-    buyers = [r for r in rows if r[2] in ("founder", "member")]
+    buyers = [r for r in rows if r.role in ("founder", "member")]
+    friends = sum(1 for r in buyers if r.role == "member")
     depth: dict[str, int] = {}
-    for campaign_id, order_id, role, founder_id, sponsor_id, *_ in sorted(buyers, key=lambda r: (r[5], r[1])):
-        if role == "member":  # in payment order: a sponsor is decided before whoever they brought
-            depth[order_id] = 1 + depth.get(sponsor_id, 0) if sponsor_id != founder_id else 1
-    first_share, first_friend = [], []
-    paid = {(r[0], r[1]): r[5] for r in buyers}
-    tags, by_campaign = {}, defaultdict(list)
-    for campaign, order_id in paid:
-        by_campaign[campaign].append(order_id)
-    for campaign, order_ids in sorted(by_campaign.items()):
-        for part in chunks(sorted(order_ids)):
-            for order_id, tag in MemberTag.select(MemberTag.order_id, MemberTag.tag).where(
-                    (MemberTag.campaign == campaign) & MemberTag.order_id.in_(part)).tuples():
-                tags[tag] = (campaign, order_id)
-    sharing = 0
-    for part in chunks(sorted(tags)):
-        for tag, share_at, click_at in LinkActivity.select(
-                LinkActivity.tag, LinkActivity.first_share_at, LinkActivity.first_click_at).where(
-                LinkActivity.tag.in_(part)).tuples():
-            first = min((t for t in (share_at, click_at) if t is not None), default=None)
-            if first is not None:
-                sharing += 1
-                first_share.append((first - paid[tags[tag]]).total_seconds())
+    paid = {(r.campaign, r.order_id): r.paid_at for r in buyers}
     earliest: dict[tuple[str, str], datetime] = {}
-    for campaign_id, order_id, role, founder_id, _, paid_at, *_ in buyers:
-        if role == "member" and (campaign_id, founder_id) in paid:
-            key = (campaign_id, founder_id)
-            earliest[key] = min(earliest.get(key, paid_at), paid_at)
+    for r in sorted(buyers, key=lambda r: (r.paid_at, r.order_id)):
+        if r.role == "member":  # in payment order: a sponsor is decided before whoever they brought
+            depth[r.order_id] = 1 + depth.get(r.sponsor_id, 0) if r.sponsor_id != r.founder_id else 1
+            key = (r.campaign, r.founder_id)
+            if key in paid and key not in earliest:
+                earliest[key] = r.paid_at
+    first_share = [(r.shared_at - r.paid_at).total_seconds() for r in buyers if r.shared_at is not None]
     first_friend = [(at - paid[key]).total_seconds() for key, at in earliest.items()]
     return dict(buyers=len(buyers), friends=friends, k=_ratio(friends, len(buyers)),
-                chain_depth=max(depth.values(), default=0), sharing_buyers=sharing,
-                share_of_buyers_sharing=_ratio(sharing, len(buyers)),
+                chain_depth=max(depth.values(), default=0), sharing_buyers=len(first_share),
+                share_of_buyers_sharing=_ratio(len(first_share), len(buyers)),
                 median_s_to_first_share=_median(first_share), median_s_to_first_friend=_median(first_friend))
 
 
@@ -204,43 +217,39 @@ def _median(values: list[float]) -> float | None:
     return round(statistics.median(values), 1) if values else None
 
 
-def _ambassadors(shop, rows, friends, revenue) -> list[dict]:
+def _ambassadors(shop, rows: list[_Buyer], net: dict) -> list[dict]:
     """The people (by normalised e-mail) whose links brought the most friends in the period."""
-    email = {r[1]: r[7] for r in rows}
-    sponsor = {(r[0], r[1]): r[4] or r[3] for r in rows if r[2] == "member"}
-    missing = sorted({sponsor[(c.id, o)] for c, o, _, _ in friends} - set(email))
+    email = {r.order_id: r.email for r in rows}
+    members = [r for r in rows if r.role == "member"]
+    missing = sorted({r.sponsor_id or r.founder_id for r in members} - set(email))
     for part in chunks(missing):  # sponsors who bought before the period
         email.update(OrderFact.select(OrderFact.order_id, OrderFact.email_norm).where(
             (OrderFact.shop == shop) & OrderFact.order_id.in_(part)).tuples())
-    brought: dict[str, list] = defaultdict(list)
-    for campaign, order_id, _, _ in friends:
-        person = email.get(sponsor[(campaign.id, order_id)])
+    brought: dict[str, list[_Buyer]] = defaultdict(list)
+    for r in members:
+        person = email.get(r.sponsor_id or r.founder_id)
         if person:
-            brought[person].append((campaign, order_id))
-    top = sorted(brought.items(), key=lambda item: (-len(item[1]), item[0]))[:TOP]
-    return [dict(email=person, friends=len(orders),
-                 revenue={c: amount_text(a, c) for c, a in sorted(_sum_of(orders, revenue).items())}) for person, orders in top]
+            brought[person].append(r)
+    out = []
+    for person, friends in sorted(brought.items(), key=lambda item: (-len(item[1]), item[0]))[:TOP]:
+        revenue: Counter = Counter()
+        for r in friends:
+            revenue[r.currency] += net.get(r.order_id, ZERO)
+        out.append(dict(email=person, friends=len(friends),
+                        revenue={c: amount_text(a, c) for c, a in sorted(revenue.items())}))
+    return out
 
 
-def _sum_of(orders, revenue) -> Counter:
-    total: Counter = Counter()
-    for campaign, order_id in orders:
-        currency, net = revenue["by_order"].get((campaign.shop, order_id), (None, ZERO))
-        if currency:
-            total[currency] += net
-    return total
-
-
-def _referral(shop, campaigns, start, end, period, days, funnel) -> list:
-    """Referral friends' orders of the period (each has a claim: it came through a referrer's link)."""
+def _referral(shop, campaigns, start, end, period, days, funnel) -> list[tuple]:
+    """Referral friends' orders of the period (each has a claim: it came through a referrer's link), not refused."""
     if not campaigns:
         return []
-    by_id = {c.id: c for c in campaigns}
     found = []
-    for campaign_id, order_id, state, paid_at in (ReferralDecisionRow.select(
-            ReferralDecisionRow.campaign, ReferralDecisionRow.order_id, ReferralDecisionRow.state, OrderFact.paid_at)
+    for state, order_id, paid_at, currency, total, refunded in (ReferralDecisionRow.select(
+            ReferralDecisionRow.state, ReferralDecisionRow.order_id, OrderFact.paid_at, OrderFact.currency,
+            OrderFact.total, OrderFact.refunded)
             .join(OrderFact, on=(OrderFact.shop == shop) & (OrderFact.order_id == ReferralDecisionRow.order_id))
-            .where(ReferralDecisionRow.campaign.in_(list(by_id)) & (OrderFact.paid_at >= start)
+            .where(ReferralDecisionRow.campaign.in_([c.id for c in campaigns]) & (OrderFact.paid_at >= start)
                    & (OrderFact.paid_at < end)).tuples()):
         day = days[period.day_of(paid_at)]
         day["orders"] += 1
@@ -248,42 +257,67 @@ def _referral(shop, campaigns, start, end, period, days, funnel) -> list:
         if state != "refused":
             day["joins"] += 1
             funnel["joins"] += 1
-            found.append((by_id[campaign_id], order_id, None, paid_at))
+            found.append((order_id, paid_at, currency, total, refunded or ZERO))
     return found
 
 
-def _revenue(friends) -> dict:
-    """The friends' orders: total, net of refunds, and eligible, per currency (and net per order)."""
-    by_shop: dict[str, set[str]] = defaultdict(set)
-    for campaign, order_id, founder_id, _ in friends:
-        by_shop[campaign.shop].update(i for i in (order_id, founder_id) if i)
-    orders = {}
-    for shop, ids in by_shop.items():
-        orders.update({(shop, i): o for i, o in read_orders(shop, ids).items()})
+def _revenue(shop, campaigns, rows: list[_Buyer], referral: list[tuple], period, days) -> tuple[dict, dict]:
+    """The friends' orders: total, net of refunds and eligible per currency; net per order (for ambassadors)."""
+    by_id = {c.id: c for c in campaigns}
+    lines_of_founder = {(r.campaign, r.order_id): r.lines for r in rows if r.role == "founder"}
     totals: dict[str, Counter] = defaultdict(Counter)
-    by_order = {}
-    for campaign, order_id, founder_id, _ in friends:
-        order = orders.get((campaign.shop, order_id))
-        if order is None:
+    net_of: dict[str, Decimal] = {}
+    for r in rows:
+        if r.role != "member" or r.total is None:
             continue
-        net = max(order.total - order.refunded, ZERO)
-        by_order[(campaign.shop, order_id)] = (order.currency, net)
-        money = totals[order.currency]
-        money["revenue_total"] += order.total
+        campaign = by_id[r.campaign]
+        net = max(r.total - r.refunded, ZERO)
+        net_of[r.order_id] = net
+        money = totals[r.currency]
+        money["revenue_total"] += r.total
         money["revenue_net"] += net
-        if campaign.type == "social_buying":
-            founder = orders.get((campaign.shop, founder_id))
-            products = amounts.eligible_products(campaign, founder) if founder else None
-            money["revenue_eligible"] += amounts.eligible_amount(order, products, campaign.eligible_base)
-        else:
-            money["revenue_eligible"] += net
-    return dict(totals=totals, by_order=by_order)
+        money["revenue_eligible"] += _eligible(shop, campaign, r, lines_of_founder)
+        days[period.day_of(r.paid_at)]["revenue"][r.currency] += net
+    for order_id, paid_at, currency, total, refunded in referral:
+        net = max(total - refunded, ZERO)
+        money = totals[currency]
+        money["revenue_total"] += total
+        money["revenue_net"] += net
+        money["revenue_eligible"] += net
+        days[period.day_of(paid_at)]["revenue"][currency] += net
+    return totals, net_of
 
 
-def _money(ids, start, end, revenue) -> dict:
+def _eligible(shop, campaign, row: _Buyer, lines_of_founder: dict) -> Decimal:
+    """What the campaign rewards of a friend's order, net of refunds (as `rewards.amounts` computes it)."""
+    products = None
+    if campaign.eligible_products == "same":
+        text = lines_of_founder.get((campaign.id, row.founder_id))
+        if text is None:  # a founder who bought before the period
+            text = OrderFact.select(OrderFact.lines).where((OrderFact.shop == shop)
+                                                           & (OrderFact.order_id == row.founder_id)).scalar() or "[]"
+            lines_of_founder[(campaign.id, row.founder_id)] = text
+        products = frozenset(p for p, *_ in json.loads(text))
+    elif campaign.eligible_products != "any":
+        products = frozenset(campaign.eligible_products)
+    order = _Lines(lines_of(row.lines), lines_of(row.refunded_lines), row.refunded_shipping, row.refunded, row.total)
+    return amounts.eligible_amount(order, products, campaign.eligible_base)
+
+
+class _Lines:
+    """The parts of an order `rewards.amounts.eligible_amount` reads, without building a whole Order."""
+
+    __slots__ = ("lines", "refunded_lines", "refunded_shipping", "refunded", "total")
+
+    def __init__(self, lines, refunded_lines, refunded_shipping, refunded, total) -> None:
+        self.lines, self.refunded_lines, self.refunded_shipping = lines, refunded_lines, refunded_shipping
+        self.refunded, self.total = refunded, total
+
+
+def _money(ids, start, end, revenue: dict) -> dict:
     """Per currency: revenue brought, and the rewards granted in the period with what became of them."""
     # Amounts are summed here, in Decimal: SQLite keeps them as text, and its SUM would answer a float.
-    money = revenue["totals"]
+    money = revenue
     in_period = (Reward.campaign.in_(ids) & (Reward.created_at >= start) & (Reward.created_at < end))
     for currency, state, amount in Reward.select(Reward.currency, Reward.state, Reward.amount).where(in_period).tuples():
         money[currency]["granted" if state == "granted" else "cancelled"] += amount
