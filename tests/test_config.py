@@ -280,3 +280,22 @@ def test_empty_file_and_missing_file():
 def test_a_list_at_top_level_is_an_error():
     problems = problems_of("- a\n- b\n")
     assert any("expected" in p or "unknown key" in p for p in problems)
+
+
+def test_dashboard_users_are_checked_with_their_line_and_key():
+    hashed = "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA"
+    users = (f"users:\n  - {{name: marie, password_hash: 'hunter2-in-clear', shops: [woo]}}\n"
+             f"  - {{name: paul, password_hash: '{hashed}'}}\n"
+             f"  - {{name: lea, password_hash: '{hashed}', shops: [nowhere]}}\n"
+             f"  - {{name: marie, password_hash: '{hashed}', role: admin}}\n"
+             f"  - {{name: zoe, password_hash: '{hashed}', role: boss, shops: [woo]}}\n")
+    text = GOOD.rstrip("\n") + "\n" + users
+    problems = problems_of(text)
+    assert any(f"config.yaml:{line_of(text, 'hunter2')}: users[0].password_hash: must be an argon2 hash" in p
+               for p in problems), problems
+    assert any("users[1].shops: an owner needs the shops they may see" in p for p in problems), problems
+    assert any("users[2].shops: no shop with id 'nowhere'" in p for p in problems), problems
+    assert any("users[3].name: user 'marie' is declared twice" in p for p in problems), problems
+    assert any("users[4].role:" in p for p in problems), problems
+    good = load(GOOD.rstrip("\n") + f"\nusers:\n  - {{name: ops, password_hash: '{hashed}', role: admin}}\n")
+    assert good.users[0].may_see("woo") and hashed not in repr(good)

@@ -9,20 +9,29 @@ import csv
 import html
 import io
 import re
+import textwrap
 import threading
 import time
 from contextlib import contextmanager
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
 from werkzeug.serving import make_server
 
-from bridge.storage.models import AdminAction, OverrideFact, Payout, Reward
+from bridge.config import load_config_text
+from bridge.delivery.payouts import deliver_payouts
+from bridge.delivery.sepa import save_account
+from bridge.ledger.grants import ledger_balances
+from bridge.storage.models import AdminAction, OverrideFact, Payout, Reward, SepaBatch
 from bridge.web import create_app
+from bridge.web.dashboard import back_office_order_url
 from bridge.web.logins import SESSION_HOURS, hash_password
 from bridge.web.ratelimit import reset
-from tests.conftest import migrated_config
+from tests.conftest import BASE_CONFIG, migrated_config
+from tests.engine_data import T0
 from tests.test_stats import history_text, seed_history
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -309,3 +318,61 @@ def test_a_person_page_shows_the_tree_across_groups_and_their_money(app):
     assert "joined group #1" in bob and "carol@example.test" in bob.split("Who they brought")[1].split("</section>")[0]
     assert client.get("/admin/shops/shop1/person?email=nobody@example.test").status_code == 404
     assert client.get("/admin/shops/shop2/person?email=buyer21@example.com").status_code == 403
+
+
+def test_order_numbers_link_to_the_shops_back_office():
+    from bridge.config.model import PrestaShopSettings
+
+    base = load_config_text(textwrap.dedent(BASE_CONFIG).format(database_url="sqlite:///unused.db")).shop("shop1")
+    assert back_office_order_url(base, "42") == "https://shop1.example/wp-admin/post.php?post=42&action=edit"
+    ps = replace(base, platform="prestashop", woocommerce=None, prestashop=PrestaShopSettings("K" * 32, None))
+    assert back_office_order_url(ps, "42") == "https://shop1.example/"  # its back office's folder is unknown
+    known = replace(ps, prestashop=replace(ps.prestashop, back_office_url="https://shop1.example/admin4f2x/"))
+    assert back_office_order_url(known, "4 2") == (
+        "https://shop1.example/admin4f2x/index.php?controller=AdminOrders&id_order=4%202&vieworder")
+
+
+@pytest.fixture
+def by_bank(config_text, tmp_path):
+    """The same history, group1 paying by bank transfer from the shop's own account, payouts approved by hand."""
+    reset()
+    text = history_text(config_text).replace(
+        "  - id: group1\n    type: social_buying\n", "  - id: group1\n    type: social_buying\n    approval: manual\n    payout: sepa\n")
+    text = text.replace("    tone: tu\n", "    tone: tu\n    sepa: {name: Shop One SARL, iban: FR76 3000 6000 0112 3456 7890 189, "
+                                         "bic: AGRIFRPPXXX}\n", 1)
+    config = migrated_config(text + users_text(), tmp_path)
+    seed_history(config)
+    yield create_app(config)
+    reset()
+
+
+def test_a_sepa_batch_a_retry_and_a_cancel_from_the_review_queue(by_bank):
+    config = by_bank.extensions["bridge"].config
+    client, _ = login(by_bank, "marie", OWNER)
+    for order_id in ("1", "2"):
+        assert act(client, "approve", payout_of(order_id).key).status_code == 303
+    deliver_payouts(config, T0 + timedelta(days=18))  # asks for the IBANs (awaiting_iban)
+    for order_id, holder in (("1", "Alice Martin"), ("2", "Bob Durand")):
+        save_account(payout_of(order_id), holder, "FR7630006000011234567890189", None, T0 + timedelta(days=18))
+    page = client.get("/admin/shops/shop1/review").get_data(as_text=True)
+    assert "2 virement(s) prêt(s), 15,00\u00a0€" in page  # 10.00 + 5.00
+    assert act(client, "export_sepa", "shop1").status_code == 303
+    batch = SepaBatch.get()
+    assert (batch.count, batch.state) == (2, "exported") and payout_of("1").state == "in_batch"
+    xml = client.get(f"/admin/shops/shop1/sepa/{batch.id}.xml")
+    assert xml.status_code == 200 and b"Alice Martin" in xml.data and batch.message_id.encode() in xml.data
+    assert act(client, "sepa_sent", str(batch.id)).status_code == 303
+    assert payout_of("1").state == payout_of("2").state == "paid"
+    assert act(client, "export_sepa", "shop1").status_code == 303 and SepaBatch.select().count() == 1  # nothing ready
+    # a failed payout (as the delivery job leaves one): tried again, then cancelled with a note
+    Payout.update(state="failed", last_error="the bank refused the account").where(
+        Payout.key == payout_of("3").key).execute()
+    assert "the bank refused the account" in client.get("/admin/shops/shop1/review").get_data(as_text=True)
+    assert act(client, "retry", payout_of("3").key).status_code == 303 and payout_of("3").state == "approved"
+    Payout.update(state="failed").where(Payout.key == payout_of("3").key).execute()
+    assert act(client, "cancel", payout_of("3").key, note="customer asked for a coupon instead").status_code == 303
+    assert payout_of("3").state == "cancelled"
+    results = [a.result for a in AdminAction.select().order_by(AdminAction.id)]
+    assert results[2].startswith(f"lot {batch.id} créé avec 2 virement(s)") and "marqué(s) payé(s)" in results[3]
+    assert results[4].startswith("Non fait: aucun virement n'est prêt")
+    assert ledger_balances()[1] == []

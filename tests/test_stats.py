@@ -12,6 +12,7 @@ shop2 (USD) has its own group of two; nothing of it may show in shop1's figures.
 from __future__ import annotations
 
 import json
+import multiprocessing
 from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -21,14 +22,16 @@ from click.testing import CliRunner
 
 from bridge.cli import main
 from bridge.facts.ingest import ingest
-from bridge.ledger.grants import settle_due_groups
+from bridge.ledger.grants import ledger_balances, settle_due_groups
 from bridge.ledger.rollup import SETTLE, roll_up
 from bridge.ledger.stats import Period, shop_stats
 from bridge.sharing.clicks import record_click
 from bridge.sharing.events import BadEvent, record_event
 from bridge.sharing.targets import resolve
+from bridge.storage import bind
+from bridge.storage.bulk import chunks
 from bridge.storage.db import db
-from bridge.storage.models import GroupRow, LinkEvent, MemberTag, StatCount
+from bridge.storage.models import Click, GroupRow, LinkActivity, LinkEvent, MemberTag, Payout, StatCount
 from bridge.web import create_app
 from tests.conftest import migrated_config
 from tests.engine_data import T0, order
@@ -113,6 +116,11 @@ def history(config_text, tmp_path):
 
 def test_the_figures_of_a_seeded_history_are_the_hand_computed_ones(history):
     config, code, tags = history
+    # alice's 10.00 is paid out (by the delivery job, in production), then half her order is refunded:
+    # she owes 5.00 back (10% of the 50.00 refunded), a clawback that nothing has recovered yet
+    Payout.update(state="paid", external_ref="coupon ABC").where(Payout.key == "payout:group1:group:1:1").execute()
+    alice = replace(shop1(1, 0, "100.00", "alice@example.test"), refunded=Decimal("50.00"), modified_at=T0 + timedelta(days=18))
+    ingest(config, orders=[alice], claims=[], now=T0 + timedelta(days=18))
     assert roll_up(T0 + timedelta(days=20)) == 10  # 5 clicks and 5 events (both shops), each counted once
     assert roll_up(T0 + timedelta(days=20)) == 0
     july = Period(date(2026, 7, 1), date(2026, 7, 31), config.shop("shop1").zone)
@@ -125,8 +133,8 @@ def test_the_figures_of_a_seeded_history_are_the_hand_computed_ones(history):
     assert figures["domains"] == [dict(domain="", clicks=3), dict(domain="l.facebook.com", clicks=1)]
     # Group 1 settles at 3 buyers, 10%: alice 10.00, bob 5.00, carol 10% of 50.00 kept = 5.00; order 4 and 5 alone.
     assert figures["money"] == {"EUR": dict(
-        revenue_total="130.00", revenue_net="100.00", revenue_eligible="100.00", granted="20.00", paid="0.00",
-        pending="20.00", clawed_back="0.00", recovered="0.00", cost="20.00", return_on_cost=5.0)}
+        revenue_total="130.00", revenue_net="100.00", revenue_eligible="100.00", granted="20.00", paid="10.00",
+        pending="10.00", clawed_back="5.00", recovered="0.00", cost="20.00", return_on_cost=5.0)}
     assert figures["virality"] == dict(buyers=5, friends=2, k=0.4, chain_depth=2, sharing_buyers=2,
                                        share_of_buyers_sharing=0.4, median_s_to_first_share=(600 + 19 * 3600) / 2,
                                        median_s_to_first_friend=3600.0)
@@ -140,6 +148,7 @@ def test_the_figures_of_a_seeded_history_are_the_hand_computed_ones(history):
     assert (third["day"], third["clicks"], third["orders"], third["joins"], third["revenue"]) == (
         "2026-07-03", 0, 1, 1, {"EUR": "50.00"})
     assert sum(d["orders"] for d in figures["days"]) == 3 and len(figures["days"]) == 31
+    assert ledger_balances()[1] == []  # the ledger still reconciles
 
 
 def test_a_period_and_a_campaign_narrow_the_figures_and_currencies_stay_apart(history):
@@ -163,7 +172,7 @@ def test_young_rows_wait_and_two_roll_ups_never_count_a_row_twice(history):
     assert roll_up(T0 + timedelta(minutes=7) + SETTLE) == 2
     assert roll_up(T0 + timedelta(minutes=7) + SETTLE) == 0
     assert roll_up(T0 + timedelta(days=20)) == 8
-    assert sum(row.count for row in StatCount.select()) == 10
+    assert sum(row.count for row in StatCount.select().where(StatCount.dim == "")) == 10
 
 
 def test_bad_events_are_refused_and_nothing_is_stored(history):
@@ -217,3 +226,38 @@ def test_bridge_users_hash_password_gives_a_hash_the_login_accepts(tmp_path):
     assert short.exit_code == 2 and "at least 10 characters" in short.output
     prompted = runner.invoke(main, ["users", "hash-password"], input="another long one\nanother long one\n")
     assert prompted.exit_code == 0 and prompted.output.strip().splitlines()[-1].startswith("$argon2id$")
+
+
+def _roll_up_in_a_process(url: str, now, start, out) -> None:
+    bind(url)
+    start.wait(30)
+    with db.connection_context():
+        out.put(roll_up(now))
+
+
+def test_two_processes_rolling_up_at_once_count_every_click_once(history):
+    """Forked like the worker and a web process: both roll up 30,000 new clicks at the same moment."""
+    config, code, tags = history
+    target = resolve(config, code)
+    rows = [dict(shop="shop1", campaign="group1", code=target.code, tag=tags["1"], at=T0 + timedelta(seconds=i),
+                 channel=("whatsapp", "sms", None)[i % 3]) for i in range(30000)]
+    with db.atomic():
+        for part in chunks(rows, 500):
+            Click.insert_many(part).execute()
+    url = config.server.database_url
+    db.close()
+    db.obj.close_all()  # a forked child must not share (and close) the parent's pooled connections
+    fork = multiprocessing.get_context("fork")
+    start, out = fork.Event(), fork.Queue()
+    later = T0 + timedelta(days=20)
+    workers = [fork.Process(target=_roll_up_in_a_process, args=(url, later, start, out)) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    start.set()
+    counted = [out.get(timeout=120), out.get(timeout=120)]
+    for worker in workers:
+        worker.join(timeout=60)
+    assert sum(counted) == 30000 + 10  # the seeded history's 10 rows and the new clicks, once in all
+    db.connect(reuse_if_open=True)
+    assert sum(row.count for row in StatCount.select().where(StatCount.dim == "")) == 30010
+    assert LinkActivity.get((LinkActivity.code == target.code) & (LinkActivity.tag == tags["1"])).clicks == 30000 + 3

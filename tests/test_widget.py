@@ -19,7 +19,7 @@ from werkzeug.serving import make_server
 from bridge.schedule.runtime import Runtime
 from bridge.storage.db import db
 from bridge.storage.memos import clear_all as clear_memos
-from bridge.storage.models import ClaimFact, Click, MembershipRow, OrderFact
+from bridge.storage.models import ClaimFact, Click, LinkEvent, MembershipRow, OrderFact
 from bridge.web import create_app
 from bridge.web.ratelimit import reset
 from tests.conftest import migrated_config
@@ -127,6 +127,15 @@ def test_thank_you_page_shows_the_share_link_progress_and_countdown(site, browse
     assert whatsapp.startswith("https://wa.me/?text=") and "via%3Dwhatsapp" in whatsapp and link.split("/r/")[1].replace("/", "%2F") in whatsapp
     assert page.locator("bridge-widget a", has_text="Facebook").get_attribute("rel") == "noopener noreferrer"
     assert page.locator("bridge-widget [role=progressbar]").get_attribute("aria-valuemax") == "2"
+    # the owner's statistics: the link shown, then copied, told by beacons (no answer awaited)
+    code, tag = link.split("/r/")[1].split("/")
+    with db.connection_context():
+        for _ in range(50):
+            events = [(e.kind, e.code, e.tag, e.channel) for e in LinkEvent.select().order_by(LinkEvent.id)]
+            if len(events) >= 2:
+                break
+            time.sleep(0.1)
+    assert events == [("view", code, tag, None), ("share", code, tag, "copy")]
     shot(page, "thank-you-desktop")
     page.set_viewport_size(PHONE)
     shot(page, "thank-you-phone")
@@ -165,6 +174,8 @@ def test_a_friend_follows_the_link_keeps_the_code_buys_and_the_group_grows(site,
         claim = ClaimFact.get(ClaimFact.order_id == "502")
         assert (claim.founder_id, claim.sponsor_id, claim.source) == ("501", "501", "widget")
         assert MembershipRow.get(MembershipRow.order_id == "502").role == "member"
+        landed = LinkEvent.get(LinkEvent.kind == "landing")
+        assert (landed.code, landed.tag) == tuple(link.split("/r/")[1].split("/"))
     founder_context.close()
     friend_context.close()
 

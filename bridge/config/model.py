@@ -62,6 +62,7 @@ class PrestaShopSettings:
     webservice_key: str = field(repr=False)
     id_shop: int | None
     hint_secret: str | None = field(default=None, repr=False)  # shared with the bridgehints module
+    back_office_url: str | None = None  # the back office's address (its folder name is the shop's own): order links
 
 
 @dataclass(frozen=True)

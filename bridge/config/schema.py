@@ -139,6 +139,7 @@ class PrestaShopSchema(StrictSchema):
     webservice_key = f.StrictString(required=True)
     id_shop = f.StrictInteger(minimum=1, load_default=None)
     hint_secret = f.StrictString(load_default=None)
+    back_office_url = f.HttpUrl(load_default=None)
 
     @validates_schema(skip_on_field_errors=False)
     @_cross_check

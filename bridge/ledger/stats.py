@@ -110,7 +110,7 @@ def _counts(shop, ids, start, end, period, days, funnel) -> None:
     """Views, shares, clicks and landings per day (the shop's days, from UTC hours)."""
     query = (StatCount.select(StatCount.hour, StatCount.kind, fn.SUM(StatCount.count))
              .where((StatCount.shop == shop) & (StatCount.hour >= start) & (StatCount.hour < end)
-                    & StatCount.campaign.in_(ids)).group_by(StatCount.hour, StatCount.kind))
+                    & StatCount.campaign.in_(ids) & (StatCount.dim == "")).group_by(StatCount.hour, StatCount.kind))
     for hour, kind, count in query.tuples():
         step = KIND_STEP[kind]
         days[period.day_of(hour)][step] += int(count)
@@ -120,12 +120,12 @@ def _counts(shop, ids, start, end, period, days, funnel) -> None:
 def _channels(shop, ids, start, end) -> list[dict]:
     """Shares and clicks per channel ('unknown' where the link was used without one)."""
     found: dict[str, Counter] = defaultdict(Counter)
-    query = (StatCount.select(StatCount.channel, StatCount.kind, fn.SUM(StatCount.count))
+    query = (StatCount.select(StatCount.dim, StatCount.kind, fn.SUM(StatCount.count))
              .where((StatCount.shop == shop) & (StatCount.hour >= start) & (StatCount.hour < end)
-                    & StatCount.campaign.in_(ids) & StatCount.kind.in_(("share", "click")))
-             .group_by(StatCount.channel, StatCount.kind))
-    for channel, kind, count in query.tuples():
-        found[channel or "unknown"][KIND_STEP[kind]] += int(count)
+                    & StatCount.campaign.in_(ids) & StatCount.kind.in_(("share", "click")) & StatCount.dim.startswith("c:"))
+             .group_by(StatCount.dim, StatCount.kind))
+    for dim, kind, count in query.tuples():
+        found[dim[2:] or "unknown"][KIND_STEP[kind]] += int(count)
     return sorted((dict(channel=c, shares=n["shares"], clicks=n["clicks"]) for c, n in found.items()),
                   key=lambda row: (-row["clicks"], -row["shares"], row["channel"]))
 
@@ -133,11 +133,11 @@ def _channels(shop, ids, start, end) -> list[dict]:
 def _domains(shop, ids, start, end) -> list[dict]:
     """Clicks per referring site, the most first."""
     total = fn.SUM(StatCount.count)
-    query = (StatCount.select(StatCount.domain, total)
+    query = (StatCount.select(StatCount.dim, total)
              .where((StatCount.shop == shop) & (StatCount.hour >= start) & (StatCount.hour < end)
-                    & StatCount.campaign.in_(ids) & (StatCount.kind == "click"))
-             .group_by(StatCount.domain).order_by(total.desc(), StatCount.domain).limit(TOP))
-    return [dict(domain=d, clicks=int(n)) for d, n in query.tuples()]  # "": no referring site (typed, an app, private)
+                    & StatCount.campaign.in_(ids) & (StatCount.kind == "click") & StatCount.dim.startswith("d:"))
+             .group_by(StatCount.dim).order_by(total.desc(), StatCount.dim).limit(TOP))
+    return [dict(domain=d[2:], clicks=int(n)) for d, n in query.tuples()]  # "": no referring site (typed, an app, private)
 
 
 class _Buyer:

@@ -416,19 +416,19 @@ class LinkEvent(BaseModel):
 
 
 class StatCount(BaseModel):
-    """Clicks and link events rolled up per shop, campaign, UTC hour, kind, channel and referring domain."""
+    """Clicks and link events rolled up per shop, campaign, UTC hour and kind: the total (`dim` ""), and the same
+    split by channel (`dim` "c:whatsapp", "c:" for none) and, for clicks, by referring site ("d:example.com")."""
 
     shop = peewee.CharField(max_length=64)
     campaign = peewee.CharField(max_length=64)
     hour = UTCDateTimeField()
     kind = peewee.CharField(max_length=8)  # click | view | share | landing
-    channel = peewee.CharField(max_length=16, default="")
-    domain = peewee.CharField(max_length=253, default="")
+    dim = peewee.CharField(max_length=256, default="")
     count = peewee.BigIntegerField(default=0)
 
     class Meta:
         table_name = "stat_count"
-        indexes = ((("shop", "hour", "campaign", "kind", "channel", "domain"), True),)
+        indexes = ((("shop", "hour", "campaign", "kind", "dim"), True),)
 
 
 class LinkActivity(BaseModel):

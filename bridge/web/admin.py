@@ -24,6 +24,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
+from bridge.config.model import Config, Shop, User
 from bridge.ledger.overview import admin_overview
 from bridge.ledger.rollup import roll_up
 from bridge.ledger.stats import Period, shop_stats
@@ -136,7 +137,7 @@ def _figures(config, shop):
     return period, campaign, shop_stats(config, shop.id, period, campaign, now)
 
 
-def page_context(config, user, shop, tab: str, kept: tuple[str, ...]) -> dict:
+def page_context(config: Config, user: User, shop: Shop, tab: str, kept: tuple[str, ...]) -> dict:
     """What every dashboard page shows around its content: language, tabs, the user's shops, the last action's result."""
     if request.args.get("lang") in LANGUAGES:
         session["lang"] = request.args["lang"]
@@ -147,7 +148,7 @@ def page_context(config, user, shop, tab: str, kept: tuple[str, ...]) -> dict:
                 other_language="fr" if language == "en" else "en", done=session.pop("done", None))
 
 
-def logged_in_shop(shop_id: str):
+def logged_in_shop(shop_id: str) -> tuple[User | None, Config | None, Shop | None]:
     """The user and the shop of a dashboard page (a redirect to the login page when nobody is logged in)."""
     user = _user_or_login()
     if user is None:

@@ -99,9 +99,12 @@ def formatters(shop: Shop, locale: str) -> dict:
 
 
 def back_office_order_url(shop: Shop, order_id: str) -> str:
-    """The order's page in the shop's back office (WooCommerce: its edit screen; PrestaShop: the orders list,
-    whose address carries a token bridge does not know; a custom shop: its order page, if configured)."""
+    """The order's page in the shop's back office: WooCommerce's edit screen (it forwards to the HPOS one);
+    PrestaShop's order page under `prestashop.back_office_url` (PrestaShop first asks to confirm a link
+    without its session token), or the shop's home when that address is not configured."""
     order_id = quote(str(order_id), safe="")
     if shop.platform == "woocommerce":
         return f"{shop.url}/wp-admin/post.php?post={order_id}&action=edit"
+    if shop.prestashop is not None and shop.prestashop.back_office_url:
+        return f"{shop.prestashop.back_office_url.rstrip('/')}/index.php?controller=AdminOrders&id_order={order_id}&vieworder"
     return f"{shop.url}/"
