@@ -31,7 +31,7 @@ from bridge.config.model import Config
 from bridge.rewards import amounts
 from bridge.storage.bulk import chunks
 from bridge.storage.db import db
-from bridge.storage.fields import AmountField, UTCDateTimeField
+from bridge.storage.fields import UTCDateTimeField
 from bridge.storage.models import (
     Clawback,
     LinkActivity,
@@ -151,10 +151,9 @@ class _Buyer:
         # The driver's own values, converted here as the fields would (peewee's per-row conversion cost more)
         self.campaign, self.order_id, self.role, self.founder_id = campaign, order_id, role, founder_id
         self.sponsor_id, self.paid_at, self.through, self.email = sponsor_id, _instant(paid_at), bool(through), email
-        self.currency, self.total = currency, _amount(total) if total is not None else None
-        self.refunded, self.lines = _amount(refunded) if refunded is not None else ZERO, lines
-        self.refunded_lines = refunded_lines
-        self.refunded_shipping = _amount(refunded_shipping) if refunded_shipping is not None else ZERO
+        # amounts stay as the driver gave them (text on SQLite) until a friend's order needs them: see money()
+        self.currency, self.total, self.refunded, self.lines = currency, total, refunded, lines
+        self.refunded_lines, self.refunded_shipping = refunded_lines, refunded_shipping
         first = min((t for t in (share_at, click_at) if t is not None), default=None)
         self.shared_at = _instant(first) if first is not None else None
 
@@ -163,7 +162,8 @@ def _social(shop, campaigns, start, end) -> list[_Buyer]:
     """The period's social-buying decisions in one query: the order's facts and the buyer's link activity with it."""
     if not campaigns:
         return []
-    through = MembershipRow.checks.contains('["attributed", true')
+    # (a member came through a link by definition: the text of the checks is searched for the others only)
+    through = (MembershipRow.role == "member") | MembershipRow.checks.contains('["attributed", true')
     query = (MembershipRow.select(
         MembershipRow.campaign, MembershipRow.order_id, MembershipRow.role, MembershipRow.founder_id,
         MembershipRow.sponsor_id, MembershipRow.paid_at, through.alias("through"), OrderFact.email_norm, OrderFact.currency,
@@ -179,7 +179,11 @@ def _social(shop, campaigns, start, end) -> list[_Buyer]:
 
 
 _instant = UTCDateTimeField().python_value
-_amount = AmountField().python_value
+
+
+def _amount(value) -> Decimal:
+    """An amount as the driver gives it (NUMERIC on PostgreSQL, text on SQLite) as a Decimal."""
+    return ZERO if value is None else value if isinstance(value, Decimal) else Decimal(value)
 
 
 def _count_orders(rows: list[_Buyer], period, days, funnel) -> None:
@@ -271,12 +275,13 @@ def _revenue(shop, campaigns, rows: list[_Buyer], referral: list[tuple], period,
         if r.role != "member" or r.total is None:
             continue
         campaign = by_id[r.campaign]
-        net = max(r.total - r.refunded, ZERO)
+        total, refunded = _amount(r.total), _amount(r.refunded)
+        net = max(total - refunded, ZERO)
         net_of[r.order_id] = net
         money = totals[r.currency]
-        money["revenue_total"] += r.total
+        money["revenue_total"] += total
         money["revenue_net"] += net
-        money["revenue_eligible"] += _eligible(shop, campaign, r, lines_of_founder)
+        money["revenue_eligible"] += _eligible(shop, campaign, r, lines_of_founder, total, refunded)
         days[period.day_of(r.paid_at)]["revenue"][r.currency] += net
     for order_id, paid_at, currency, total, refunded in referral:
         net = max(total - refunded, ZERO)
@@ -288,8 +293,13 @@ def _revenue(shop, campaigns, rows: list[_Buyer], referral: list[tuple], period,
     return totals, net_of
 
 
-def _eligible(shop, campaign, row: _Buyer, lines_of_founder: dict) -> Decimal:
+def _eligible(shop, campaign, row: _Buyer, lines_of_founder: dict, total: Decimal, refunded: Decimal) -> Decimal:
     """What the campaign rewards of a friend's order, net of refunds (as `rewards.amounts` computes it)."""
+    shipping = _amount(row.refunded_shipping)
+    if campaign.eligible_products == "any" and not refunded and not shipping and row.refunded_lines in ("[]", None):
+        # every line, nothing taken back: the sum of the lines, as eligible_amount would find it
+        with_tax = campaign.eligible_base == "paid_incl_tax"
+        return sum((Decimal(t) + (Decimal(x) if with_tax else ZERO) for _, _, t, x in json.loads(row.lines)), ZERO)
     products = None
     if campaign.eligible_products == "same":
         text = lines_of_founder.get((campaign.id, row.founder_id))
@@ -300,7 +310,7 @@ def _eligible(shop, campaign, row: _Buyer, lines_of_founder: dict) -> Decimal:
         products = frozenset(p for p, *_ in json.loads(text))
     elif campaign.eligible_products != "any":
         products = frozenset(campaign.eligible_products)
-    order = _Lines(lines_of(row.lines), lines_of(row.refunded_lines), row.refunded_shipping, row.refunded, row.total)
+    order = _Lines(lines_of(row.lines), lines_of(row.refunded_lines or "[]"), shipping, refunded, total)
     return amounts.eligible_amount(order, products, campaign.eligible_base)
 
 

@@ -428,7 +428,8 @@ class StatCount(BaseModel):
 
     class Meta:
         table_name = "stat_count"
-        indexes = ((("shop", "hour", "campaign", "kind", "dim"), True),)
+        # the second index serves the day-by-day totals (`dim` ""), the first everything else
+        indexes = ((("shop", "hour", "campaign", "kind", "dim"), True), (("shop", "dim", "hour"), False))
 
 
 class LinkActivity(BaseModel):
