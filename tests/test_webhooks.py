@@ -7,7 +7,7 @@ import pytest
 from bridge.config import load_config_text
 from bridge.storage import bind, upgrade
 from bridge.storage.db import db
-from bridge.storage.models import OrderFact, ShopSecret
+from bridge.storage.models import OrderFact, ShopSecret, ShopSignal
 from bridge.storage.secrets import ensure_shop_secret, shop_secret
 from bridge.web import create_app
 from tests.fake_woocommerce import FakeWooCommerce, config_for
@@ -67,6 +67,9 @@ def test_every_live_delivery_is_answered_as_woocommerce_expects(client, shop):
     ids = {str(json.loads(b)["id"]) for n, h, b in DELIVERIES if "order." in n}
     assert [order_id for order_id, _ in stored()] == sorted(ids)  # duplicates and reordering were harmless
     assert any(path.endswith("/orders/17") for _, path, _ in shop.requests)  # each hint was fetched from the shop
+    with db.connection_context():  # the setup page's "webhooks work", from the signed deliveries only
+        signal = ShopSignal.get(ShopSignal.name == "webhook_ok")
+        assert signal.shop == "shop1" and signal.count == sum(1 for n, _, _ in DELIVERIES if "order." in n or "coupon" in n)
 
 
 def test_pings_store_nothing_even_before_a_secret_exists(client):

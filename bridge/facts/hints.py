@@ -40,13 +40,13 @@ def receive_hint(config: Config, shop_id: str, headers: Mapping[str, str], body:
     try:
         event = connector.parse_webhook(connector.configured_secret() or shop_secret(shop.id), headers, body)
     except WebhookError as exc:
+        # (a refused delivery writes nothing, not even a count: it is in the log only)
         log.warning("webhook refused", extra={"shop": shop.id, "reason": str(exc)})
-        note_signal(shop.id, "webhook_refused", datetime.now(timezone.utc), str(exc))
         return HintResult(exc.status_code, error=("bad_signature" if isinstance(exc, BadSignature)
                                                   else "malformed_payload", str(exc)))
-    note_signal(shop.id, "webhook_ok", datetime.now(timezone.utc), event.topic or event.kind)
     if event.kind == "ping":
-        return HintResult(200)  # exactly 200, or WooCommerce keeps the webhook pending
+        return HintResult(200)  # exactly 200, or WooCommerce keeps the webhook pending (and it is not signed)
+    note_signal(shop.id, "webhook_ok", datetime.now(timezone.utc), event.topic or event.kind)  # a signed delivery
     if event.kind == "ignored":
         log.info("webhook topic ignored", extra={"shop": shop.id, "topic": event.topic})
         return HintResult(200, dict(status="ignored", topic=event.topic))

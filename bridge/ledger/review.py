@@ -82,7 +82,7 @@ def _refused_joins(shop_id: str, campaigns: list[str], search: Search, page: int
                     & MembershipRow.checks.contains('["attributed", true')))
     if search.text:
         email, order_id = search.email(), search.order_id()
-        matches = MembershipRow.founder_id == "\0"  # nothing, unless one of the below
+        matches = MembershipRow.id < 0  # nothing, unless one of the below
         if email:
             matches |= OrderFact.email_norm == email
         if order_id:

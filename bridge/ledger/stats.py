@@ -24,14 +24,14 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from peewee import JOIN, fn
+from peewee import JOIN, Value, fn
 
 from bridge.basics.money import Money
 from bridge.config.model import Config
 from bridge.rewards import amounts
 from bridge.storage.bulk import chunks
-from bridge.storage.db import db
-from bridge.storage.fields import UTCDateTimeField
+from bridge.storage.db import db, is_postgresql
+from bridge.storage.fields import AmountField, UTCDateTimeField
 from bridge.storage.models import (
     Clawback,
     LinkActivity,
@@ -174,8 +174,8 @@ def _social(shop, campaigns, start, end) -> list[_Buyer]:
                    & (MemberTag.order_id == MembershipRow.order_id))
         .join_from(MemberTag, LinkActivity, JOIN.LEFT_OUTER, on=(LinkActivity.tag == MemberTag.tag))
         .where(MembershipRow.campaign.in_([c.id for c in campaigns]) & (MembershipRow.paid_at >= start)
-               & (MembershipRow.paid_at < end)))
-    return [_Buyer(*row) for row in db.execute(query).fetchall()]
+               & (MembershipRow.paid_at < end)).order_by(MembershipRow.paid_at, MembershipRow.order_id))
+    return [_Buyer(*row) for row in db.execute(query).fetchall()]  # in payment order
 
 
 _instant = UTCDateTimeField().python_value
@@ -203,8 +203,8 @@ def _virality(rows: list[_Buyer]) -> dict:
     depth: dict[str, int] = {}
     paid = {(r.campaign, r.order_id): r.paid_at for r in buyers}
     earliest: dict[tuple[str, str], datetime] = {}
-    for r in sorted(buyers, key=lambda r: (r.paid_at, r.order_id)):
-        if r.role == "member":  # in payment order: a sponsor is decided before whoever they brought
+    for r in buyers:
+        if r.role == "member":  # in payment order (as read): a sponsor is decided before whoever they brought
             depth[r.order_id] = 1 + depth.get(r.sponsor_id, 0) if r.sponsor_id != r.founder_id else 1
             key = (r.campaign, r.founder_id)
             if key in paid and key not in earliest:
@@ -326,18 +326,19 @@ class _Lines:
 
 def _money(ids, start, end, revenue: dict) -> dict:
     """Per currency: revenue brought, and the rewards granted in the period with what became of them."""
-    # Amounts are summed here, in Decimal: SQLite keeps them as text, and its SUM would answer a float.
     money = revenue
     in_period = (Reward.campaign.in_(ids) & (Reward.created_at >= start) & (Reward.created_at < end))
-    for currency, state, amount in Reward.select(Reward.currency, Reward.state, Reward.amount).where(in_period).tuples():
-        money[currency]["granted" if state == "granted" else "cancelled"] += amount
-    for currency, state, amount in Payout.select(Payout.currency, Payout.state, Payout.amount).join(Reward).where(
-            in_period).tuples():
-        money[currency]["paid" if state == "paid" else "pending" if state in PENDING else "payout_cancelled"] += amount
-    for currency, amount, recovered in Clawback.select(Clawback.currency, Clawback.amount, Clawback.recovered).join(
-            Reward).where(in_period).tuples():
-        money[currency]["clawed_back"] += amount
-        money[currency]["recovered"] += recovered
+    for currency, state, total in Reward.select(Reward.currency, Reward.state, exact_sum(Reward.amount)).where(
+            in_period).group_by(Reward.currency, Reward.state).tuples():
+        money[currency]["granted" if state == "granted" else "cancelled"] += summed(total)
+    for currency, state, total in Payout.select(Payout.currency, Payout.state, exact_sum(Payout.amount)).join(Reward).where(
+            in_period).group_by(Payout.currency, Payout.state).tuples():
+        money[currency]["paid" if state == "paid" else "pending" if state in PENDING else "payout_cancelled"] += summed(total)
+    for currency, amount, recovered in Clawback.select(Clawback.currency, exact_sum(Clawback.amount),
+                                                       exact_sum(Clawback.recovered)).join(Reward).where(
+            in_period).group_by(Clawback.currency).tuples():
+        money[currency]["clawed_back"] += summed(amount)
+        money[currency]["recovered"] += summed(recovered)
     out = {}
     for currency, m in sorted(money.items()):
         cost = m["granted"] - m["recovered"]
@@ -346,6 +347,25 @@ def _money(ids, start, end, revenue: dict) -> dict:
         out[currency]["cost"] = amount_text(cost, currency)
         out[currency]["return_on_cost"] = _ratio(m["revenue_net"], cost)
     return out
+
+
+MICRO = 1_000_000  # amounts keep at most 6 decimals (NUMERIC(20, 6) on PostgreSQL)
+
+
+def exact_sum(field: AmountField) -> fn:
+    """SUM of an amount column, exact: PostgreSQL sums NUMERIC; SQLite keeps amounts as text and would sum
+    floats, so there the sum is of whole millionths (exact as 64-bit integers), turned back by `summed`."""
+    # (coerce=False: the driver's own value, not read back through the amount field)
+    if is_postgresql():
+        return fn.SUM(field).coerce(False)
+    return fn.SUM(fn.ROUND(field * Value(MICRO, converter=int))).coerce(False)
+
+
+def summed(total: Decimal | float | None) -> Decimal:
+    """What `exact_sum` answered, as a Decimal amount."""
+    if total is None:
+        return ZERO
+    return total if isinstance(total, Decimal) else Decimal(round(total)) / MICRO
 
 
 def amount_text(amount: Decimal, currency: str) -> str:

@@ -11,6 +11,8 @@ import hmac
 import secrets
 import time
 from datetime import date, datetime, timezone
+from functools import wraps
+from typing import Callable
 
 from flask import (
     Blueprint,
@@ -148,20 +150,23 @@ def page_context(config: Config, user: User, shop: Shop, tab: str, kept: tuple[s
                 other_language="fr" if language == "en" else "en", done=session.pop("done", None))
 
 
-def logged_in_shop(shop_id: str) -> tuple[User | None, Config | None, Shop | None]:
-    """The user and the shop of a dashboard page (a redirect to the login page when nobody is logged in)."""
-    user = _user_or_login()
-    if user is None:
-        return None, None, None
-    config, shop = _shop_for(user, shop_id)
-    return user, config, shop
+def shop_page(view: Callable) -> Callable:
+    """A dashboard page of one shop: called with the logged-in user, the configuration and the shop (403 for
+    a shop that is not the user's); nobody logged in goes to the login page."""
+    @wraps(view)
+    def wrapper(shop_id: str, *args, **kwargs):
+        user = _user_or_login()
+        if user is None:
+            return redirect("/admin/login", code=303)
+        config, shop = _shop_for(user, shop_id)
+        return view(user, config, shop, *args, **kwargs)
+
+    return wrapper
 
 
 @bp.get("/admin/shops/<shop_id>")
-def shop_dashboard(shop_id: str) -> ResponseReturnValue:
-    user, config, shop = logged_in_shop(shop_id)
-    if user is None:
-        return redirect("/admin/login", code=303)
+@shop_page
+def shop_dashboard(user: User, config: Config, shop: Shop) -> ResponseReturnValue:
     context = page_context(config, user, shop, "stats", ("campaign", "since", "until"))
     period, campaign, figures = _figures(config, shop)
     return render_template("dashboard.html", **context, campaigns=config.campaigns_of(shop.id), campaign=campaign,
@@ -170,11 +175,8 @@ def shop_dashboard(shop_id: str) -> ResponseReturnValue:
 
 
 @bp.get("/admin/shops/<shop_id>/stats.csv")
-def shop_csv(shop_id: str) -> ResponseReturnValue:
-    user = _user_or_login()
-    if user is None:
-        return redirect("/admin/login", code=303)
-    config, shop = _shop_for(user, shop_id)
+@shop_page
+def shop_csv(user: User, config: Config, shop: Shop) -> ResponseReturnValue:
     period, campaign, figures = _figures(config, shop)
     name = f"bridge-{shop.id}-{campaign + '-' if campaign else ''}{period.since}-{period.until}.csv"
     return Response(stats_csv(figures), mimetype="text/csv",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 import sys
+from functools import lru_cache
 
 import pygal
 from markupsafe import Markup
@@ -23,10 +24,12 @@ STYLE = Style(background="white", plot_background="white", foreground="#18181b",
 def daily_chart(title: str, labels: list[str], series: list[tuple[str, list[float]]], bars: bool = False) -> Markup:
     """One chart of a few series over the period's days, drawn twice: wide for desktops, tall for phones
     (the page's CSS shows one); each SVG scales to its box."""
+    labels, series = tuple(labels), tuple((name, tuple(values)) for name, values in series)
     return Markup(_svg(title, labels, series, bars, phone=False) + _svg(title, labels, series, bars, phone=True))
 
 
-def _svg(title: str, labels: list[str], series: list[tuple[str, list[float]]], bars: bool, phone: bool) -> str:
+@lru_cache(maxsize=64)  # a pure function of its arguments: a page shown again with the same figures is not drawn again
+def _svg(title: str, labels: tuple, series: tuple, bars: bool, phone: bool) -> str:
     top = max((max(values, default=0) for _, values in series), default=0)
     step = max(1, math.ceil(top / 5))
     chart = (pygal.Bar if bars else pygal.Line)(

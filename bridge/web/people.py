@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request
+from flask import Blueprint, abort, render_template, request
 from flask.typing import ResponseReturnValue
 
+from bridge.config.model import Config, Shop, User
 from bridge.ledger.people import person_view
-from bridge.web.admin import logged_in_shop, page_context, private
+from bridge.web.admin import page_context, private, shop_page
 from bridge.web.dashboard import formatters
 
 bp = Blueprint("people", __name__, template_folder="templates")
@@ -14,10 +15,8 @@ bp.after_request(private)
 
 
 @bp.get("/admin/shops/<shop_id>/person")
-def person(shop_id: str) -> ResponseReturnValue:
-    user, config, shop = logged_in_shop(shop_id)
-    if user is None:
-        return redirect("/admin/login", code=303)
+@shop_page
+def person(user: User, config: Config, shop: Shop) -> ResponseReturnValue:
     context = page_context(config, user, shop, "stats", ("email",))
     view = person_view(config, shop.id, (request.args.get("email") or "")[:254])
     if view is None:

@@ -8,12 +8,13 @@ from datetime import datetime, timezone
 from flask import Blueprint, Response, abort, redirect, render_template, request, session
 from flask.typing import ResponseReturnValue
 
+from bridge.config.model import Config, Shop, User
 from bridge.delivery.sepa import batch_xml, export_batch, mark_sent
 from bridge.ledger.actions import Refused, approve_payouts, cancel_payouts, override_order, retry_payouts
 from bridge.ledger.review import PAGE, Search, record_action, review_queue
 from bridge.storage.db import db
 from bridge.storage.models import Payout, Reward, SepaBatch
-from bridge.web.admin import _check_csrf, logged_in_shop, page_context, private
+from bridge.web.admin import _check_csrf, page_context, private, shop_page
 from bridge.web.dashboard import formatters
 
 bp = Blueprint("review", __name__, template_folder="templates")
@@ -23,10 +24,8 @@ NEEDS_NOTE = ("reject", "allow", "cancel")
 
 
 @bp.get("/admin/shops/<shop_id>/review")
-def review(shop_id: str) -> ResponseReturnValue:
-    user, config, shop = logged_in_shop(shop_id)
-    if user is None:
-        return redirect("/admin/login", code=303)
+@shop_page
+def review(user: User, config: Config, shop: Shop) -> ResponseReturnValue:
     context = page_context(config, user, shop, "review", ("q", "page", "campaign"))
     page = request.args.get("page", "0")
     page = int(page) if page.isdigit() and len(page) < 6 else 0
@@ -42,10 +41,8 @@ def review(shop_id: str) -> ResponseReturnValue:
 
 
 @bp.post("/admin/shops/<shop_id>/review")
-def act(shop_id: str) -> ResponseReturnValue:
-    user, config, shop = logged_in_shop(shop_id)
-    if user is None:
-        return redirect("/admin/login", code=303)
+@shop_page
+def act(user: User, config: Config, shop: Shop) -> ResponseReturnValue:
     _check_csrf()
     action, target = request.form.get("action", ""), (request.form.get("target") or "").strip()[:200]
     note = (request.form.get("note") or "").strip()[:500]
@@ -116,11 +113,9 @@ def _batch_of(shop_id: str, batch_id: str) -> SepaBatch:
 
 
 @bp.get("/admin/shops/<shop_id>/sepa/<int:batch_id>.xml")
-def sepa_file(shop_id: str, batch_id: int) -> ResponseReturnValue:
+@shop_page
+def sepa_file(user: User, config: Config, shop: Shop, batch_id: int) -> ResponseReturnValue:
     """A batch's pain.001 file, as many times as needed (the same message id each time)."""
-    user, config, shop = logged_in_shop(shop_id)
-    if user is None:
-        return redirect("/admin/login", code=303)
     try:
         batch = _batch_of(shop.id, str(batch_id))
     except Refused:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from flask import Blueprint, Response, redirect, render_template
+from flask import Blueprint, Response, render_template
 from flask.typing import ResponseReturnValue
 
+from bridge.config.model import Config, Shop, User
 from bridge.ledger.health import shop_health
-from bridge.web.admin import logged_in_shop, page_context, private
+from bridge.web.admin import page_context, private, shop_page
 from bridge.web.dashboard import formatters
 
 bp = Blueprint("shop_setup", __name__, template_folder="templates")
@@ -27,10 +28,8 @@ COPY_JS = """document.querySelectorAll("[data-copy]").forEach(function (button) 
 
 
 @bp.get("/admin/shops/<shop_id>/setup")
-def setup(shop_id: str) -> ResponseReturnValue:
-    user, config, shop = logged_in_shop(shop_id)
-    if user is None:
-        return redirect("/admin/login", code=303)
+@shop_page
+def setup(user: User, config: Config, shop: Shop) -> ResponseReturnValue:
     context = page_context(config, user, shop, "setup", ())
     snippet = f'<script src="{config.server.public_url}/widget.js" data-shop="{shop.id}" async></script>'
     webhook_url = f"{config.server.public_url}/webhooks/{shop.id}"
