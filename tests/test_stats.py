@@ -261,3 +261,11 @@ def test_two_processes_rolling_up_at_once_count_every_click_once(history):
     db.connect(reuse_if_open=True)
     assert sum(row.count for row in StatCount.select().where(StatCount.dim == "")) == 30010
     assert LinkActivity.get((LinkActivity.code == target.code) & (LinkActivity.tag == tags["1"])).clicks == 30000 + 3
+
+
+def test_a_roll_up_can_stop_after_a_few_batches(history, monkeypatch):
+    import bridge.ledger.rollup as rollup
+
+    monkeypatch.setattr(rollup, "BATCH", 3)  # 5 clicks and 5 events: two batches of each table would be needed
+    assert roll_up(T0 + timedelta(days=20), batches=1) == 6
+    assert roll_up(T0 + timedelta(days=20)) == 4

@@ -7,6 +7,7 @@ it adds, so that two processes rolling up at once cannot count a row twice.
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from datetime import datetime, timedelta
 
@@ -27,11 +28,12 @@ class _Lost(Exception):
     """Another process counted this range first."""
 
 
-def roll_up(now: datetime) -> int:
-    """Count every click and link event older than a few seconds that is not counted yet; return how many."""
+def roll_up(now: datetime, batches: int | None = None) -> int:
+    """Count every click and link event older than a few seconds that is not counted yet (at most `batches`
+    transactions per source table); return how many."""
     total = 0
     for name, model in SOURCES.items():
-        while True:
+        for _ in itertools.count() if batches is None else range(batches):
             try:
                 with db.atomic():
                     counted, full = _roll_up_batch(name, model, now - SETTLE)

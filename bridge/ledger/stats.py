@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import json
 import statistics
+from bisect import bisect_right
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from peewee import JOIN, Value, fn
@@ -67,7 +69,15 @@ class Period:
         return start, end
 
     def day_of(self, instant: datetime) -> date:
-        return instant.astimezone(self.zone).date()
+        """The shop's day of an instant of the period (found among the days' first instants: no time zone
+        arithmetic per row)."""
+        starts, days = self._starts
+        return days[max(0, bisect_right(starts, instant) - 1)]
+
+    @cached_property
+    def _starts(self) -> tuple[list[datetime], list[date]]:
+        days = self.days()
+        return [datetime.combine(d, time(), self.zone).astimezone(timezone.utc) for d in days], days
 
     def days(self) -> list[date]:
         return [self.since + timedelta(days=i) for i in range((self.until - self.since).days + 1)]
@@ -154,7 +164,7 @@ class _Buyer:
         # amounts stay as the driver gave them (text on SQLite) until a friend's order needs them: see money()
         self.currency, self.total, self.refunded, self.lines = currency, total, refunded, lines
         self.refunded_lines, self.refunded_shipping = refunded_lines, refunded_shipping
-        first = min((t for t in (share_at, click_at) if t is not None), default=None)
+        first = share_at if click_at is None or (share_at is not None and share_at < click_at) else click_at
         self.shared_at = _instant(first) if first is not None else None
 
 

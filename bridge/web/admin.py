@@ -135,7 +135,7 @@ def _figures(config, shop):
         abort(400, f"shop {shop.id} has no campaign {campaign!r}")
     period = _period(shop)
     now = datetime.now(timezone.utc)
-    roll_up(now)  # what the widget and the links reported until a few seconds ago
+    roll_up(now, batches=1)  # the latest reports; a large backlog (no worker running) is the worker's job
     return period, campaign, shop_stats(config, shop.id, period, campaign, now)
 
 
