@@ -24,18 +24,18 @@ import sys
 import tempfile
 import time
 from datetime import date, datetime, timedelta, timezone
-from decimal import Decimal
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from click.testing import CliRunner  # noqa: E402
 
+from bench.ingest import CONFIG as INGEST_CONFIG  # noqa: E402
+from bench.ingest import synthetic  # noqa: E402
 from bridge.cli import main as cli  # noqa: E402
 from bridge.config import load_config_text  # noqa: E402
 from bridge.facts.ingest import ingest  # noqa: E402
 from bridge.ledger.grants import settle_due_groups  # noqa: E402
 from bridge.ledger.rollup import roll_up  # noqa: E402
-from bridge.rewards.model import Claim, Line, Order  # noqa: E402
 from bridge.storage import bind, upgrade  # noqa: E402
 from bridge.storage.bulk import chunks  # noqa: E402
 from bridge.storage.db import db  # noqa: E402
@@ -46,20 +46,8 @@ from tests.pgserver import PostgresServer  # noqa: E402
 
 T0 = datetime(2025, 12, 1, tzinfo=timezone.utc)
 PASSWORD = "bench-password-0123"
-CONFIG = """
-server: {{public_url: "http://127.0.0.1:8000", secret_key: bench-secret-key-0123456789, database_url: "{db}"}}
-shops:
-  - {{id: s, name: S, platform: woocommerce, url: "https://s.example", currency: EUR, timezone: Europe/Paris, locale: fr,
-     woocommerce: {{consumer_key: ck, consumer_secret: cs}}}}
-campaigns:
-  - id: c
-    type: social_buying
-    shop: s
-    window: 48h
-    hold: 14d
-    eligible_products: any
-    tiers: [{{buyers: 2, cashback: "5%"}}, {{buyers: 3, cashback: "8%"}}, {{buyers: 5, cashback: "12%"}}]
-users:
+# bench/ingest.py's shop and campaign, in French, with an owner who logs in
+CONFIG = INGEST_CONFIG.replace("timezone: Europe/Paris,", "timezone: Europe/Paris, locale: fr,") + """users:
   - {{name: owner, password_hash: '{hash}', shops: [s]}}
 """
 PERIODS = (7, 30, 90, 365)
@@ -67,30 +55,10 @@ CHANNELS = ("whatsapp", "messenger", "facebook", "x", "email", "sms", "copy", "s
 DOMAINS = ("l.facebook.com", "t.co", "mail.google.com", "www.instagram.com", None, None)
 
 
-def synthetic(count: int, seed: int = 7) -> tuple[list[Order], list[Claim]]:
-    """A year of orders: a founder, then 0-4 friends through its link within the window (some through a tag)."""
-    rnd = random.Random(seed)
-    step = timedelta(days=365) / count
-    orders, claims, i = [], [], 0
-    while i < count:
-        founder = i
-        for k in range(min(rnd.choice([1, 1, 2, 3, 4, 5]), count - i)):
-            at = T0 + step * i
-            total = Decimal(rnd.randint(1000, 20000)) / 100
-            orders.append(Order(shop="s", id=str(i), currency="EUR", paid=True, paid_at=at, created_at=at, modified_at=at,
-                                total=total, lines=(Line(f"p{rnd.randint(1, 50)}", 1, total, Decimal(0)),),
-                                customer_id=str(i), email=f"buyer{i % (count // 2)}@example.com",
-                                billing_address=f"{i} street", ip=f"10.{i // 65536 % 256}.{i // 256 % 256}.{i % 256}",
-                                user_agent="UA"))
-            if k:
-                claims.append(Claim("s", str(i), str(founder), None, "widget", at))
-            i += 1
-    return orders, claims
-
-
 def seed(config, orders_count: int, clicks_count: int) -> dict:
     """Store the history; return how long each part took."""
-    orders, claims = synthetic(orders_count)
+    # a year of orders from bench/ingest.py's generator; a buyer in two orders on average
+    orders, claims = synthetic(orders_count, start=T0, step=timedelta(days=365) / orders_count, people=orders_count // 2)
     by_order = {c.order_id: c for c in claims}
     took = {}
     took["ingest_s"] = took["settle_s"] = 0.0

@@ -54,18 +54,21 @@ campaigns:
 """
 
 
-def synthetic(count: int, seed: int = 7):
-    """Orders one minute apart; a founder then 0-4 friends through its link, within the window."""
+def synthetic(count: int, seed: int = 7, start: datetime = T0, step: timedelta = timedelta(minutes=1),
+              people: int | None = None):
+    """Orders `step` apart from `start`; a founder then 0-4 friends through its link, within the window.
+    `people`: how many distinct buyers' e-mails (default: one per order)."""
     rnd = random.Random(seed)
     orders, claims, i = [], [], 0
     while i < count:
         founder = i
         for k in range(min(rnd.choice([1, 1, 2, 3, 4, 5]), count - i)):
-            at = T0 + timedelta(minutes=i)
+            at = start + step * i
             total = Decimal(rnd.randint(1000, 20000)) / 100
             orders.append(Order(shop="s", id=str(i), currency="EUR", paid=True, paid_at=at, created_at=at,
                                 modified_at=at, total=total, lines=(Line(f"p{rnd.randint(1, 50)}", 1, total, Decimal(0)),),
-                                customer_id=str(i), email=f"buyer{i}@example.com", billing_address=f"{i} street",
+                                customer_id=str(i), email=f"buyer{i % (people or count)}@example.com",
+                                billing_address=f"{i} street",
                                 ip=f"10.{i // 65536 % 256}.{i // 256 % 256}.{i % 256}", user_agent="UA"))
             if k:
                 claims.append(Claim("s", str(i), str(founder), None, "widget", at))

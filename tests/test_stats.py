@@ -269,3 +269,17 @@ def test_a_roll_up_can_stop_after_a_few_batches(history, monkeypatch):
     monkeypatch.setattr(rollup, "BATCH", 3)  # 5 clicks and 5 events: two batches of each table would be needed
     assert roll_up(T0 + timedelta(days=20), batches=1) == 6
     assert roll_up(T0 + timedelta(days=20)) == 4
+
+
+def test_a_budget_says_what_is_used_left_and_when_it_runs_out(config_text, tmp_path):
+    text = history_text(config_text).replace("  - id: group1\n    type: social_buying\n",
+                                             "  - id: group1\n    type: social_buying\n    budget: \"50.00\"\n")
+    config = migrated_config(text, tmp_path)
+    db.connect(reuse_if_open=True)
+    seed_history(config)  # 20.00 granted when group 1 settled, on 18 July
+    now = T0 + timedelta(days=20)
+    figures = shop_stats(config, "shop1", Period(date(2026, 7, 1), date(2026, 7, 31), config.shop("shop1").zone), now=now)
+    # 20.00 in the last 30 days: the 30.00 left last 45 more days at that pace
+    assert figures["budgets"] == [dict(campaign="group1", currency="EUR", budget="50.00", used="20.00", left="30.00",
+                                       runs_out=(now + timedelta(days=45)).date().isoformat())]
+    db.close()

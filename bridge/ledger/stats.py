@@ -389,11 +389,10 @@ def _budgets(campaigns, now: datetime) -> list[dict]:
     for campaign in campaigns:
         if campaign.budget is None:
             continue
-        used = recent = ZERO
-        for amount, created_at in Reward.select(Reward.amount, Reward.created_at).where(
-                (Reward.campaign == campaign.id) & (Reward.state == "granted")).tuples():
-            used += amount
-            recent += amount if now - timedelta(days=30) <= created_at < now else ZERO
+        granted = (Reward.campaign == campaign.id) & (Reward.state == "granted")
+        used = summed(Reward.select(exact_sum(Reward.amount)).where(granted).scalar())
+        recent = summed(Reward.select(exact_sum(Reward.amount)).where(
+            granted & (Reward.created_at >= now - timedelta(days=30)) & (Reward.created_at < now)).scalar())
         left, currency = max(campaign.budget.amount - used, ZERO), campaign.budget.currency
         runs_out = (now + timedelta(days=float(30 * left / recent))).date().isoformat() if recent and left else None
         out.append(dict(campaign=campaign.id, currency=currency, budget=amount_text(campaign.budget.amount, currency),
