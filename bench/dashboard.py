@@ -34,6 +34,7 @@ from bench.ingest import synthetic  # noqa: E402
 from bridge.cli import main as cli  # noqa: E402
 from bridge.config import load_config_text  # noqa: E402
 from bridge.facts.ingest import ingest  # noqa: E402
+from bridge.ledger.buyers import refresh_buyers  # noqa: E402
 from bridge.ledger.grants import settle_due_groups  # noqa: E402
 from bridge.ledger.rollup import roll_up  # noqa: E402
 from bridge.storage import bind, upgrade  # noqa: E402
@@ -104,6 +105,9 @@ def seed(config, orders_count: int, clicks_count: int) -> dict:
     took["roll_up_s"] = time.perf_counter() - started
     took["rolled_up_rows"] = counted
     took["rolled_up_rows_per_s"] = round(counted / took["roll_up_s"])
+    started = time.perf_counter()
+    took["buyer_marks"] = refresh_buyers(config)
+    took["buyer_rows_s"] = time.perf_counter() - started
     return {k: round(v, 2) if isinstance(v, float) else v for k, v in took.items()}
 
 

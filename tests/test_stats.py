@@ -13,15 +13,18 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+from collections import Counter
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
 from click.testing import CliRunner
+from peewee import fn
 
 from bridge.cli import main
 from bridge.facts.ingest import ingest
+from bridge.ledger.buyers import refresh_buyers
 from bridge.ledger.grants import ledger_balances, settle_due_groups
 from bridge.ledger.rollup import SETTLE, roll_up
 from bridge.ledger.stats import Period, shop_stats
@@ -31,7 +34,18 @@ from bridge.sharing.targets import resolve
 from bridge.storage import bind
 from bridge.storage.bulk import chunks
 from bridge.storage.db import db
-from bridge.storage.models import Click, GroupRow, LinkActivity, LinkEvent, MemberTag, Payout, StatCount
+from bridge.storage.models import (
+    BuyerMark,
+    BuyerStat,
+    Click,
+    GroupRow,
+    LinkActivity,
+    LinkEvent,
+    MemberTag,
+    Payout,
+    StatCount,
+    StatDay,
+)
 from bridge.web import create_app
 from tests.conftest import migrated_config
 from tests.engine_data import T0, order
@@ -123,6 +137,8 @@ def test_the_figures_of_a_seeded_history_are_the_hand_computed_ones(history):
     ingest(config, orders=[alice], claims=[], now=T0 + timedelta(days=18))
     assert roll_up(T0 + timedelta(days=20)) == 10  # 5 clicks and 5 events (both shops), each counted once
     assert roll_up(T0 + timedelta(days=20)) == 0
+    assert refresh_buyers(config) > 0  # the orders, decisions and first uses marked since: their rows worked out
+    assert refresh_buyers(config) == 0
     july = Period(date(2026, 7, 1), date(2026, 7, 31), config.shop("shop1").zone)
     figures = shop_stats(config, "shop1", july, now=T0 + timedelta(days=20))
     assert [(s["step"], s["count"], s["rate"]) for s in figures["funnel"]] == [
@@ -154,6 +170,7 @@ def test_the_figures_of_a_seeded_history_are_the_hand_computed_ones(history):
 def test_a_period_and_a_campaign_narrow_the_figures_and_currencies_stay_apart(history):
     config, _, _ = history
     roll_up(T0 + timedelta(days=20))
+    refresh_buyers(config)
     zone = config.shop("shop1").zone
     second_day = shop_stats(config, "shop1", Period(date(2026, 7, 2), date(2026, 7, 3), zone))
     assert [s["count"] for s in second_day["funnel"]] == [0, 0, 1, 1, 1, 1]
@@ -283,3 +300,120 @@ def test_a_budget_says_what_is_used_left_and_when_it_runs_out(config_text, tmp_p
     assert figures["budgets"] == [dict(campaign="group1", currency="EUR", budget="50.00", used="20.00", left="30.00",
                                        runs_out=(now + timedelta(days=45)).date().isoformat())]
     db.close()
+
+
+def _figures(config, since=date(2026, 7, 1), until=date(2026, 7, 31)):
+    return shop_stats(config, "shop1", Period(since, until, config.shop("shop1").zone), now=T0 + timedelta(days=20))
+
+
+def test_a_later_refund_or_first_share_reaches_the_figures_once_rolled_up(history):
+    config, _, _ = history
+    roll_up(T0 + timedelta(days=20))
+    refresh_buyers(config)
+    before = _figures(config)
+    assert before["money"]["EUR"]["revenue_net"] == "100.00" and before["virality"]["sharing_buyers"] == 2
+    # bob has 20.00 of his 50.00 refunded; dave's link is shared an hour after his order (26 h after T0)
+    bob = replace(shop1(2, 60, "50.00", "bob@example.test"), refunded=Decimal("20.00"), modified_at=T0 + timedelta(days=19))
+    ingest(config, orders=[bob], claims=[], now=T0 + timedelta(days=19))
+    dave = MemberTag.get((MemberTag.campaign == "group1") & (MemberTag.order_id == "5")).tag
+    daves_code = GroupRow.get((GroupRow.campaign == "group1") & (GroupRow.founder_id == "5")).code
+    record_event(config, "shop1", "share", f"{daves_code}/{dave}", "sms", T0 + 27 * HOUR)
+    assert _figures(config)["money"]["EUR"]["revenue_net"] == "100.00"  # not rolled up yet: the rows are as they were
+    assert roll_up(T0 + timedelta(days=20)) == 1
+    assert refresh_buyers(config) >= 2  # bob's order (its snapshot and decision) and dave's first share
+    after = _figures(config)
+    assert after["money"]["EUR"]["revenue_net"] == "80.00" and after["money"]["EUR"]["revenue_total"] == "130.00"
+    assert after["ambassadors"][0] == dict(email="alice@example.test", friends=1, revenue={"EUR": "30.00"})
+    # alice shared after 600 s, bob's link was clicked after 19 h, dave's shared after 1 h: the middle one
+    assert after["virality"]["sharing_buyers"] == 3 and after["virality"]["median_s_to_first_share"] == 3600.0
+    assert after["days"][0]["revenue"] == {"EUR": "30.00"}  # bob's day, net of his refund
+
+
+@pytest.mark.parametrize("zone", ["Europe/Paris", "America/New_York", "Australia/Adelaide", "Asia/Kathmandu"])
+def test_the_database_groups_hours_into_the_shops_days_across_changes_of_offset(history, zone):
+    """Every UTC hour of 2026 counted once: each day of the zone gets exactly the hours whose local date it is
+    (23 or 25 on the days the clocks change, whatever the offset: +5:45, +9:30/+10:30, -5/-4, +1/+2)."""
+    from zoneinfo import ZoneInfo
+
+    config, _, _ = history
+    StatCount.delete().execute()
+    first = datetime(2025, 12, 31, tzinfo=timezone.utc)
+    hours = [first + i * HOUR for i in range(24 * 367)]
+    with db.atomic():
+        for part in chunks([dict(shop="shop1", campaign="group1", hour=h, kind="view", dim="", count=1) for h in hours], 500):
+            StatCount.insert_many(part).execute()
+    tz = ZoneInfo(zone)
+    period = Period(date(2026, 1, 1), date(2026, 12, 31), tz)
+    assert len(period.offsets) == (1 if zone == "Asia/Kathmandu" else 3)
+    expected = Counter(h.astimezone(tz).date() for h in hours if period.since <= h.astimezone(tz).date() <= period.until)
+    figures = shop_stats(config, "shop1", period, now=T0)
+    assert {date.fromisoformat(d["day"]): d["views"] for d in figures["days"]} == expected
+    assert sorted(set(expected.values())) == ([24] if zone == "Asia/Kathmandu" else [23, 24, 25])
+
+
+def _refresh_in_a_process(text_path: str, start, out) -> None:
+    from bridge.config import load_config
+
+    config = load_config(text_path)
+    bind(config.server.database_url)
+    start.wait(30)
+    with db.connection_context():
+        out.put(refresh_buyers(config))
+
+
+def test_two_processes_refreshing_at_once_take_each_mark_once_and_agree(history, tmp_path, monkeypatch):
+    """Forked like the worker and a web process: both work out 400 marked orders at the same moment, in small batches."""
+    import bridge.ledger.buyers as buyers
+
+    config, _, _ = history
+    refresh_buyers(config)
+    expected = sorted(BuyerStat.select().tuples())
+    for _ in range(100):  # every order of shop1 marked again, 100 times over: 500 marks
+        buyers.mark(("shop1", str(i)) for i in (1, 2, 3, 4, 5))
+    monkeypatch.setattr(buyers, "BATCH", 7)
+    db.close()
+    db.obj.close_all()  # a forked child must not share (and close) the parent's pooled connections
+    fork = multiprocessing.get_context("fork")
+    start, out = fork.Event(), fork.Queue()
+    workers = [fork.Process(target=_refresh_in_a_process, args=(str(tmp_path / "config.yaml"), start, out)) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    start.set()
+    done = [out.get(timeout=120), out.get(timeout=120)]
+    for worker in workers:
+        worker.join(timeout=60)
+        assert worker.exitcode == 0
+    db.connect(reuse_if_open=True)
+    assert sum(done) == 500 and BuyerMark.select().count() == 0
+    assert sorted(BuyerStat.select().tuples()) == expected  # (ids included: rows are updated in place, never doubled)
+
+
+@pytest.mark.parametrize("zone", ["Europe/Paris", "Asia/Kathmandu"])
+def test_channels_and_sites_of_any_period_match_the_clicks_it_holds(history, zone):
+    """Whole UTC days come from the daily rows and the period's ends from the hourly ones: every period of a week
+    of clicks (one every 7 minutes, channels and sites in turn) counts exactly the clicks of its days' hours."""
+    from zoneinfo import ZoneInfo
+
+    config, code, tags = history
+    roll_up(T0 + timedelta(days=20))  # the history's clicks, all in early July
+    channels, sites = ("whatsapp", "sms", None), ("t.co", None, "l.facebook.com", "mail.example")
+    first = datetime(2026, 8, 1, tzinfo=timezone.utc)
+    rows = [dict(shop="shop1", campaign="group1", code=code, tag=tags["1"], at=first + timedelta(minutes=7 * i),
+                 channel=channels[i % 3], referrer_domain=sites[i % 4]) for i in range(7 * 24 * 60 // 7)]
+    with db.atomic():
+        for part in chunks(rows, 500):
+            Click.insert_many(part).execute()
+    assert roll_up(first + timedelta(days=30)) == len(rows)
+    daily = dict(StatDay.select(StatDay.dim, fn.SUM(StatDay.count)).group_by(StatDay.dim).tuples())
+    assert daily == dict(StatCount.select(StatCount.dim, fn.SUM(StatCount.count)).where(StatCount.dim != "").group_by(
+        StatCount.dim).tuples())  # the same counts, by day
+    tz = ZoneInfo(zone)
+    for since, until in ((date(2026, 8, 1), date(2026, 8, 7)), (date(2026, 8, 2), date(2026, 8, 2)),
+                         (date(2026, 8, 3), date(2026, 8, 5)), (date(2026, 7, 30), date(2026, 8, 1))):
+        period = Period(since, until, tz)
+        figures = shop_stats(config, "shop1", period, now=first)
+        start, end = period.bounds()  # (counts are hourly: +5:45 sees each click in the hour it began)
+        inside = [r for r in rows if start <= r["at"].replace(minute=0) < end]
+        by_channel = Counter(r["channel"] or "unknown" for r in inside)
+        assert {c["channel"]: c["clicks"] for c in figures["channels"]} == dict(by_channel), (since, until)
+        assert {d["domain"]: d["clicks"] for d in figures["domains"]} == dict(Counter(r["referrer_domain"] or "" for r in inside))

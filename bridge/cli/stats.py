@@ -12,6 +12,7 @@ import click
 
 from bridge.basics.money import display_amount
 from bridge.cli import Context, _check_shop, _require_schema, main, pass_context
+from bridge.ledger.buyers import refresh_buyers
 from bridge.ledger.rollup import roll_up
 from bridge.ledger.stats import Period, shop_stats
 from bridge.storage.db import db
@@ -40,6 +41,7 @@ def stats(ctx: Context, shop: str, campaign: str | None, since: datetime | None,
         raise click.BadParameter("--since is after --until", param_hint="--since")
     with db.connection_context():
         roll_up(now)
+        refresh_buyers(runtime.config)
         try:
             figures = shop_stats(runtime.config, shop, period, campaign, now)
         except LookupError as exc:

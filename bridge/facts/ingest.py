@@ -8,6 +8,7 @@ from typing import Iterable
 
 from bridge.config.model import Config
 from bridge.facts.order_keys import carried_claims
+from bridge.ledger.buyers import mark
 from bridge.ledger.decisions import refresh
 from bridge.ledger.grants import record_clawbacks
 from bridge.ledger.referrals import issue_advocates_for_orders, store_referral_claim
@@ -49,6 +50,7 @@ def store_orders(orders: Iterable[Order], now: datetime | None = None) -> dict[t
             changed += [with_paid_at(newest[(shop, i)], stored.get(i), now) for i in part
                         if is_newer(newest[(shop, i)], stored.get(i))]
     upsert_many(OrderFact, [order_to_row(o) for o in changed], [OrderFact.shop, OrderFact.order_id])
+    mark(o.key for o in changed if o.paid_at is not None)  # (the statistics count paid orders only)
     return {o.key: o for o in changed}
 
 

@@ -16,7 +16,7 @@ from typing import Iterable
 
 from bridge.basics.codes import new_code
 from bridge.config.model import Config, SocialBuyingCampaign
-from bridge.ledger import news
+from bridge.ledger import buyers, news
 from bridge.ledger.leaks import leaked_groups
 from bridge.rewards.groups import (
     FormingGroup,
@@ -248,6 +248,7 @@ def _write(campaign: SocialBuyingCampaign, facts: Facts, changed: dict[str, Deci
     rows = [dict(campaign=campaign.id, order_id=i, role=d.role, founder_id=d.founder_id, sponsor_id=d.sponsor_id,
                  paid_at=d.paid_at, checks=d.checks, flags=d.flags, decided_at=now) for i, d in sorted(changed.items())]
     upsert_many(MembershipRow, rows, [MembershipRow.campaign, MembershipRow.order_id])
+    buyers.mark((campaign.shop, i) for i in changed)
     groups = [dict(campaign=campaign.id, shop=campaign.shop, founder_id=i, code=new_code(), currency=campaign.currency,
                    opened_at=d.paid_at, closes_at=d.paid_at + campaign.window,
                    due_at=d.paid_at + campaign.window + campaign.hold)

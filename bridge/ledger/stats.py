@@ -16,36 +16,31 @@ money from the decisions of the period (an index on the payment instant), never 
 
 from __future__ import annotations
 
-import json
-import statistics
+import operator
 from bisect import bisect_right
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
-from functools import cached_property
+from functools import cached_property, reduce
 from zoneinfo import ZoneInfo
 
-from peewee import JOIN, Value, fn
+from peewee import SQL, Case, Value, fn
 
 from bridge.basics.money import Money
 from bridge.config.model import Config
-from bridge.rewards import amounts
-from bridge.storage.bulk import chunks
-from bridge.storage.db import db, is_postgresql
-from bridge.storage.fields import AmountField, UTCDateTimeField
+from bridge.storage.db import is_postgresql
+from bridge.storage.fields import AmountField
 from bridge.storage.models import (
+    BuyerStat,
     Clawback,
-    LinkActivity,
-    MembershipRow,
-    MemberTag,
     OrderFact,
     Payout,
     ReferralDecisionRow,
     Reward,
     StatCount,
+    StatDay,
 )
-from bridge.storage.rows import lines_of
 
 ZERO = Decimal(0)
 STEPS = ("views", "shares", "clicks", "landings", "orders", "joins")
@@ -79,6 +74,25 @@ class Period:
         days = self.days()
         return [datetime.combine(d, time(), self.zone).astimezone(timezone.utc) for d in days], days
 
+    @cached_property
+    def offsets(self) -> list[tuple[datetime | None, int]]:
+        """The zone's UTC offset over the period, in seconds, and each instant it changes at (None: from the start)."""
+        start, end = (int(at.timestamp()) for at in self.bounds())
+
+        def offset(second: int) -> int:
+            return int(datetime.fromtimestamp(second, self.zone).utcoffset().total_seconds())
+
+        runs: list[tuple[datetime | None, int]] = [(None, offset(start))]
+        for day in range(start, end, 86400):
+            low, high = day, min(day + 86400, end)
+            if offset(high) == offset(low):
+                continue
+            while high - low > 1:  # offsets change on a whole second: find it
+                middle = (low + high) // 2
+                low, high = (middle, high) if offset(middle) == offset(low) else (low, middle)
+            runs.append((datetime.fromtimestamp(high, timezone.utc), offset(high)))
+        return runs
+
     def days(self) -> list[date]:
         return [self.since + timedelta(days=i) for i in range((self.until - self.since).days + 1)]
 
@@ -95,10 +109,8 @@ def shop_stats(config: Config, shop_id: str, period: Period, campaign_id: str | 
     funnel = Counter()
     _counts(shop_id, ids, start, end, period, days, funnel)
     social = [c for c in campaigns if c.type == "social_buying"]
-    rows = _social(shop_id, social, start, end)
-    _count_orders(rows, period, days, funnel)
-    referral = _referral(shop_id, [c for c in campaigns if c.type == "referral"], start, end, period, days, funnel)
-    revenue, net_of = _revenue(shop_id, social, rows, referral, period, days)
+    revenue = _social(shop_id, social, period, days, funnel)
+    _referral(shop_id, [c for c in campaigns if c.type == "referral"], start, end, period, days, funnel, revenue)
     return dict(
         shop=shop_id, campaign=campaign_id, since=period.since.isoformat(), until=period.until.isoformat(),
         time_zone=str(period.zone),
@@ -107,7 +119,7 @@ def shop_stats(config: Config, shop_id: str, period: Period, campaign_id: str | 
         channels=_channels(shop_id, ids, start, end), domains=_domains(shop_id, ids, start, end),
         money=_money(ids, start, end, revenue),
         budgets=_budgets(campaigns, now or end),
-        virality=_virality(rows), ambassadors=_ambassadors(shop_id, rows, net_of),
+        virality=_virality(social, period), ambassadors=_ambassadors(social, period),
         days=[dict(day=d.isoformat(), **{k: v for k, v in row.items() if k != "revenue"},
                    revenue={c: amount_text(a, c) for c, a in sorted(row["revenue"].items())}) for d, row in days.items()])
 
@@ -118,220 +130,178 @@ def _ratio(part: int | Decimal, whole: int | Decimal) -> float | None:
 
 def _counts(shop, ids, start, end, period, days, funnel) -> None:
     """Views, shares, clicks and landings per day (the shop's days, from UTC hours)."""
-    query = (StatCount.select(StatCount.hour, StatCount.kind, fn.SUM(StatCount.count))
+    query = (StatCount.select(_day_number(StatCount.hour, period), StatCount.kind, fn.SUM(StatCount.count))
              .where((StatCount.shop == shop) & (StatCount.hour >= start) & (StatCount.hour < end)
-                    & StatCount.campaign.in_(ids) & (StatCount.dim == "")).group_by(StatCount.hour, StatCount.kind))
-    for hour, kind, count in query.tuples():
+                    & StatCount.campaign.in_(ids) & (StatCount.dim == "")).group_by(SQL("1"), SQL("2")))
+    for number, kind, count in query.tuples():
         step = KIND_STEP[kind]
-        days[period.day_of(hour)][step] += int(count)
+        days[_date(number)][step] += int(count)
         funnel[step] += int(count)
 
 
 def _channels(shop, ids, start, end) -> list[dict]:
     """Shares and clicks per channel ('unknown' where the link was used without one)."""
     found: dict[str, Counter] = defaultdict(Counter)
-    query = (StatCount.select(StatCount.dim, StatCount.kind, fn.SUM(StatCount.count))
-             .where((StatCount.shop == shop) & (StatCount.hour >= start) & (StatCount.hour < end)
-                    & StatCount.campaign.in_(ids) & StatCount.kind.in_(("share", "click")) & StatCount.dim.startswith("c:"))
-             .group_by(StatCount.dim, StatCount.kind))
-    for dim, kind, count in query.tuples():
-        found[dim[2:] or "unknown"][KIND_STEP[kind]] += int(count)
+    for (dim, kind), count in _by_dim(shop, ids, start, end, ("share", "click"), "c:").items():
+        found[dim[2:] or "unknown"][KIND_STEP[kind]] += count
     return sorted((dict(channel=c, shares=n["shares"], clicks=n["clicks"]) for c, n in found.items()),
                   key=lambda row: (-row["clicks"], -row["shares"], row["channel"]))
 
 
 def _domains(shop, ids, start, end) -> list[dict]:
     """Clicks per referring site, the most first."""
-    total = fn.SUM(StatCount.count)
-    query = (StatCount.select(StatCount.dim, total)
-             .where((StatCount.shop == shop) & (StatCount.hour >= start) & (StatCount.hour < end)
-                    & StatCount.campaign.in_(ids) & (StatCount.kind == "click") & StatCount.dim.startswith("d:"))
-             .group_by(StatCount.dim).order_by(total.desc(), StatCount.dim).limit(TOP))
-    return [dict(domain=d[2:], clicks=int(n)) for d, n in query.tuples()]  # "": no referring site (typed, an app, private)
+    found = sorted(((dim, count) for (dim, _), count in _by_dim(shop, ids, start, end, ("click",), "d:").items()),
+                   key=lambda item: (-item[1], item[0]))
+    return [dict(domain=d[2:], clicks=n) for d, n in found[:TOP]]  # "": no referring site (typed, an app, private)
 
 
-class _Buyer:
-    """One decision of the period with what the figures need of its order and of the buyer's own link."""
+def _by_dim(shop, ids, start: datetime, end: datetime, kinds: tuple, prefix: str) -> Counter:
+    """Counts per (dim, kind) over a period: its whole UTC days from the daily rows, the hours at its ends from the
+    hourly ones (so a long period reads a row per day, not per hour)."""
+    first = start.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    first += timedelta(days=1) if first < start else timedelta()
+    last = end.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    hours = [(start, first), (last, end)] if first < last else [(start, end)]
+    found: Counter = Counter()
+    for model, column, ranges in ((StatDay, StatDay.day, [(first, last)] if first < last else []),
+                                  (StatCount, StatCount.hour, [(a, b) for a, b in hours if a < b])):
+        if not ranges:
+            continue
+        within = reduce(operator.or_, [(column >= a) & (column < b) for a, b in ranges])
+        for dim, kind, count in model.select(model.dim, model.kind, fn.SUM(model.count)).where(
+                (model.shop == shop) & within & model.campaign.in_(ids) & model.kind.in_(kinds)
+                & model.dim.startswith(prefix)).group_by(model.dim, model.kind).tuples():
+            found[(dim, kind)] += int(count)
+    return found
 
-    __slots__ = ("campaign", "order_id", "role", "founder_id", "sponsor_id", "paid_at", "through", "email",
-                 "currency", "total", "refunded", "lines", "refunded_lines", "refunded_shipping", "shared_at")
 
-    def __init__(self, campaign, order_id, role, founder_id, sponsor_id, paid_at, through, email, currency, total,
-                 refunded, lines, refunded_lines, refunded_shipping, share_at, click_at) -> None:
-        # The driver's own values, converted here as the fields would (peewee's per-row conversion cost more)
-        self.campaign, self.order_id, self.role, self.founder_id = campaign, order_id, role, founder_id
-        self.sponsor_id, self.paid_at, self.through, self.email = sponsor_id, _instant(paid_at), bool(through), email
-        # amounts stay as the driver gave them (text on SQLite) until a friend's order needs them: see money()
-        self.currency, self.total, self.refunded, self.lines = currency, total, refunded, lines
-        self.refunded_lines, self.refunded_shipping = refunded_lines, refunded_shipping
-        first = share_at if click_at is None or (share_at is not None and share_at < click_at) else click_at
-        self.shared_at = _instant(first) if first is not None else None
-
-
-def _social(shop, campaigns, start, end) -> list[_Buyer]:
-    """The period's social-buying decisions in one query: the order's facts and the buyer's link activity with it."""
+def _social(shop, campaigns, period, days, funnel) -> dict[str, Counter]:
+    """Orders through a link, joins and revenue brought, per day; the revenue per currency (total, net, eligible)."""
+    totals: dict[str, Counter] = defaultdict(Counter)
     if not campaigns:
-        return []
-    # (a member came through a link by definition: the text of the checks is searched for the others only)
-    through = (MembershipRow.role == "member") | MembershipRow.checks.contains('["attributed", true')
-    query = (MembershipRow.select(
-        MembershipRow.campaign, MembershipRow.order_id, MembershipRow.role, MembershipRow.founder_id,
-        MembershipRow.sponsor_id, MembershipRow.paid_at, through.alias("through"), OrderFact.email_norm, OrderFact.currency,
-        OrderFact.total, OrderFact.refunded, OrderFact.lines, OrderFact.refunded_lines, OrderFact.refunded_shipping,
-        LinkActivity.first_share_at, LinkActivity.first_click_at)
-        .join(OrderFact, JOIN.LEFT_OUTER, on=(OrderFact.shop == shop) & (OrderFact.order_id == MembershipRow.order_id))
-        .join_from(MembershipRow, MemberTag, JOIN.LEFT_OUTER, on=(MemberTag.campaign == MembershipRow.campaign)
-                   & (MemberTag.order_id == MembershipRow.order_id))
-        .join_from(MemberTag, LinkActivity, JOIN.LEFT_OUTER, on=(LinkActivity.tag == MemberTag.tag))
-        .where(MembershipRow.campaign.in_([c.id for c in campaigns]) & (MembershipRow.paid_at >= start)
-               & (MembershipRow.paid_at < end)).order_by(MembershipRow.paid_at, MembershipRow.order_id))
-    return [_Buyer(*row) for row in db.execute(query).fetchall()]  # in payment order
+        return totals
+    in_period = _in_period(campaigns, period)
+    members = in_period & (BuyerStat.role == "member")
+    day = _day_number(BuyerStat.paid_at, period)
+    for n, count in BuyerStat.select(day, fn.COUNT(SQL("*"))).where(in_period & BuyerStat.through).group_by(
+            SQL("1")).tuples():
+        days[_date(n)]["orders"] += count
+        funnel["orders"] += count
+    for n, currency, count, net in BuyerStat.select(day, BuyerStat.currency, fn.COUNT(SQL("*")), exact_sum(BuyerStat.net)).where(
+            members).group_by(SQL("1"), SQL("2")).tuples():
+        days[_date(n)]["joins"] += count
+        days[_date(n)]["revenue"][currency] += summed(net)
+        funnel["joins"] += count
+    for currency, total, net, eligible in BuyerStat.select(
+            BuyerStat.currency, exact_sum(BuyerStat.total), exact_sum(BuyerStat.net), exact_sum(BuyerStat.eligible)).where(
+            members).group_by(BuyerStat.currency).tuples():
+        money = totals[currency]
+        money["revenue_total"] += summed(total)
+        money["revenue_net"] += summed(net)
+        money["revenue_eligible"] += summed(eligible)
+    return totals
 
 
-_instant = UTCDateTimeField().python_value
+def _in_period(campaigns, period):
+    start, end = period.bounds()
+    return BuyerStat.campaign.in_([c.id for c in campaigns]) & (BuyerStat.paid_at >= start) & (BuyerStat.paid_at < end)
 
 
-def _amount(value) -> Decimal:
-    """An amount as the driver gives it (NUMERIC on PostgreSQL, text on SQLite) as a Decimal."""
-    return ZERO if value is None else value if isinstance(value, Decimal) else Decimal(value)
-
-
-def _count_orders(rows: list[_Buyer], period, days, funnel) -> None:
-    for row in rows:
-        day = days[period.day_of(row.paid_at)]
-        through, joined = row.through or row.role == "member", row.role == "member"
-        day["orders"] += through
-        day["joins"] += joined
-        funnel["orders"] += through
-        funnel["joins"] += joined
-
-
-def _virality(rows: list[_Buyer]) -> dict:
+def _virality(campaigns, period) -> dict:
     """K, the longest chain, how many buyers shared, and how soon after buying (links and friends)."""
-    buyers = [r for r in rows if r.role in ("founder", "member")]
-    friends = sum(1 for r in buyers if r.role == "member")
-    depth: dict[str, int] = {}
-    paid = {(r.campaign, r.order_id): r.paid_at for r in buyers}
-    earliest: dict[tuple[str, str], datetime] = {}
-    for r in buyers:
-        if r.role == "member":  # in payment order (as read): a sponsor is decided before whoever they brought
-            depth[r.order_id] = 1 + depth.get(r.sponsor_id, 0) if r.sponsor_id != r.founder_id else 1
-            key = (r.campaign, r.founder_id)
-            if key in paid and key not in earliest:
-                earliest[key] = r.paid_at
-    first_share = [(r.shared_at - r.paid_at).total_seconds() for r in buyers if r.shared_at is not None]
-    first_friend = [(at - paid[key]).total_seconds() for key, at in earliest.items()]
-    return dict(buyers=len(buyers), friends=friends, k=_ratio(friends, len(buyers)),
-                chain_depth=max(depth.values(), default=0), sharing_buyers=len(first_share),
-                share_of_buyers_sharing=_ratio(len(first_share), len(buyers)),
-                median_s_to_first_share=_median(first_share), median_s_to_first_friend=_median(first_friend))
+    if not campaigns:
+        return dict(buyers=0, friends=0, k=None, chain_depth=0, sharing_buyers=0, share_of_buyers_sharing=None,
+                    median_s_to_first_share=None, median_s_to_first_friend=None)
+    in_period = _in_period(campaigns, period)
+    buyers = in_period & BuyerStat.role.in_(("founder", "member"))
+    count, friends, depth, sharing = BuyerStat.select(
+        fn.COUNT(SQL("*")), fn.SUM(Case(None, [(BuyerStat.role == "member", 1)], 0)), fn.MAX(BuyerStat.depth),
+        fn.COUNT(BuyerStat.shared_at)).where(buyers).tuples().get()
+    friends, depth = int(friends or 0), int(depth or 0)
+    first_friend = in_period & (BuyerStat.role == "founder") & BuyerStat.first_friend_at.is_null(False)
+    return dict(buyers=count, friends=friends, k=_ratio(friends, count), chain_depth=depth, sharing_buyers=sharing,
+                share_of_buyers_sharing=_ratio(sharing, count),
+                median_s_to_first_share=_median(_seconds(BuyerStat.paid_at, BuyerStat.shared_at),
+                                                buyers & BuyerStat.shared_at.is_null(False), sharing),
+                median_s_to_first_friend=_median(_seconds(BuyerStat.paid_at, BuyerStat.first_friend_at), first_friend))
 
 
-def _median(values: list[float]) -> float | None:
-    return round(statistics.median(values), 1) if values else None
+def _median(expression, where, count: int | None = None) -> float | None:
+    """The median of an expression over the rows `where` selects, found by the database (the middle one or two)."""
+    count = BuyerStat.select().where(where).count() if count is None else count
+    if not count:
+        return None
+    middle = [v for (v,) in BuyerStat.select(expression).where(where).order_by(expression)
+              .limit(2 - count % 2).offset((count - 1) // 2).tuples()]
+    return round(sum(middle) / len(middle), 1)
 
 
-def _ambassadors(shop, rows: list[_Buyer], net: dict) -> list[dict]:
+def _ambassadors(campaigns, period) -> list[dict]:
     """The people (by normalised e-mail) whose links brought the most friends in the period."""
-    email = {r.order_id: r.email for r in rows}
-    members = [r for r in rows if r.role == "member"]
-    missing = sorted({r.sponsor_id or r.founder_id for r in members} - set(email))
-    for part in chunks(missing):  # sponsors who bought before the period
-        email.update(OrderFact.select(OrderFact.order_id, OrderFact.email_norm).where(
-            (OrderFact.shop == shop) & OrderFact.order_id.in_(part)).tuples())
-    brought: dict[str, list[_Buyer]] = defaultdict(list)
-    for r in members:
-        person = email.get(r.sponsor_id or r.founder_id)
-        if person:
-            brought[person].append(r)
-    out = []
-    for person, friends in sorted(brought.items(), key=lambda item: (-len(item[1]), item[0]))[:TOP]:
-        revenue: Counter = Counter()
-        for r in friends:
-            revenue[r.currency] += net.get(r.order_id, ZERO)
-        out.append(dict(email=person, friends=len(friends),
-                        revenue={c: amount_text(a, c) for c, a in sorted(revenue.items())}))
-    return out
-
-
-def _referral(shop, campaigns, start, end, period, days, funnel) -> list[tuple]:
-    """Referral friends' orders of the period (each has a claim: it came through a referrer's link), not refused."""
     if not campaigns:
         return []
-    found = []
-    for state, order_id, paid_at, currency, total, refunded in (ReferralDecisionRow.select(
-            ReferralDecisionRow.state, ReferralDecisionRow.order_id, OrderFact.paid_at, OrderFact.currency,
-            OrderFact.total, OrderFact.refunded)
+    members = _in_period(campaigns, period) & (BuyerStat.role == "member") & BuyerStat.brought_by.is_null(False)
+    friends = fn.COUNT(SQL("*"))
+    top = list(BuyerStat.select(BuyerStat.brought_by, friends).where(members).group_by(BuyerStat.brought_by)
+               .order_by(friends.desc(), BuyerStat.brought_by).limit(TOP).tuples())
+    revenue: dict[str, Counter] = defaultdict(Counter)
+    for person, currency, net in BuyerStat.select(BuyerStat.brought_by, BuyerStat.currency, exact_sum(BuyerStat.net)).where(
+            members & BuyerStat.brought_by.in_([p for p, _ in top])).group_by(SQL("1"), SQL("2")).tuples():
+        revenue[person][currency] += summed(net)
+    return [dict(email=person, friends=count,
+                 revenue={c: amount_text(a, c) for c, a in sorted(revenue[person].items())}) for person, count in top]
+
+
+EPOCH_DAY = date(1970, 1, 1)
+
+
+def _epoch(field):
+    """Whole seconds since 1970 of an instant column (stored as naive UTC)."""
+    if is_postgresql():
+        return fn.FLOOR(fn.date_part("epoch", field)).cast("BIGINT")
+    return fn.strftime("%s", field).cast("INTEGER")
+
+
+def _seconds(since, until):
+    return _epoch(until) - _epoch(since)
+
+
+def _day_number(field, period: Period):
+    """The shop's day of an instant column, as days since 1970-01-01: the UTC instant moved by the zone's offset
+    (a CASE over the offset changes inside the period, so the database groups whole days itself)."""
+    runs = period.offsets
+    offset = runs[0][1] if len(runs) == 1 else Case(
+        None, [(field < at, seconds) for (at, _), (_, seconds) in zip(runs[1:], runs)], runs[-1][1])
+    return (_epoch(field) + offset) / 86400
+
+
+def _date(number: int):
+    return EPOCH_DAY + timedelta(days=int(number))
+
+
+def _referral(shop, campaigns, start, end, period, days, funnel, revenue: dict) -> None:
+    """Referral friends' orders of the period (each has a claim: it came through a referrer's link); those not
+    refused are joins, and their revenue is brought (all of it eligible)."""
+    if not campaigns:
+        return
+    for state, paid_at, currency, total, refunded in (ReferralDecisionRow.select(
+            ReferralDecisionRow.state, OrderFact.paid_at, OrderFact.currency, OrderFact.total, OrderFact.refunded)
             .join(OrderFact, on=(OrderFact.shop == shop) & (OrderFact.order_id == ReferralDecisionRow.order_id))
             .where(ReferralDecisionRow.campaign.in_([c.id for c in campaigns]) & (OrderFact.paid_at >= start)
                    & (OrderFact.paid_at < end)).tuples()):
         day = days[period.day_of(paid_at)]
         day["orders"] += 1
         funnel["orders"] += 1
-        if state != "refused":
-            day["joins"] += 1
-            funnel["joins"] += 1
-            found.append((order_id, paid_at, currency, total, refunded or ZERO))
-    return found
-
-
-def _revenue(shop, campaigns, rows: list[_Buyer], referral: list[tuple], period, days) -> tuple[dict, dict]:
-    """The friends' orders: total, net of refunds and eligible per currency; net per order (for ambassadors)."""
-    by_id = {c.id: c for c in campaigns}
-    lines_of_founder = {(r.campaign, r.order_id): r.lines for r in rows if r.role == "founder"}
-    totals: dict[str, Counter] = defaultdict(Counter)
-    net_of: dict[str, Decimal] = {}
-    for r in rows:
-        if r.role != "member" or r.total is None:
+        if state == "refused":
             continue
-        campaign = by_id[r.campaign]
-        total, refunded = _amount(r.total), _amount(r.refunded)
-        net = max(total - refunded, ZERO)
-        net_of[r.order_id] = net
-        money = totals[r.currency]
-        money["revenue_total"] += total
-        money["revenue_net"] += net
-        money["revenue_eligible"] += _eligible(shop, campaign, r, lines_of_founder, total, refunded)
-        days[period.day_of(r.paid_at)]["revenue"][r.currency] += net
-    for order_id, paid_at, currency, total, refunded in referral:
-        net = max(total - refunded, ZERO)
-        money = totals[currency]
+        day["joins"] += 1
+        funnel["joins"] += 1
+        net = max(total - (refunded or ZERO), ZERO)
+        money = revenue[currency]
         money["revenue_total"] += total
         money["revenue_net"] += net
         money["revenue_eligible"] += net
-        days[period.day_of(paid_at)]["revenue"][currency] += net
-    return totals, net_of
-
-
-def _eligible(shop, campaign, row: _Buyer, lines_of_founder: dict, total: Decimal, refunded: Decimal) -> Decimal:
-    """What the campaign rewards of a friend's order, net of refunds (as `rewards.amounts` computes it)."""
-    shipping = _amount(row.refunded_shipping)
-    if campaign.eligible_products == "any" and not refunded and not shipping and row.refunded_lines in ("[]", None):
-        # every line, nothing taken back: the sum of the lines, as eligible_amount would find it
-        with_tax = campaign.eligible_base == "paid_incl_tax"
-        return sum((Decimal(t) + (Decimal(x) if with_tax else ZERO) for _, _, t, x in json.loads(row.lines)), ZERO)
-    products = None
-    if campaign.eligible_products == "same":
-        text = lines_of_founder.get((campaign.id, row.founder_id))
-        if text is None:  # a founder who bought before the period
-            text = OrderFact.select(OrderFact.lines).where((OrderFact.shop == shop)
-                                                           & (OrderFact.order_id == row.founder_id)).scalar() or "[]"
-            lines_of_founder[(campaign.id, row.founder_id)] = text
-        products = frozenset(p for p, *_ in json.loads(text))
-    elif campaign.eligible_products != "any":
-        products = frozenset(campaign.eligible_products)
-    order = _Lines(lines_of(row.lines), lines_of(row.refunded_lines or "[]"), shipping, refunded, total)
-    return amounts.eligible_amount(order, products, campaign.eligible_base)
-
-
-class _Lines:
-    """The parts of an order `rewards.amounts.eligible_amount` reads, without building a whole Order."""
-
-    __slots__ = ("lines", "refunded_lines", "refunded_shipping", "refunded", "total")
-
-    def __init__(self, lines, refunded_lines, refunded_shipping, refunded, total) -> None:
-        self.lines, self.refunded_lines, self.refunded_shipping = lines, refunded_lines, refunded_shipping
-        self.refunded, self.total = refunded, total
+        day["revenue"][currency] += net
 
 
 def _money(ids, start, end, revenue: dict) -> dict:

@@ -16,6 +16,7 @@ from bridge.connectors.errors import ConnectorError
 from bridge.delivery.mail.sender import send_queued
 from bridge.delivery.payouts import deliver_payouts
 from bridge.facts.sync import sync_shop
+from bridge.ledger.buyers import refresh_buyers
 from bridge.ledger.grants import settle_due_groups
 from bridge.ledger.referrals import settle_referrals
 from bridge.ledger.rollup import roll_up
@@ -33,12 +34,15 @@ class ShopUnavailable(ExpectedFailure):
 
 def all_jobs(config: Config) -> list[Job]:
     """Every job of this bridge, housekeeping first, then poll → settle → pay → tell."""
-    return ([Job("prune_job_runs", PRUNE_EVERY, prune_job_runs()), Job("roll_up_stats", ROLL_UP_EVERY, _roll_up)]
+    return ([Job("prune_job_runs", PRUNE_EVERY, prune_job_runs()), Job("roll_up_stats", ROLL_UP_EVERY, _roll_up(config))]
             + sync_jobs(config) + ledger_jobs(config) + payout_jobs(config) + mail_jobs(config))
 
 
-def _roll_up(now: datetime) -> str:
-    return f"counted {roll_up(now)} clicks and link events"
+def _roll_up(config: Config):
+    def run(now: datetime) -> str:
+        counted = roll_up(now)  # clicks first: a first share or click marks the buyer's row
+        return f"counted {counted} clicks and link events, {refresh_buyers(config)} orders"
+    return run
 
 
 def sync_jobs(config: Config) -> list[Job]:

@@ -166,6 +166,23 @@ def _v12_statistics(database: peewee.Database) -> None:
             migrator.add_index("reward", ("campaign", "created_at"), False))
 
 
+
+def _v13_buyer_stats(database: peewee.Database) -> None:
+    # Same rule as version 2: freeze these definitions here before the models change.
+    database.create_tables([m.BuyerStat, m.BuyerMark, m.StatDay])
+    # the days of the hourly counts by channel and site rolled up so far
+    day = (peewee.fn.date_trunc("day", m.StatCount.hour) if is_postgresql()
+           else peewee.fn.substr(m.StatCount.hour, 1, 10).concat(" 00:00:00"))
+    m.StatDay.insert_from(m.StatCount.select(m.StatCount.shop, m.StatCount.campaign, day, m.StatCount.kind, m.StatCount.dim,
+                                             peewee.fn.SUM(m.StatCount.count)).where(m.StatCount.dim != "").group_by(
+        m.StatCount.shop, m.StatCount.campaign, day, m.StatCount.kind, m.StatCount.dim),
+        [m.StatDay.shop, m.StatDay.campaign, m.StatDay.day, m.StatDay.kind, m.StatDay.dim, m.StatDay.count]).execute()
+    # every paid order is marked: the roll-up works their rows out, oldest first (sponsors before their friends)
+    m.BuyerMark.insert_from(m.OrderFact.select(m.OrderFact.shop, m.OrderFact.order_id).where(
+        m.OrderFact.paid_at.is_null(False)).order_by(m.OrderFact.paid_at, m.OrderFact.order_id),
+        [m.BuyerMark.shop, m.BuyerMark.order_id]).execute()
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "base: schema versions, job leases and runs", _v1_base),
     Migration(2, "ledger: order facts, claims, overrides, memberships, groups, tags, rewards, payouts, clawbacks",
@@ -184,6 +201,8 @@ MIGRATIONS: list[Migration] = [
               _v11_first_names),
     Migration(12, "dashboard: link events, counts per hour, link activity, roll-up cursors, admin actions; indexes by instant",
               _v12_statistics),
+    Migration(13, "dashboard: a row per social-buying decision as the statistics read it, the orders to work out again, daily counts",
+              _v13_buyer_stats),
 ]
 
 

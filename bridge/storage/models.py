@@ -432,6 +432,23 @@ class StatCount(BaseModel):
         indexes = ((("shop", "hour", "campaign", "kind", "dim"), True), (("shop", "dim", "hour"), False))
 
 
+class StatDay(BaseModel):
+    """StatCount's rows by channel and by referring site summed per UTC day: a period reads these for its whole
+    UTC days and the hourly rows only for the hours at its two ends (the totals stay hourly: a shop's day is not
+    a UTC day)."""
+
+    shop = peewee.CharField(max_length=64)
+    campaign = peewee.CharField(max_length=64)
+    day = UTCDateTimeField()  # 00:00 UTC
+    kind = peewee.CharField(max_length=8)
+    dim = peewee.CharField(max_length=256)
+    count = peewee.BigIntegerField(default=0)
+
+    class Meta:
+        table_name = "stat_day"
+        indexes = ((("shop", "day", "campaign", "kind", "dim"), True),)
+
+
 class LinkActivity(BaseModel):
     """A personal link's first view, share and click, and how often it was shared and clicked."""
 
@@ -487,3 +504,41 @@ class ShopSignal(BaseModel):
     class Meta:
         table_name = "shop_signal"
         indexes = ((("shop", "name"), True),)
+
+
+class BuyerStat(BaseModel):
+    """One social-buying decision as the statistics read it: the order's money, who brought the buyer, how deep
+    in the chain, when the buyer's own link was first used and the group's first friend came. Kept up to date
+    from `BuyerMark`s by `ledger.buyers`, so that a period's figures are sums over one narrow index range."""
+
+    shop = peewee.CharField(max_length=64)
+    campaign = peewee.CharField(max_length=64)
+    order_id = peewee.CharField(max_length=64)
+    paid_at = UTCDateTimeField()
+    role = peewee.CharField(max_length=8)
+    through = peewee.BooleanField()  # came through a link (a member, or a claim that was refused)
+    currency = peewee.CharField(max_length=3)
+    total = AmountField()
+    net = AmountField()  # net of the customer's refunds
+    eligible = AmountField()  # what the campaign rewards of it, net of refunds (members only; 0 otherwise)
+    email = peewee.CharField(max_length=254, null=True)
+    brought_by = peewee.CharField(max_length=254, null=True)  # a member's sponsor (or founder), by normalised e-mail
+    depth = peewee.IntegerField(default=0)  # a member's place in the line of "brought by" inside the group
+    shared_at = UTCDateTimeField(null=True)  # the buyer's own link first shared or clicked
+    first_friend_at = UTCDateTimeField(null=True)  # a founder's: the group's first member paid
+
+    class Meta:
+        table_name = "buyer_stat"
+        indexes = ((("campaign", "order_id"), True), (("campaign", "paid_at"), False))
+
+
+class BuyerMark(BaseModel):
+    """An order whose `BuyerStat` rows are to be worked out again (its snapshot, decision or link changed).
+    Appended in the writer's transaction, removed by the roll-up that recomputes it: a mark is never lost."""
+
+    id = peewee.BigAutoField()
+    shop = peewee.CharField(max_length=64)
+    order_id = peewee.CharField(max_length=64)
+
+    class Meta:
+        table_name = "buyer_mark"

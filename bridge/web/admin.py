@@ -27,6 +27,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 
 from bridge.config.model import Config, Shop, User
+from bridge.ledger.buyers import refresh_buyers
 from bridge.ledger.overview import admin_overview
 from bridge.ledger.rollup import roll_up
 from bridge.ledger.stats import Period, shop_stats
@@ -135,7 +136,9 @@ def _figures(config, shop):
         abort(400, f"shop {shop.id} has no campaign {campaign!r}")
     period = _period(shop)
     now = datetime.now(timezone.utc)
-    roll_up(now, batches=1)  # the latest reports; a large backlog (no worker running) is the worker's job
+    # the latest reports and orders; a large backlog (no worker running) is the worker's job
+    roll_up(now, batches=1)
+    refresh_buyers(config, batches=1)
     return period, campaign, shop_stats(config, shop.id, period, campaign, now)
 
 
