@@ -245,6 +245,24 @@ def test_bridge_users_hash_password_gives_a_hash_the_login_accepts(tmp_path):
     assert prompted.exit_code == 0 and prompted.output.strip().splitlines()[-1].startswith("$argon2id$")
 
 
+def _race(target, *args) -> list:
+    """Fork two processes (as the worker and a web process are) that run `target(*args, start, out)` at the same
+    moment; return what each put on `out`."""
+    db.close()
+    db.obj.close_all()  # a forked child must not share (and close) the parent's pooled connections
+    fork = multiprocessing.get_context("fork")
+    start, out = fork.Event(), fork.Queue()
+    workers = [fork.Process(target=target, args=(*args, start, out)) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    start.set()
+    results = [out.get(timeout=120), out.get(timeout=120)]
+    for worker in workers:
+        worker.join(timeout=60)
+        assert worker.exitcode == 0
+    return results
+
+
 def _roll_up_in_a_process(url: str, now, start, out) -> None:
     bind(url)
     start.wait(30)
@@ -262,18 +280,7 @@ def test_two_processes_rolling_up_at_once_count_every_click_once(history):
         for part in chunks(rows, 500):
             Click.insert_many(part).execute()
     url = config.server.database_url
-    db.close()
-    db.obj.close_all()  # a forked child must not share (and close) the parent's pooled connections
-    fork = multiprocessing.get_context("fork")
-    start, out = fork.Event(), fork.Queue()
-    later = T0 + timedelta(days=20)
-    workers = [fork.Process(target=_roll_up_in_a_process, args=(url, later, start, out)) for _ in range(2)]
-    for worker in workers:
-        worker.start()
-    start.set()
-    counted = [out.get(timeout=120), out.get(timeout=120)]
-    for worker in workers:
-        worker.join(timeout=60)
+    counted = _race(_roll_up_in_a_process, url, T0 + timedelta(days=20))
     assert sum(counted) == 30000 + 10  # the seeded history's 10 rows and the new clicks, once in all
     db.connect(reuse_if_open=True)
     assert sum(row.count for row in StatCount.select().where(StatCount.dim == "")) == 30010
@@ -371,18 +378,7 @@ def test_two_processes_refreshing_at_once_take_each_mark_once_and_agree(history,
     for _ in range(100):  # every order of shop1 marked again, 100 times over: 500 marks
         buyers.mark(("shop1", str(i)) for i in (1, 2, 3, 4, 5))
     monkeypatch.setattr(buyers, "BATCH", 7)
-    db.close()
-    db.obj.close_all()  # a forked child must not share (and close) the parent's pooled connections
-    fork = multiprocessing.get_context("fork")
-    start, out = fork.Event(), fork.Queue()
-    workers = [fork.Process(target=_refresh_in_a_process, args=(str(tmp_path / "config.yaml"), start, out)) for _ in range(2)]
-    for worker in workers:
-        worker.start()
-    start.set()
-    done = [out.get(timeout=120), out.get(timeout=120)]
-    for worker in workers:
-        worker.join(timeout=60)
-        assert worker.exitcode == 0
+    done = _race(_refresh_in_a_process, str(tmp_path / "config.yaml"))
     db.connect(reuse_if_open=True)
     assert sum(done) == 500 and BuyerMark.select().count() == 0
     assert sorted(BuyerStat.select().tuples()) == expected  # (ids included: rows are updated in place, never doubled)

@@ -75,14 +75,16 @@ def _recompute(shop: str, campaign, ids: set[str]) -> None:
     facts = _facts(shop, wanted | sponsors | {d[2] for d in rows if d[2]})
     shared = _first_use(campaign.id, wanted)
     friends = _first_friends(campaign.id, {i for i in wanted if decided[i][1] == "founder"})
-    depth = dict(BuyerStat.select(BuyerStat.order_id, BuyerStat.depth).where(
-        (BuyerStat.campaign == campaign.id) & BuyerStat.order_id.in_(sorted(sponsors - wanted))).tuples()) if sponsors else {}
+    depth: dict[str, int] = {}
+    for part in chunks(sorted(sponsors - wanted)):  # sponsors worked out in an earlier batch
+        depth.update(BuyerStat.select(BuyerStat.order_id, BuyerStat.depth).where(
+            (BuyerStat.campaign == campaign.id) & BuyerStat.order_id.in_(part)).tuples())
     out = []
     for order_id, role, founder_id, sponsor_id, paid_at, through in rows:
         fact = facts.get(order_id)
         if fact is None:  # a decision without its order's facts (never, but nothing to count)
             continue
-        email, currency, total, refunded, lines, refunded_lines, refunded_shipping = fact
+        email, currency, total, refunded = fact[:4]
         net = max(total - refunded, ZERO)
         member = role == "member"
         by = sponsor_id if member and sponsor_id and sponsor_id != founder_id else None

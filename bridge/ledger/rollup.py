@@ -2,7 +2,8 @@
 
 The dashboard reads these counts instead of scanning every click. A cursor per source table says how
 far it has been counted; a roll-up moves it with a compare-and-set in the same transaction as the counts
-it adds, so that two processes rolling up at once cannot count a row twice.
+it adds, so that two processes rolling up at once cannot count a row twice. A buyer's link shared or clicked
+for the first time marks the buyer's order for `ledger.buyers` (the statistics' time to the first share).
 """
 
 from __future__ import annotations

@@ -10,8 +10,10 @@ Definitions (the README repeats them for shop owners):
 - granted, paid, pending, clawed back: rewards granted in the period and what became of them.
 - K: friends' orders per buyer; chain depth: the longest line of "brought by" inside a group; sharing
   buyers: buyers whose own link was shared or clicked.
-Counts of views, shares, clicks and landings come from hourly roll-ups (`ledger.rollup`); orders and
-money from the decisions of the period (an index on the payment instant), never from every click.
+Counts of views, shares, clicks and landings come from hourly roll-ups (`ledger.rollup`, daily ones too by
+channel and site); orders, money and virality from the period's rows of `BuyerStat` (`ledger.buyers`), an
+index range on the payment instant. The database sums them per day of the shop (the UTC instant moved by the
+zone's offset), so Python sees a row per day, channel or ambassador, never one per click or order.
 """
 
 from __future__ import annotations
