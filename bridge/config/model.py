@@ -66,6 +66,13 @@ class PrestaShopSettings:
 
 
 @dataclass(frozen=True)
+class CustomSettings:
+    """A hand-coded shop: its server signs the orders it sends bridge with this secret (HMAC-SHA256)."""
+
+    signing_secret: str = field(repr=False)
+
+
+@dataclass(frozen=True)
 class SepaDebtor:
     """The account SEPA credit transfers are paid from (the shop's own)."""
 
@@ -95,6 +102,7 @@ class Shop:
     sync: SyncSettings
     woocommerce: WooCommerceSettings | None = None
     prestashop: PrestaShopSettings | None = None
+    custom: CustomSettings | None = None
     sepa: SepaDebtor | None = None
     brand: Brand = Brand()
 
@@ -110,6 +118,8 @@ class Shop:
             found += [self.woocommerce.consumer_key, self.woocommerce.consumer_secret]
         if self.prestashop:
             found += [self.prestashop.webservice_key, self.prestashop.hint_secret]
+        if self.custom:
+            found.append(self.custom.signing_secret)
         if self.sepa:
             found.append(self.sepa.iban)
         return tuple(s for s in found if s)

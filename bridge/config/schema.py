@@ -19,7 +19,7 @@ from bridge.basics.money import Money, MoneyError, minor_digits
 from bridge.config import fields as f
 from bridge.config import model
 
-_TOP_PLATFORMS = ("woocommerce", "prestashop")
+_TOP_PLATFORMS = ("woocommerce", "prestashop", "custom")
 
 
 def _cross_check(method):
@@ -176,6 +176,23 @@ class BrandSchema(StrictSchema):
         return model.Brand(**data)
 
 
+class CustomSchema(StrictSchema):
+    signing_secret = f.StrictString(required=True)
+
+    @validates_schema(skip_on_field_errors=False)
+    @_cross_check
+    def check_secret(self, data: dict, **kwargs) -> None:
+        secret = data.get("signing_secret") or ""
+        if len(secret) < 32:
+            raise ValidationError({"signing_secret": [
+                f"must be at least 32 characters (it signs every order the shop sends), got {len(secret)}; "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'` makes one"]})
+
+    @post_load
+    def build(self, data: dict, **kwargs) -> object:
+        return model.CustomSettings(**data)
+
+
 class ShopSchema(StrictSchema):
     id = f.Identifier(required=True)
     name = f.StrictString(required=True)
@@ -188,6 +205,7 @@ class ShopSchema(StrictSchema):
     sync = _nested(SyncSchema, load_default=lambda: SyncSchema().load({}))
     woocommerce = _nested(WooCommerceSchema, load_default=None)
     prestashop = _nested(PrestaShopSchema, load_default=None)
+    custom = _nested(CustomSchema, load_default=None)
     sepa = _nested(SepaDebtorSchema, load_default=None)
     brand = _nested(BrandSchema, load_default=lambda: BrandSchema().load({}))
 
@@ -200,7 +218,8 @@ class ShopSchema(StrictSchema):
         errors = {}
         for name in _TOP_PLATFORMS:
             if name == platform and original.get(name) is None:
-                errors[name] = [f"is required for a {name} shop (its API credentials)"]
+                what = "the secret its server signs orders with" if name == "custom" else "its API credentials"
+                errors[name] = [f"is required for a {name} shop ({what})"]
             if name != platform and original.get(name) is not None:
                 errors[name] = [f"only belongs to a {name} shop; this shop's platform is {platform}"]
         if errors:
@@ -424,6 +443,17 @@ def _check_sepa(raw: dict, raw_shops: list, errors: dict, index: int) -> None:
         errors.setdefault(index, {})["payout"] = [
             "PrestaShop has no API to refund a payment: pay this campaign by sepa (bank transfer) or coupon"]
         return
+    if shop.get("platform") == "custom":  # (what a hand-coded shop's own system executes is not built yet)
+        if raw.get("type") == "referral":
+            errors.setdefault(index, {})["type"] = [
+                "referral campaigns on a custom shop are not available yet (the friend's welcome coupon needs the "
+                "shop's own system); run a social_buying campaign paid by sepa"]
+            return
+        if raw.get("payout", "coupon") != "sepa":
+            errors.setdefault(index, {})["payout"] = [
+                "a custom shop's campaign is paid by sepa (bank transfer) for now: refunds and coupons executed by "
+                "the shop's own system are not available yet"]
+            return
     if raw.get("payout") != "sepa":
         return
     if shop.get("currency") != "EUR":

@@ -13,10 +13,11 @@ from datetime import timedelta
 
 from bridge.config.model import Shop
 from bridge.connectors.base import Connector
+from bridge.connectors.custom import CustomConnector
 from bridge.connectors.prestashop import PrestaShopConnector
 from bridge.connectors.woocommerce import WooCommerceConnector
 
-PLATFORMS: dict[str, type[Connector]] = {c.name: c for c in (WooCommerceConnector, PrestaShopConnector)}
+PLATFORMS: dict[str, type[Connector]] = {c.name: c for c in (WooCommerceConnector, PrestaShopConnector, CustomConnector)}
 _lock = threading.Lock()
 _instances: dict[int, tuple[Shop, Connector]] = {}
 

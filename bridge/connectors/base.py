@@ -78,6 +78,12 @@ def signature_matches(secret: str, body: bytes, signature: str | None) -> bool:
     return hmac.compare_digest(expected, (signature or "").strip().encode("ascii", "replace"))
 
 
+def on_site(site: str, url: str) -> bool:
+    """Tell whether `url` is an http(s) address on the site whose address is `site` (same host and port)."""
+    mine, theirs = urlsplit(site), urlsplit(url)
+    return theirs.scheme in ("http", "https") and (theirs.hostname, theirs.port) == (mine.hostname, mine.port)
+
+
 def json_payload(body: bytes, shop: str) -> object:
     """A delivery's JSON body, bounded (bodies.loads); MalformedPayload if it is not JSON."""
     try:
@@ -221,8 +227,7 @@ class Connector:
 
     def same_site(self, url: str) -> bool:
         """Tell whether `url` is on the shop's own site (redirects never leave it)."""
-        mine, theirs = urlsplit(self.shop.url), urlsplit(url)
-        return theirs.scheme in ("http", "https") and (theirs.hostname, theirs.port) == (mine.hostname, mine.port)
+        return on_site(self.shop.url, url)
 
     def redirected_url(self, url: str) -> str:
         """Where the shop's site sends a page's address (its canonical form, where a query string survives).

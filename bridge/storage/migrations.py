@@ -167,9 +167,9 @@ def _v12_statistics(database: peewee.Database) -> None:
 
 
 
-def _v13_buyer_stats(database: peewee.Database) -> None:
+def _v13_buyer_stats_and_custom_keys(database: peewee.Database) -> None:
     # Same rule as version 2: freeze these definitions here before the models change.
-    database.create_tables([m.BuyerStat, m.BuyerMark, m.StatDay])
+    database.create_tables([m.BuyerStat, m.BuyerMark, m.StatDay, m.CustomOrderKey])
     # the days of the hourly counts by channel and site rolled up so far
     day = (peewee.fn.date_trunc("day", m.StatCount.hour) if is_postgresql()
            else peewee.fn.substr(m.StatCount.hour, 1, 10).concat(" 00:00:00"))
@@ -201,8 +201,8 @@ MIGRATIONS: list[Migration] = [
               _v11_first_names),
     Migration(12, "dashboard: link events, counts per hour, link activity, roll-up cursors, admin actions; indexes by instant",
               _v12_statistics),
-    Migration(13, "dashboard: a row per social-buying decision as the statistics read it, the orders to work out again, daily counts",
-              _v13_buyer_stats),
+    Migration(13, "dashboard: a row per social-buying decision, the orders to work it out again, daily counts; custom shops' order keys",
+              _v13_buyer_stats_and_custom_keys),
 ]
 
 

@@ -542,3 +542,16 @@ class BuyerMark(BaseModel):
 
     class Meta:
         table_name = "buyer_mark"
+
+
+class CustomOrderKey(BaseModel):
+    """A hand-coded shop's order key, as its server sent it with the order (SHA-256: the thank-you page shows
+    the key itself, and the widget's report is checked against it)."""
+
+    shop = peewee.CharField(max_length=64)
+    order_id = peewee.CharField(max_length=64)
+    key_hash = peewee.CharField(max_length=64)
+
+    class Meta:
+        table_name = "custom_order_key"
+        indexes = ((("shop", "order_id"), True),)
