@@ -150,7 +150,7 @@ BROKEN = [
      "  - presta\n", "shops[1]: expected a mapping of keys and values", "- presta"),
     ("duplicate-shop-id", "  - id: presta", "  - id: woo", "shops[1].id: duplicate id 'woo' (already used by shops[0])", "- id: woo\n    name: Presta"),
     ("duplicate-campaign-id", "  - id: refer", "  - id: group", "campaigns[1].id: duplicate id 'group' (already used by campaigns[0])", "- id: group\n    type: referral"),
-    ("bad-platform", "    platform: woocommerce", "    platform: magento", "shops[0].platform: expected one of woocommerce, prestashop, got 'magento'", "magento"),
+    ("bad-platform", "    platform: woocommerce", "    platform: magento", "shops[0].platform: expected one of woocommerce, prestashop, custom, got 'magento'", "magento"),
     ("missing-required", "    window: 48h\n", "", "campaigns[0].window: is required", "- id: group"),
     ("bad-url", "    url: https://woo.example", "    url: woo.example", "shops[0].url: expected an http:// or https:// URL", "url: woo.example"),
     ("url-with-query", "    url: https://woo.example", "    url: https://woo.example/?x=1", "shops[0].url: expected a URL without query", "?x=1"),

@@ -132,7 +132,7 @@ def test_malformed_orders_name_the_field(change, field):
 def test_connector_registry(config):
     assert connector_for(config.shop("shop1")).name == "woocommerce"
     assert connector_for(replace(config.shop("shop1"), platform="prestashop")).name == "prestashop"
-    with pytest.raises(LookupError, match="no connector for platform 'shopify' yet; available: prestashop, woocommerce"):
+    with pytest.raises(LookupError, match="no connector for platform 'shopify' yet; available: custom, prestashop, woocommerce"):
         connector_for(replace(config.shop("shop1"), platform="shopify"))
 
 

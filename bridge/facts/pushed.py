@@ -13,7 +13,8 @@ from datetime import datetime, timezone
 from typing import Mapping
 
 from bridge.config.model import Config
-from bridge.connectors.custom import PushRefused, key_hash, parse_orders, verify_signature
+from bridge.connectors.custom import key_hash, verify_signature
+from bridge.connectors.custom_orders import PushRefused, parse_orders
 from bridge.facts.ingest import ingest
 from bridge.rewards.facts import is_newer
 from bridge.storage.bulk import upsert_many

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from bridge.connectors.custom import MAX_BODY
+from bridge.connectors.custom_orders import MAX_BODY
 from bridge.facts.pushed import receive_orders
 from bridge.web.errors import error_response
 
