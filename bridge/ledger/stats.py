@@ -18,13 +18,12 @@ zone's offset), so Python sees a row per day, channel or ambassador, never one p
 
 from __future__ import annotations
 
-import operator
 from bisect import bisect_right
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
-from functools import cached_property, reduce
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from peewee import SQL, Case, Value, fn
@@ -165,13 +164,13 @@ def _by_dim(shop, ids, start: datetime, end: datetime, kinds: tuple, prefix: str
     last = end.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
     hours = [(start, first), (last, end)] if first < last else [(start, end)]
     found: Counter = Counter()
-    for model, column, ranges in ((StatDay, StatDay.day, [(first, last)] if first < last else []),
-                                  (StatCount, StatCount.hour, [(a, b) for a, b in hours if a < b])):
-        if not ranges:
+    # one query per range: with an OR of two ranges SQLite's planner leaves the time index for the dim one,
+    # and reads every hour the shop ever had
+    for model, column, (a, b) in [(StatDay, StatDay.day, (first, last))] + [(StatCount, StatCount.hour, r) for r in hours]:
+        if a >= b:
             continue
-        within = reduce(operator.or_, [(column >= a) & (column < b) for a, b in ranges])
         for dim, kind, count in model.select(model.dim, model.kind, fn.SUM(model.count)).where(
-                (model.shop == shop) & within & model.campaign.in_(ids) & model.kind.in_(kinds)
+                (model.shop == shop) & (column >= a) & (column < b) & model.campaign.in_(ids) & model.kind.in_(kinds)
                 & model.dim.startswith(prefix)).group_by(model.dim, model.kind).tuples():
             found[(dim, kind)] += int(count)
     return found
