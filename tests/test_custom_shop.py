@@ -227,9 +227,10 @@ def test_a_custom_shops_configuration_says_what_it_needs(config_text):
              "custom: is required for a custom shop (the secret its server signs orders with)"),
             (hand_text(config_text).replace(SECRET, "too-short"), "signing_secret: must be at least 32 characters"),
             (hand_text(config_text, CAMPAIGN.replace("payout: sepa", "payout: coupon")),
-             "a custom shop's campaign is paid by sepa"),
+             "a custom shop's system makes the coupons itself, asked by a payout.requested event: shop 'hand' needs an "
+             "events endpoint (shops[].events), or pay by sepa"),
             (hand_text(config_text, CAMPAIGN.replace("payout: sepa", "payout: refund")),
-             "a custom shop's campaign is paid by sepa"),
+             "a custom shop's system makes the refunds itself"),
             (hand_text(config_text, CAMPAIGN.replace("social_buying", "referral")), "referral campaigns on a custom shop")):
         with pytest.raises(ConfigError) as error:
             load_config_text(text)

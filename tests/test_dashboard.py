@@ -25,13 +25,15 @@ from bridge.config import load_config_text
 from bridge.delivery.payouts import deliver_payouts
 from bridge.delivery.sepa import save_account
 from bridge.ledger.grants import ledger_balances
-from bridge.storage.models import AdminAction, OverrideFact, Payout, Reward, SepaBatch
+from bridge.storage.db import db
+from bridge.storage.models import AdminAction, EndpointState, EventAttempt, OverrideFact, Payout, Reward, SepaBatch
 from bridge.web import create_app
 from bridge.web.dashboard import back_office_order_url
 from bridge.web.logins import SESSION_HOURS, hash_password
 from bridge.web.ratelimit import reset
 from tests.conftest import BASE_CONFIG, migrated_config
 from tests.engine_data import T0
+from tests.event_receiver import endpoint_yaml
 from tests.test_stats import history_text, seed_history
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,7 +52,9 @@ def users_text() -> str:
 @pytest.fixture
 def app(config_text, tmp_path):
     reset()
-    config = migrated_config(history_text(config_text) + users_text(), tmp_path)
+    text = history_text(config_text).replace("      consumer_secret: cs_test_secret_value", "      consumer_secret: "
+                                             "cs_test_secret_value\n" + endpoint_yaml("http://127.0.0.1:9/bridge-events"), 1)
+    config = migrated_config(text + users_text(), tmp_path)
     seed_history(config, referrer=EVIL)
     yield create_app(config)
     reset()
@@ -180,8 +184,16 @@ def test_the_dashboard_in_chromium_on_a_desktop_and_a_phone(served):
             page.get_by_role("link", name="English").click()
             expect(page.locator("h1")).to_have_text("Dashboard · Shop One")
             expect(page.locator("main")).to_contain_text("€100.00")
+            with db.connection_context():  # an events endpoint that has failed for a day
+                EndpointState.insert(shop="shop1", endpoint="crm", state="paused", failing_since=T0,
+                                     paused_at=T0 + timedelta(days=1)).on_conflict_replace().execute()
+                EventAttempt.create(shop="shop1", endpoint="crm", event=1, at=T0 + timedelta(days=1), status=None,
+                                    error="no answer: ConnectionError: connection refused", ms=3)
             page.get_by_role("link", name="Setup").click()
             expect(page.locator("h1")).to_have_text("Setup · Shop One")
+            events = page.locator("tr", has_text="Events to")
+            expect(events).to_contain_text("Paused after a day of failures")
+            expect(events).to_contain_text("bridge events resume shop1 crm")
             context.grant_permissions(["clipboard-read", "clipboard-write"], origin=served)
             page.get_by_role("button", name="Copy").click()
             expect(page.get_by_role("button", name="Copied")).to_be_visible()

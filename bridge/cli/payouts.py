@@ -142,10 +142,10 @@ def payouts_export_sepa(ctx: Context, shop: str, out_path: str, execution_date: 
 @pass_context
 def payouts_sepa_sent(ctx: Context, batch_id: int) -> None:
     """Record that the bank accepted a batch: its payouts become paid and people are told."""
-    ctx.runtime()
+    config = ctx.runtime().config
     with db.connection_context():
         batch = SepaBatch.get_or_none(SepaBatch.id == batch_id)
         if batch is None:
             raise click.BadParameter(f"no batch {batch_id}", param_hint="BATCH_ID")
-        changed = mark_sent(batch, datetime.now(timezone.utc))
+        changed = mark_sent(config, batch, datetime.now(timezone.utc))
     click.echo(f"batch {batch_id}: {changed} payout(s) marked paid" if changed else f"batch {batch_id} was already sent")

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timezone
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import click
 
@@ -14,11 +13,9 @@ from bridge.basics.money import display_amount
 from bridge.cli import Context, _check_shop, _require_schema, main, pass_context
 from bridge.ledger.buyers import refresh_buyers
 from bridge.ledger.rollup import roll_up
-from bridge.ledger.stats import Period, shop_stats
+from bridge.ledger.stats import default_period, shop_stats
 from bridge.storage.db import db
 from bridge.web.logins import hash_password
-
-DEFAULT_DAYS = 30
 
 
 @main.command()
@@ -50,12 +47,6 @@ def stats(ctx: Context, shop: str, campaign: str | None, since: datetime | None,
         click.echo(json.dumps(figures, indent=2))
         return
     click.echo("\n".join(as_text(figures, the_shop.locale)))
-
-
-def default_period(zone: ZoneInfo, now: datetime, since: date | None = None, until: date | None = None) -> Period:
-    """The period asked for, by default the last 30 days up to today (in the shop's time zone)."""
-    until = until or now.astimezone(zone).date()
-    return Period(since or until - timedelta(days=DEFAULT_DAYS - 1), until, zone)
 
 
 def as_text(figures: dict, locale: str) -> list[str]:

@@ -73,6 +73,16 @@ class CustomSettings:
 
 
 @dataclass(frozen=True)
+class EventEndpoint:
+    """A URL of the shop's own systems that bridge posts its events to, signed with the endpoint's secret."""
+
+    name: str
+    url: str
+    secret: str = field(repr=False)
+    alert_email: str | None = None  # told when the endpoint has failed for a day and is paused
+
+
+@dataclass(frozen=True)
 class SepaDebtor:
     """The account SEPA credit transfers are paid from (the shop's own)."""
 
@@ -105,6 +115,7 @@ class Shop:
     custom: CustomSettings | None = None
     sepa: SepaDebtor | None = None
     brand: Brand = Brand()
+    events: tuple[EventEndpoint, ...] = ()
 
     @property
     def zone(self) -> ZoneInfo:
@@ -122,6 +133,7 @@ class Shop:
             found.append(self.custom.signing_secret)
         if self.sepa:
             found.append(self.sepa.iban)
+        found += [e.secret for e in self.events]
         return tuple(s for s in found if s)
 
 
@@ -178,6 +190,7 @@ class SocialBuyingCampaign:
     attribution_window: timedelta
     type: str = "social_buying"
     aggregator_domains: tuple[str, ...] = AGGREGATOR_DOMAINS
+    endpoints: tuple[str, ...] = ()  # the shop's event endpoints: where a change writes an event, it is for them
 
 
 @dataclass(frozen=True)
@@ -215,6 +228,7 @@ class ReferralCampaign:
     eligible_products: str | tuple[str, ...] = "any"  # "any", or product ids one of which the friend must buy
     budget: Money | None = None  # the most the referrers' rewards may add up to
     show_referrer_name: bool = False  # the friend's banner names the referrer by first name (personal data: off)
+    endpoints: tuple[str, ...] = ()  # the shop's event endpoints (see SocialBuyingCampaign)
 
 
 Campaign = SocialBuyingCampaign | ReferralCampaign  # one campaign of either kind

@@ -151,6 +151,7 @@ class _RefundSchema(StrictSchema):
     amount = _Amount(required=True)  # tax and shipping included
     lines = fields.List(fields.Nested(lambda: _RefundLineSchema()), load_default=list)
     shipping = _Amount(load_default=Decimal(0))  # of the amount: shipping given back, tax included
+    payout_key = _Text(200, load_default=None)  # set on bridge's own cashback refund: not the customer's refund
 
 
 class _RefundLineSchema(StrictSchema):
@@ -241,7 +242,8 @@ class _OrderSchema(StrictSchema):
     def build(self, data: dict, **kwargs) -> PushedOrder:
         customer, address = data["customer"] or {}, data["billing_address"] or {}
         parts = [address.get(k) for k in ("line1", "line2", "postcode", "city", "state", "country")]
-        refunds = data["refunds"]
+        refunds = [r for r in data["refunds"] if not r["payout_key"]]
+        own = sum((r["amount"] for r in data["refunds"] if r["payout_key"]), Decimal(0))
         order = Order(
             shop=self.shop.id, id=data["id"], currency=data["currency"], paid=data["status"] == "paid",
             paid_at=data["paid_at"], created_at=data["created_at"], modified_at=data["modified_at"], total=data["total"],
@@ -249,7 +251,7 @@ class _OrderSchema(StrictSchema):
             lines=tuple(Line(x["product_id"], x["quantity"], x["total"], x["tax"]) for x in data["lines"]),
             refunded_lines=tuple(Line(x["product_id"], x["quantity"], x["total"], x["tax"]) for r in refunds
                                  for x in r["lines"]),
-            refunded_shipping=sum((r["shipping"] for r in refunds), Decimal(0)),
+            refunded_shipping=sum((r["shipping"] for r in refunds), Decimal(0)), own_refunded=own,
             customer_id=customer.get("id"), email=customer.get("email"), first_name=customer.get("first_name"),
             billing_address=", ".join(p for p in parts if p) or None, ip=data["ip"], user_agent=data["user_agent"],
             coupons=tuple(sorted({c.upper() for c in data["coupons"] if c})),
@@ -281,3 +283,45 @@ class _BatchSchema(StrictSchema):
         if errors:
             raise ValidationError({"orders": errors})
         return loaded
+
+
+@dataclass(frozen=True)
+class PayoutAnswer:
+    """A custom shop's answer to a payout it was asked to make: done (with its own reference) or failed (why)."""
+
+    status: str  # done | failed
+    reference: str | None
+    error: str | None
+
+
+class _AnswerSchema(StrictSchema):
+    status = f.Choice(("done", "failed"), required=True)
+    reference = _Text(200, load_default=None)
+    error = _Text(1000, load_default=None)
+
+    @validates_schema(skip_on_field_errors=True)
+    def check_reference(self, data: dict, **kwargs) -> None:
+        if data["status"] == "done" and not data.get("reference"):
+            raise ValidationError({"reference": ["is required when status is done: the id of the refund, coupon or "
+                                                 "transfer in your system"]})
+
+    @post_load
+    def build(self, data: dict, **kwargs) -> PayoutAnswer:
+        return PayoutAnswer(**data)
+
+
+def parse_payout_answer(body: bytes) -> PayoutAnswer:
+    """Read a shop's answer about a payout; PushRefused (400) names the wrong field."""
+    if len(body) > 64 * 1024:
+        raise PushRefused(413, "too_large", "an answer about a payout is a few hundred bytes; this one is over 64 KiB")
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise PushRefused(400, "bad_json", f"the body is not JSON in UTF-8: {exc}") from None
+    if not isinstance(data, dict):
+        raise PushRefused(400, "bad_answer", "expected an object like {\"status\": \"done\", \"reference\": \"re_123\"}")
+    try:
+        return _AnswerSchema().load(data)
+    except ValidationError as exc:
+        where, message = _first_error(exc.messages)
+        raise PushRefused(400, "bad_answer", f"{where}: {message}" if where else message) from None

@@ -1,4 +1,4 @@
-"""Delivery: payouts (refunds, coupons, SEPA transfers) and e-mails, each executed once from its outbox row.
+"""Delivery: payouts (refunds, coupons, SEPA transfers), e-mails and events, each executed from its outbox row.
 
 Imports: everything below it (basics … sharing); never schedule, web or cli.
 """

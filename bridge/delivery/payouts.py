@@ -24,8 +24,9 @@ from bridge.config.model import Config
 from bridge.connectors import connector_for, impatient_connector
 from bridge.connectors.base import CouponSpec
 from bridge.connectors.errors import ConnectorError, FatalError
+from bridge.ledger import events
 from bridge.ledger.news import enqueue
-from bridge.rewards.payouts import APPROVED, AWAITING_IBAN, FAILED, PAID, READY, SENDING
+from bridge.rewards.payouts import APPROVED, AT_SHOP, AWAITING_IBAN, FAILED, PAID, READY, SENDING
 from bridge.storage.db import db
 from bridge.storage.models import (
     Advocate,
@@ -55,7 +56,7 @@ def coupon_code(secret_key: str, payout_key: str) -> str:
 
 def deliver_payouts(config: Config, now: datetime) -> str:
     """Execute every approved payout that is due (and finish interrupted ones); return a summary."""
-    counts = {PAID: 0, FAILED: 0, "retry": 0, AWAITING_IBAN: 0, READY: 0}
+    counts = {PAID: 0, FAILED: 0, "retry": 0, AWAITING_IBAN: 0, READY: 0, AT_SHOP: 0}
     rows = list(Payout.select(Payout, Reward).join(Reward).where(Payout.state.in_((APPROVED, SENDING)))
                 .order_by(Payout.id).limit(BATCH * 10))
     for payout in rows:
@@ -65,7 +66,8 @@ def deliver_payouts(config: Config, now: datetime) -> str:
         counts[outcome] = counts.get(outcome, 0) + 1
     welcome = create_welcome_coupons(config, now)
     return (f"payouts: {counts['paid']} paid, {counts['retry']} to retry, {counts['failed']} failed, "
-            f"{counts['awaiting_iban']} awaiting an IBAN, {counts['ready']} ready for a SEPA file; "
+            f"{counts['awaiting_iban']} awaiting an IBAN, {counts['ready']} ready for a SEPA file, "
+            f"{counts[AT_SHOP]} asked of the shop; "
             f"{welcome} welcome coupons created")
 
 
@@ -74,6 +76,8 @@ def deliver_one(config: Config, payout: Payout, now: datetime) -> str:
     reward = payout.reward
     if payout.method == "sepa":
         return _ask_for_account(config, payout, reward, now)
+    if config.shop(reward.shop).platform == "custom":
+        return _ask_the_shop(config, payout, reward, now)
     with db.atomic():
         claimed = Payout.update(state=SENDING, attempts=Payout.attempts + 1, updated_at=now).where(
             (Payout.id == payout.id) & Payout.state.in_((APPROVED, SENDING))).execute()
@@ -93,24 +97,45 @@ def deliver_one(config: Config, payout: Payout, now: datetime) -> str:
                                                description=_reason(config, reward)))
             reference = code
     except (ConnectorError, LookupError) as exc:
-        return _failed(payout, exc, now)
+        return _failed(config, payout, exc, now)
     with db.atomic():
         Payout.update(state=PAID, external_ref=str(reference), last_error=None, updated_at=now).where(
             Payout.id == payout.id).execute()
+        events.store(events.endpoints_of(config, reward.shop), [
+            events.payout_event("payout.paid", payout, reward, now, reference=str(reference))])
         enqueue(f"paid:{payout.key}", "payout_sent", reward.shop, reward.campaign, recipient(reward), now,
                 payout=payout.key)
     log.info("payout paid", extra={"payout": payout.key, "method": payout.method, "shop": reward.shop})
     return PAID
 
 
-def _failed(payout: Payout, exc: Exception, now: datetime) -> str:
+def _failed(config: Config, payout: Payout, exc: Exception, now: datetime) -> str:
     """Record a failure: passing ones are retried later with backoff, others wait for an admin."""
     final = isinstance(exc, (FatalError, LookupError)) or payout.attempts + 1 >= MAX_ATTEMPTS
     state = FAILED if final else APPROVED
     with db.atomic():
         Payout.update(state=state, last_error=str(exc)[:1000], updated_at=now).where(Payout.id == payout.id).execute()
+        if final:  # (the attempt in the key: a payout retried by an admin can fail again)
+            events.store(events.endpoints_of(config, payout.reward.shop), [events.payout_event(
+                "payout.failed", payout, payout.reward, now, f":{payout.attempts + 1}", error=str(exc)[:1000])])
     log.warning("payout not delivered", extra={"payout": payout.key, "state": state, "reason": str(exc)})
     return FAILED if final else "retry"
+
+
+def _ask_the_shop(config, payout: Payout, reward: Reward, now: datetime) -> str:
+    """A hand-coded shop's system makes the refund or coupon itself: ask it with a payout.requested event (once),
+    then wait for its signed answer (`delivery.shop_payouts`)."""
+    with db.atomic():
+        asked = Payout.update(state=AT_SHOP, attempts=Payout.attempts + 1, updated_at=now).where(
+            (Payout.id == payout.id) & Payout.state.in_((APPROVED, SENDING))).execute()
+        if not asked:
+            return "skipped"
+        code = coupon_code(config.server.secret_key, payout.key) if payout.method == "coupon" else None
+        events.store(events.endpoints_of(config, reward.shop), [events.payout_event(
+            "payout.requested", payout, reward, now, f":ask:{payout.attempts + 1}", execute=True, state=AT_SHOP,
+            email=recipient(reward), coupon_code=code, reason=_reason(config, reward))])
+    log.info("payout asked of the shop", extra={"payout": payout.key, "method": payout.method, "shop": reward.shop})
+    return AT_SHOP
 
 
 def _ask_for_account(config, payout: Payout, reward: Reward, now: datetime) -> str:

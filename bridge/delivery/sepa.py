@@ -19,6 +19,7 @@ from sepaxml import SepaTransfer
 
 from bridge.config.model import Config
 from bridge.delivery.payouts import recipient
+from bridge.ledger import events
 from bridge.ledger.news import enqueue
 from bridge.rewards.payouts import APPROVED, AWAITING_IBAN, IN_BATCH, PAID, PENDING, READY
 from bridge.sharing.links import check_claim_token
@@ -146,7 +147,7 @@ def schema() -> xmlschema.XMLSchema:
     return xmlschema.XMLSchema(os.path.join(os.path.dirname(sepaxml.__file__), "schemas", f"{SCHEMA}.xsd"))
 
 
-def mark_sent(batch: SepaBatch, now: datetime) -> int:
+def mark_sent(config: Config, batch: SepaBatch, now: datetime) -> int:
     """Record that the bank took the batch: its payouts are paid (once; a second call changes nothing)."""
     with db.atomic():
         if SepaBatch.update(state="sent", sent_at=now).where((SepaBatch.id == batch.id) & (SepaBatch.state == "exported")).execute() == 0:
@@ -157,4 +158,6 @@ def mark_sent(batch: SepaBatch, now: datetime) -> int:
         for payout in payouts:
             enqueue(f"paid:{payout.key}", "payout_sent", payout.reward.shop, payout.reward.campaign,
                     recipient(payout.reward), now, payout=payout.key)
+        events.store(events.endpoints_of(config, batch.shop), [
+            events.payout_event("payout.paid", p, p.reward, now, reference=batch.message_id) for p in payouts])
     return len(payouts)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Mapping
 
-from bridge.config.model import Config
+from bridge.config.model import Config, Shop
 from bridge.connectors.custom import key_hash, verify_signature
 from bridge.connectors.custom_orders import PushRefused, parse_orders
 from bridge.facts.ingest import ingest
@@ -34,17 +34,25 @@ class PushResult:
     error: tuple[str, str] | None = None
 
 
+def custom_shop(config: Config, shop_id: str) -> tuple[Shop | None, PushResult | None]:
+    """The custom shop a request names, or the 404 to answer."""
+    try:
+        shop = config.shop(shop_id)
+    except KeyError:
+        return None, PushResult(404, error=("unknown_shop", f"no shop {shop_id!r}"))
+    if shop.platform != "custom":
+        return None, PushResult(404, error=("not_a_custom_shop", f"shop {shop_id!r} is a {shop.platform} shop: bridge "
+                                                                 "reads its orders from its own API"))
+    return shop, None
+
+
 def receive_orders(config: Config, shop_id: str, headers: Mapping[str, str], body: bytes,
                    now: datetime | None = None) -> PushResult:
     """Check a request from a custom shop's server and store its orders (all of them, or none)."""
     now = now or datetime.now(timezone.utc)
-    try:
-        shop = config.shop(shop_id)
-    except KeyError:
-        return PushResult(404, error=("unknown_shop", f"no shop {shop_id!r}"))
-    if shop.platform != "custom":
-        return PushResult(404, error=("not_a_custom_shop", f"shop {shop_id!r} is a {shop.platform} shop: bridge reads "
-                                                           "its orders from its own API"))
+    shop, refused = custom_shop(config, shop_id)
+    if refused:
+        return refused
     try:
         verify_signature(shop.custom.signing_secret, headers, body, now)
         pushed = parse_orders(shop, body)

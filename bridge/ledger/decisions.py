@@ -16,7 +16,7 @@ from typing import Iterable
 
 from bridge.basics.codes import new_code
 from bridge.config.model import Config, SocialBuyingCampaign
-from bridge.ledger import buyers, news
+from bridge.ledger import buyers, events, news
 from bridge.ledger.leaks import leaked_groups
 from bridge.rewards.groups import (
     FormingGroup,
@@ -191,6 +191,7 @@ def refresh_campaign(campaign: SocialBuyingCampaign, order_ids: set[str], now: d
     heapq.heapify(queue)
     done: set[str] = set()
     changed: dict[str, Decided] = {}
+    before: dict[str, Decided | None] = {}  # each order's decision as it was (for the events of a change of place)
     touched: set[str] = set()
     while queue:
         key, order_id = heapq.heappop(queue)
@@ -202,6 +203,7 @@ def refresh_campaign(campaign: SocialBuyingCampaign, order_ids: set[str], now: d
         view = facts.view(claim.founder_id, key) if claim else None
         new = decide_order(campaign, order, claim, view, facts.overrides.get(order_id))
         old, current = facts.record(order, new, now)
+        before[order_id] = old
         if old is None or old.checks != current.checks or not current.same_place(old):
             changed[order_id] = current
         touched |= {g for g in (current.founder_id, old.founder_id if old else None) if g}
@@ -212,6 +214,8 @@ def refresh_campaign(campaign: SocialBuyingCampaign, order_ids: set[str], now: d
                     heapq.heappush(queue, (_sort_key(facts.orders[dependant]), dependant))
     _refresh_flags(facts, touched, changed)
     _write(campaign, facts, changed, now)
+    if campaign.endpoints:
+        events.store(campaign.endpoints, _events(campaign, facts, changed, before, now))
 
 
 def _dependants(facts: Facts, order: Order, old: Decided | None, new: Decided) -> set[str]:
@@ -258,6 +262,38 @@ def _write(campaign: SocialBuyingCampaign, facts: Facts, changed: dict[str, Deci
             if d.role in ("founder", "member")]
     insert_ignoring_many(MemberTag, tags)
     news.store(news.group_news(campaign, facts, changed, now))
+
+
+def _events(campaign: SocialBuyingCampaign, facts: Facts, changed: dict[str, Decided],
+            before: dict[str, Decided | None], now: datetime) -> list[dict]:
+    """group.opened, member.joined and member.left for the orders whose place changed."""
+    moved = {i: (before.get(i), d) for i, d in changed.items() if not d.same_place(before.get(i))}
+    founders = sorted({d.founder_id or i for i, (_, d) in moved.items() if d.role in ("founder", "member")}
+                      | {o.founder_id for o, _ in moved.values() if o is not None and o.role == "member"})
+    codes = {founder: code for code, founder in select_in(
+        "codes of groups", [GroupRow.code, GroupRow.founder_id],
+        lambda ids: (GroupRow.campaign == sentinel("campaign")) & GroupRow.founder_id.in_(ids), founders,
+        campaign=campaign.id)}
+    rows = []
+    for order_id, (old, new) in sorted(moved.items(), key=lambda item: (_sort_key(facts.orders[item[0]]), item[0])):
+        order = facts.orders[order_id]
+        common = dict(campaign=campaign.id, order_id=order_id, email=order.email)
+        if old is not None and old.role == "member":
+            rows.append(events.event(f"{campaign.id}:{order_id}:{old.founder_id}:{now.isoformat()}", "member.left",
+                                     campaign.shop, now, events.group_of(campaign.id, old.founder_id),
+                                     code=codes.get(old.founder_id), founder_order_id=old.founder_id,
+                                     now_role=new.role, **common))
+        if new.role == "founder":
+            rows.append(events.event(f"{campaign.id}:{order_id}", "group.opened", campaign.shop, now,
+                                     events.group_of(campaign.id, order_id), code=codes.get(order_id),
+                                     opened_at=order.paid_at, closes_at=order.paid_at + campaign.window,
+                                     currency=campaign.currency, **common))
+        elif new.role == "member":
+            rows.append(events.event(f"{campaign.id}:{order_id}:{new.founder_id}:{now.isoformat()}", "member.joined", campaign.shop, now,
+                                     events.group_of(campaign.id, new.founder_id), code=codes.get(new.founder_id),
+                                     founder_order_id=new.founder_id, brought_by_order_id=new.sponsor_id or new.founder_id,
+                                     paid_at=order.paid_at, **common))
+    return rows
 
 
 def load_membership(row: MembershipRow) -> Membership:

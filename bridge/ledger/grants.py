@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from bridge.basics.money import format_amount
 from bridge.config.model import Campaign, Config
-from bridge.ledger import news
+from bridge.ledger import events, news
 from bridge.ledger.decisions import Facts
 from bridge.ledger.leaks import leaked_groups
 from bridge.rewards.amounts import amount_at_rate
@@ -98,9 +98,23 @@ def settle_groups(campaign: Campaign, facts: Facts, group_ids: list[int], now: d
         if budget_left is not None:
             budget_left -= outcome.total
         updates.append((group_id, outcome.size, outcome.rate, outcome.fixed))
+    if campaign.endpoints:  # (before its rewards: a receiver learns of the group's end, then of what it earned)
+        events.store(campaign.endpoints, _closed_events(campaign, groups, updates, grants, now))
     created = grant_many(campaign, "group_cashback", grants, now)
     _update_groups(updates, now)
     return len(groups), created
+
+
+def _closed_events(campaign, groups: list, updates: list[tuple], grants: list[tuple], now: datetime) -> list[dict]:
+    """group.closed for each settled group that was not void: its size, rate and what its members earned."""
+    total: dict[str, Decimal] = defaultdict(Decimal)
+    for key, _, amount, _, _ in grants:
+        total[founder_of(key)] += amount
+    return [events.event(f"{campaign.id}:{founder_id}", "group.closed", campaign.shop, now,
+                         events.group_of(campaign.id, founder_id), campaign=campaign.id, founder_order_id=founder_id,
+                         size=size, rate=rate, fixed=fixed and events.amount(fixed, campaign.currency),
+                         granted=events.amount(total[founder_id], campaign.currency), currency=campaign.currency)
+            for (_, founder_id), (_, size, rate, fixed) in zip(groups, updates) if size]
 
 
 def _update_groups(updates: list[tuple], now: datetime) -> None:
@@ -124,16 +138,17 @@ def grant_many(campaign: Campaign, kind: str, grants: list[tuple], now: datetime
     fresh = [g for g in grants if g[0] not in existing]
     if not fresh:
         return 0
-    insert_rows(Reward, [dict(key=key, campaign=campaign.id, shop=campaign.shop, order_id=order.id,
-                             email_norm=normalise_email(order.email), kind=kind, currency=campaign.currency,
-                             amount=amount, state="granted", reason=reason, created_at=now)
-                        for key, order, amount, reason, _ in fresh])
+    rewards = [dict(key=key, campaign=campaign.id, shop=campaign.shop, order_id=order.id,
+                    email_norm=normalise_email(order.email), kind=kind, currency=campaign.currency,
+                    amount=amount, state="granted", reason=reason, created_at=now)
+               for key, order, amount, reason, _ in fresh]
+    insert_rows(Reward, rewards)
     ids = dict(select_in("reward ids by key", [Reward.key, Reward.id], Reward.key.in_, [g[0] for g in fresh]))
     owing = _emails_owing(campaign)
     payouts = []
     for key, order, amount, reason, review in fresh:
         email = normalise_email(order.email)
-        deducted = _recover_clawbacks(campaign.shop, email, campaign.currency, amount) if email in owing else ZERO
+        deducted = _recover_clawbacks(campaign, email, amount, now) if email in owing else ZERO
         left = amount - deducted
         state = first_state(left, review, campaign.approval)
         payouts.append(dict(key=f"payout:{key}", reward=ids[key], method=payout_method(campaign), currency=campaign.currency,
@@ -142,6 +157,12 @@ def grant_many(campaign: Campaign, kind: str, grants: list[tuple], now: datetime
                             external_ref="settled by clawback deduction" if left == 0 else None))
     insert_rows(Payout, payouts)
     news.store(news.reward_news(campaign, kind, fresh, now))
+    if campaign.endpoints:
+        events.store(campaign.endpoints, [
+            row for reward, payout, (_, order, *_) in zip(rewards, payouts, fresh)
+            for row in (events.reward_event(reward, order.email, now),
+                        events.payout_event("payout.requested", payout, reward, now, state=payout["state"], execute=False,
+                                            deducted=events.amount(payout["deducted"], campaign.currency), review=payout["review"]))])
     return len(fresh)
 
 
@@ -151,19 +172,22 @@ def _emails_owing(campaign) -> set[str]:
         (Clawback.shop == campaign.shop) & (Clawback.currency == campaign.currency) & (Clawback.state == "open"))}
 
 
-def _recover_clawbacks(shop: str, email: str | None, currency: str, amount: Decimal) -> Decimal:
+def _recover_clawbacks(campaign, email: str | None, amount: Decimal, now: datetime) -> Decimal:
     """Take what this person owes from a new reward, oldest clawback first; return the amount taken."""
     if not email:
         return ZERO
-    open_ = list(Clawback.select().where((Clawback.shop == shop) & (Clawback.email_norm == email)
-                                         & (Clawback.currency == currency) & (Clawback.state == "open"))
+    open_ = list(Clawback.select().where((Clawback.shop == campaign.shop) & (Clawback.email_norm == email)
+                                         & (Clawback.currency == campaign.currency) & (Clawback.state == "open"))
                  .order_by(Clawback.created_at, Clawback.id))
     taken = ZERO
     for clawback, part in zip(open_, recovery(amount, [c.amount - c.recovered for c in open_])):
         recovered = clawback.recovered + part
-        Clawback.update(recovered=recovered, state="recovered" if recovered == clawback.amount else "open").where(
-            Clawback.id == clawback.id).execute()
+        state = "recovered" if recovered == clawback.amount else "open"
+        Clawback.update(recovered=recovered, state=state).where(Clawback.id == clawback.id).execute()
         taken += part
+        if state == "recovered" and part:
+            events.store(campaign.endpoints, [events.clawback_event("clawback.recovered", clawback, clawback.reward, now,
+                                                                    recovered=events.amount(recovered, campaign.currency))])
     return taken
 
 
@@ -194,9 +218,11 @@ def _open_clawback(campaign, reward: Reward, owed: Decimal, now: datetime, why: 
     due = clawback_due(owed, sum((c.amount for c in reward.clawbacks), ZERO))
     if due == 0:
         return 0
-    Clawback.create(key=f"clawback:{reward.key}:{owed}{why}", reward=reward, shop=reward.shop,
-                    email_norm=reward.email_norm, currency=reward.currency, amount=due, recovered=ZERO,
-                    state=clawback_state(campaign), created_at=now)
+    clawback = Clawback.create(key=f"clawback:{reward.key}:{owed}{why}", reward=reward, shop=reward.shop,
+                               email_norm=reward.email_norm, currency=reward.currency, amount=due, recovered=ZERO,
+                               state=clawback_state(campaign), created_at=now)
+    events.store(campaign.endpoints, [events.clawback_event("clawback.opened", clawback, reward, now,
+                                                            state=clawback.state)])
     return 1
 
 
@@ -242,6 +268,7 @@ def revoke_reward(campaign: Campaign, reward: Reward, note: str, now: datetime) 
             Payout.id == payout.id).execute()
         Reward.update(state="cancelled", reason=f"{reward.reason}; cancelled by an admin: {note}").where(
             Reward.id == reward.id).execute()
+        events.store(campaign.endpoints, [events.payout_event("payout.cancelled", payout, reward, now, note=note)])
         return f"payout {payout.key} cancelled"
     if payout.state == PAID:
         created = _open_clawback(campaign, reward, reward.amount, now, ":revoked")

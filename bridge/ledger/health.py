@@ -13,7 +13,17 @@ from datetime import datetime, timedelta
 from peewee import fn
 
 from bridge.config.model import Config
-from bridge.storage.models import EmailMessage, JobRun, JobState, LinkEvent, ShopSignal, SyncCursor
+from bridge.storage.models import (
+    EmailMessage,
+    EndpointState,
+    EventAttempt,
+    EventDelivery,
+    JobRun,
+    JobState,
+    LinkEvent,
+    ShopSignal,
+    SyncCursor,
+)
 
 RECENT = timedelta(days=7)  # the widget seen less recently than this on a kind of page: worth a look
 SYNC_LATE = 3  # poll intervals without a successful sync before it is a problem
@@ -28,6 +38,7 @@ class Check:
     at: datetime | None = None
     count: int | None = None
     detail: str = ""
+    label: str = ""  # what the check is about, when a shop has several (an event endpoint's name)
 
 
 def shop_health(config: Config, shop_id: str, now: datetime) -> list[Check]:
@@ -38,6 +49,7 @@ def shop_health(config: Config, shop_id: str, now: datetime) -> list[Check]:
     checks.append(_sync(shop, now))
     checks.append(_jobs(shop_id, now))
     checks += _emails(shop_id, now)
+    checks += [_endpoint(shop_id, e.name, now) for e in shop.events]
     return checks
 
 
@@ -93,3 +105,18 @@ def _emails(shop_id: str, now: datetime) -> list[Check]:
             EmailMessage.updated_at.desc()).first()
         out.append(Check("emails_failed", "problem", last.updated_at, counts["failed"], last.last_error or ""))
     return out
+
+
+def _endpoint(shop_id: str, name: str, now: datetime) -> Check:
+    """An event endpoint: ok while it answers, a warning while it fails, a problem once paused."""
+    state = EndpointState.get_or_none((EndpointState.shop == shop_id) & (EndpointState.endpoint == name))
+    waiting = EventDelivery.select().where((EventDelivery.shop == shop_id) & (EventDelivery.endpoint == name)
+                                           & (EventDelivery.state == "pending")).count()
+    if state is None:
+        return Check("events", "unknown", count=waiting, label=name)
+    if state.failing_since is None:
+        return Check("events", "ok", state.delivered_at, waiting, label=name)
+    last = EventAttempt.select().where((EventAttempt.shop == shop_id) & (EventAttempt.endpoint == name)).order_by(
+        EventAttempt.id.desc()).first()
+    return Check("events", "problem" if state.state == "paused" else "warning", state.failing_since, waiting,
+                 last.error if last else "", label=name)

@@ -98,6 +98,15 @@ class Period:
         return [self.since + timedelta(days=i) for i in range((self.until - self.since).days + 1)]
 
 
+DEFAULT_DAYS = 30
+
+
+def default_period(zone: ZoneInfo, now: datetime, since: date | None = None, until: date | None = None) -> Period:
+    """The period asked for, by default the last 30 days up to today (in the shop's time zone)."""
+    until = until or now.astimezone(zone).date()
+    return Period(since or until - timedelta(days=DEFAULT_DAYS - 1), until, zone)
+
+
 def shop_stats(config: Config, shop_id: str, period: Period, campaign_id: str | None = None,
                now: datetime | None = None) -> dict:
     """Every figure of the dashboard for a shop (or one of its campaigns) over a period, as plain JSON values."""

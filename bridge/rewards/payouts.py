@@ -3,6 +3,7 @@
     pending --approve--> approved --> sending --> paid
                                           \\--> failed (the shop refused; `bridge payouts retry`)
     sepa:   approved --> awaiting_iban --(claim page)--> ready --(export-sepa)--> in_batch --(sepa-sent)--> paid
+    custom: approved --(a payout.requested event asks the shop's system)--> at_shop --(its answer)--> paid | failed
     any state before the money leaves --(cancel, or a refusal after settlement)--> cancelled
 """
 
@@ -15,8 +16,9 @@ from bridge.config.model import Campaign
 # The states, by name: code says PAID rather than "paid", so that a typo is an error and not a new state.
 PENDING, APPROVED, SENDING, AWAITING_IBAN = "pending", "approved", "sending", "awaiting_iban"
 READY, IN_BATCH, PAID, FAILED, CANCELLED = "ready", "in_batch", "paid", "failed", "cancelled"
-STATES = (PENDING, APPROVED, SENDING, AWAITING_IBAN, READY, IN_BATCH, PAID, FAILED, CANCELLED)
-OPEN = (PENDING, APPROVED, SENDING, AWAITING_IBAN, READY, IN_BATCH, FAILED)  # money not left yet
+AT_SHOP = "at_shop"  # a hand-coded shop's system was asked to pay it; bridge waits for its answer
+STATES = (PENDING, APPROVED, SENDING, AT_SHOP, AWAITING_IBAN, READY, IN_BATCH, PAID, FAILED, CANCELLED)
+OPEN = (PENDING, APPROVED, SENDING, AT_SHOP, AWAITING_IBAN, READY, IN_BATCH, FAILED)  # money not left yet
 CANCELLABLE = (PENDING, APPROVED, FAILED, AWAITING_IBAN, READY)  # nothing on its way either
 CLAIMABLE = (PENDING, APPROVED, AWAITING_IBAN, READY)  # the claim page still takes an account
 DELIVERABLE = (APPROVED, SENDING)  # what the delivery job picks up (SENDING: a run that died half-way)

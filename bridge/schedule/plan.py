@@ -1,7 +1,8 @@
 """What the worker runs and how often, in the order poll → settle → pay → tell.
 
 This is the one module that knows the jobs' intervals and their order: one tick polls the shops,
-settles the due groups and referrals, delivers the payouts, then sends the e-mails those steps queued.
+settles the due groups and referrals, delivers the payouts, then sends the e-mails those steps queued
+and posts the events they wrote.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Callable
 from bridge.config.model import Config
 from bridge.connectors import connector_for
 from bridge.connectors.errors import ConnectorError
+from bridge.delivery.events import deliver_events
 from bridge.delivery.mail.sender import send_queued
 from bridge.delivery.payouts import deliver_payouts
 from bridge.facts.sync import sync_shop
@@ -25,6 +27,7 @@ from bridge.schedule.jobs import ExpectedFailure, Job, prune_job_runs
 log = logging.getLogger("bridge.schedule")
 SEND_EMAILS_EVERY = timedelta(minutes=1)
 PRUNE_EVERY = timedelta(hours=1)
+DELIVER_EVENTS_EVERY = timedelta(seconds=15)
 ROLL_UP_EVERY = timedelta(minutes=1)  # the dashboard rolls up too when it is opened: this keeps each roll-up small
 
 
@@ -35,7 +38,7 @@ class ShopUnavailable(ExpectedFailure):
 def all_jobs(config: Config) -> list[Job]:
     """Every job of this bridge, housekeeping first, then poll → settle → pay → tell."""
     return ([Job("prune_job_runs", PRUNE_EVERY, prune_job_runs()), Job("roll_up_stats", ROLL_UP_EVERY, _roll_up(config))]
-            + sync_jobs(config) + ledger_jobs(config) + payout_jobs(config) + mail_jobs(config))
+            + sync_jobs(config) + ledger_jobs(config) + payout_jobs(config) + mail_jobs(config) + event_jobs(config))
 
 
 def _roll_up(config: Config):
@@ -91,3 +94,10 @@ def mail_jobs(config: Config) -> list[Job]:
     if config.server.smtp is None:
         return []
     return [Job("send_emails", SEND_EMAILS_EVERY, lambda now: send_queued(config, now))]
+
+
+def event_jobs(config: Config) -> list[Job]:
+    """The events' delivery, when a shop has event endpoints: after everything that writes events."""
+    if not any(shop.events for shop in config.shops):
+        return []
+    return [Job("deliver_events", DELIVER_EVENTS_EVERY, lambda now: deliver_events(config, now))]

@@ -183,6 +183,11 @@ def _v13_buyer_stats_and_custom_keys(database: peewee.Database) -> None:
         [m.BuyerMark.shop, m.BuyerMark.order_id]).execute()
 
 
+def _v14_events(database: peewee.Database) -> None:
+    # Same rule as version 2: freeze these definitions here before the models change.
+    database.create_tables([m.Event, m.EventDelivery, m.EventAttempt, m.EndpointState, m.ApiToken])
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "base: schema versions, job leases and runs", _v1_base),
     Migration(2, "ledger: order facts, claims, overrides, memberships, groups, tags, rewards, payouts, clawbacks",
@@ -203,6 +208,8 @@ MIGRATIONS: list[Migration] = [
               _v12_statistics),
     Migration(13, "dashboard: a row per social-buying decision, the orders to work it out again, daily counts; custom shops' order keys",
               _v13_buyer_stats_and_custom_keys),
+    Migration(14, "outbound events (outbox, deliveries per endpoint, delivery log, endpoints' health), API tokens",
+              _v14_events),
 ]
 
 

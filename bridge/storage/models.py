@@ -555,3 +555,86 @@ class CustomOrderKey(BaseModel):
     class Meta:
         table_name = "custom_order_key"
         indexes = ((("shop", "order_id"), True),)
+
+
+class Event(BaseModel):
+    """Something bridge decided, for the shop's own systems: written in the transaction of the change, once (by
+    key), and only for a shop with event endpoints. The id orders a shop's events."""
+
+    id = peewee.BigAutoField()
+    key = peewee.CharField(max_length=400, unique=True)
+    shop = peewee.CharField(max_length=64)
+    type = peewee.CharField(max_length=40)
+    group = peewee.CharField(max_length=200, null=True)  # campaign:founder order, for a group's events
+    at = UTCDateTimeField()
+    data = peewee.TextField()  # JSON
+
+    class Meta:
+        table_name = "event"
+        indexes = ((("shop", "at"), False),)
+
+
+class EventDelivery(BaseModel):
+    """One event for one endpoint: pending until the endpoint answers 2xx (retried with backoff), then delivered."""
+
+    id = peewee.BigAutoField()
+    event = peewee.BigIntegerField()
+    shop = peewee.CharField(max_length=64)
+    endpoint = peewee.CharField(max_length=64)
+    state = peewee.CharField(max_length=16)  # pending | delivered
+    attempts = peewee.IntegerField(default=0)
+    next_at = UTCDateTimeField()
+    last_status = peewee.IntegerField(null=True)
+    last_error = peewee.TextField(null=True)
+    delivered_at = UTCDateTimeField(null=True)
+
+    class Meta:
+        table_name = "event_delivery"
+        indexes = ((("shop", "endpoint", "event"), True), (("shop", "endpoint", "state", "event"), False))
+
+
+class EventAttempt(BaseModel):
+    """The delivery log: every attempt to post an event, with the endpoint's answer."""
+
+    id = peewee.BigAutoField()
+    shop = peewee.CharField(max_length=64)
+    endpoint = peewee.CharField(max_length=64)
+    event = peewee.BigIntegerField()
+    at = UTCDateTimeField()
+    status = peewee.IntegerField(null=True)  # None: no answer (refused, timed out)
+    error = peewee.TextField(null=True)
+    ms = peewee.IntegerField()
+
+    class Meta:
+        table_name = "event_attempt"
+        indexes = ((("shop", "endpoint", "at"), False),)
+
+
+class EndpointState(BaseModel):
+    """An event endpoint's health: failing since when, paused (after a day of failures) and when its owner was told."""
+
+    shop = peewee.CharField(max_length=64)
+    endpoint = peewee.CharField(max_length=64)
+    state = peewee.CharField(max_length=16, default="active")  # active | paused
+    failing_since = UTCDateTimeField(null=True)
+    paused_at = UTCDateTimeField(null=True)
+    delivered_at = UTCDateTimeField(null=True)
+
+    class Meta:
+        table_name = "endpoint_state"
+        indexes = ((("shop", "endpoint"), True),)
+
+
+class ApiToken(BaseModel):
+    """A token another system reads one shop's data with (the read API): only its SHA-256 is kept."""
+
+    shop = peewee.CharField(max_length=64)
+    name = peewee.CharField(max_length=64)
+    token_hash = peewee.CharField(max_length=64, unique=True)
+    created_at = UTCDateTimeField()
+    last_used_at = UTCDateTimeField(null=True)
+    revoked_at = UTCDateTimeField(null=True)
+
+    class Meta:
+        table_name = "api_token"
+        indexes = ((("shop", "name"), True),)

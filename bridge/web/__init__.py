@@ -12,7 +12,21 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from bridge.config import Config
 from bridge.schedule.runtime import Runtime, start
 from bridge.storage.db import db
-from bridge.web import admin, api, claim, errors, health, links, people, review, shop_api, shop_setup, webhooks, widget
+from bridge.web import (
+    admin,
+    api,
+    claim,
+    errors,
+    health,
+    links,
+    people,
+    read_api,
+    review,
+    shop_api,
+    shop_setup,
+    webhooks,
+    widget,
+)
 from bridge.web.sessions import CachedSessionInterface
 
 
@@ -46,6 +60,7 @@ def create_app(config: Config, runtime: Runtime | None = None) -> Flask:
     app.register_blueprint(links.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(shop_api.bp)
+    app.register_blueprint(read_api.bp)
     app.register_blueprint(widget.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(review.bp)

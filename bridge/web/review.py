@@ -90,7 +90,7 @@ def _carry_out(config, shop_id: str, action: str, target: str, note: str, now: d
             raise Refused(words["no_sepa_ready"])
         return words["batch_made"].format(id=batch.id, count=batch.count)
     batch = _batch_of(shop_id, target)
-    changed = mark_sent(batch, now)
+    changed = mark_sent(config, batch, now)
     return words["batch_sent"].format(id=batch.id, count=changed)
 
 

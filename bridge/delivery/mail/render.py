@@ -106,7 +106,8 @@ def _payout(config, campaign, ref, now):
         raise Unrenderable(f"no payout {ref['payout']}")
     shop = config.shop(payout.reward.shop)
     # A refund recorded without the gateway (api_refund: false; cash on delivery) reaches no bank by itself.
-    gateway = bool(shop.woocommerce and shop.woocommerce.api_refund)
+    # (a hand-coded shop's system said it made the refund: on the payment itself, as its integration guide asks)
+    gateway = bool(shop.woocommerce and shop.woocommerce.api_refund) or shop.platform == "custom"
     ctx = dict(payout=payout, amount=payout.amount, method=payout.method, order_id=payout.reward.order_id,
                coupon=payout.external_ref if payout.method == "coupon" else None, gateway=gateway)
     if payout.method == "sepa":
@@ -133,5 +134,13 @@ def _referral_link(config, campaign, ref, now):
                 action_url=url)
 
 
-_CONTEXT = {"referral_link": _referral_link, "share_link": _share, "friend_joined": _joined, "group_closed": _reward, "referral_reward": _reward,
+def _endpoint(config, campaign, ref, now):
+    """An event endpoint paused after a day of failures (the owner's alert e-mail)."""
+    endpoint = next((e for e in config.shop(ref["shop_id"]).events if e.name == ref["endpoint"]), None)
+    if endpoint is None:
+        raise Unrenderable(f"no event endpoint {ref['endpoint']}")
+    return dict(endpoint=endpoint, error=ref.get("error") or "none")
+
+
+_CONTEXT = {"endpoint_paused": _endpoint, "referral_link": _referral_link, "share_link": _share, "friend_joined": _joined, "group_closed": _reward, "referral_reward": _reward,
             "payout_sent": _payout, "claim_iban": _payout, "welcome_coupon": _welcome}
