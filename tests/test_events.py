@@ -315,3 +315,17 @@ def test_killing_the_worker_mid_delivery_loses_no_event_and_writes_none_twice(co
         assert len(ids) - len(set(ids)) <= kills["after keeping it"], "again only when bridge did not hear the answer"
         first_seen = list(dict.fromkeys(ids))
         assert first_seen == sorted(first_seen), "in the order written (so in order per group)"
+
+
+def test_check_and_snippet_say_what_a_custom_shop_needs(config_text, tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text(with_endpoint(config_text, "https://crm.hand.example/bridge-events"))
+    checked = CliRunner().invoke(cli, ["--config", str(path), "check"])
+    assert checked.exit_code == 0, checked.output
+    assert ("shop hand: Hand Made (custom, https://hand.example, EUR, Europe/Paris, fr/vous), its server sends its "
+            "orders, signed, to http://127.0.0.1:8000/api/v1/shops/hand/orders; events to crm at "
+            "https://crm.hand.example/bridge-events") in checked.output
+    snippet = CliRunner().invoke(cli, ["--config", str(path), "snippet", "hand"])
+    assert snippet.exit_code == 0
+    assert snippet.stdout.strip() == '<script src="http://127.0.0.1:8000/widget.js" data-shop="hand" async></script>'
+    assert 'data-order-id="1042" data-order-key=' in snippet.stderr and "cookie bridge_hand" in snippet.stderr

@@ -140,3 +140,17 @@ def test_tokens_open_only_their_shop_and_wrong_calls_are_clear_4xx(api, config_t
                         (["tokens", "revoke", "hand", "nobody"], "no token named 'nobody'")):
         done = runner.invoke(cli, ["--config", str(path)] + args)
         assert done.exit_code == 2 and words in done.output and "Traceback" not in done.output, (args, done.output)
+
+
+def test_payouts_on_their_way_count_as_pending_in_the_figures(api):
+    """Awaiting an IBAN, ready or in a SEPA file: the money has not left, so the figures say pending."""
+    config, client, token, runner, path = api
+    from bridge.delivery.payouts import deliver_payouts
+    from bridge.ledger.actions import approve_payouts
+
+    approve_payouts(config, [], "handgroup", SETTLE)
+    deliver_payouts(config, SETTLE)
+    assert {p.state for p in Payout.select()} == {"awaiting_iban"}
+    figures = get(client, "stats", token(), since=(SETTLE - timedelta(days=60)).date().isoformat(),
+                  until=SETTLE.date().isoformat()).json
+    assert (figures["money"]["EUR"]["pending"], figures["money"]["EUR"]["paid"]) == ("19.20", "0.00")

@@ -114,7 +114,7 @@ def check(ctx: Context) -> None:
     click.echo(f"server: {config.server.public_url}, database {config.server.database_url.split(':')[0]}")
     for shop in config.shops:
         click.echo(f"shop {shop.id}: {shop.name} ({shop.platform}, {shop.url}, {shop.currency}, "
-                   f"{shop.timezone}, {shop.locale}/{shop.tone}), {_polling(shop)}")
+                   f"{shop.timezone}, {shop.locale}/{shop.tone}), {_polling(shop, config.server.public_url)}")
     for campaign in config.campaigns:
         click.echo(f"campaign {campaign.id} on {campaign.shop}: {_describe(campaign)}")
     if config.server.smtp is None and config.campaigns:
@@ -122,7 +122,14 @@ def check(ctx: Context) -> None:
                    "not sent", err=True)
 
 
-def _polling(shop) -> str:
+def _polling(shop, public_url: str) -> str:
+    told = "".join(f"; events to {e.name} at {e.url}" for e in shop.events)
+    if shop.platform == "custom":
+        return f"its server sends its orders, signed, to {public_url}/api/v1/shops/{shop.id}/orders" + told
+    return _polled(shop) + told
+
+
+def _polled(shop) -> str:
     hints = ""
     if shop.prestashop is not None:
         hints = (", order hints from the bridgehints module accepted" if shop.prestashop.hint_secret

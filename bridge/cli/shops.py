@@ -107,5 +107,12 @@ def snippet(ctx: Context, shop: str) -> None:
     """Print the one line to paste into every page of the shop (before </body>)."""
     config = ctx.config()
     _check_shop(config, shop)
-    click.echo(f"Paste this line into every page of {config.shop(shop).name}, before </body>:", err=True)
+    the_shop = config.shop(shop)
+    click.echo(f"Paste this line into every page of {the_shop.name}, before </body>:", err=True)
     click.echo(f'<script src="{config.server.public_url}/widget.js" data-shop="{shop}" async></script>')
+    if the_shop.platform == "custom":
+        click.echo("On the thank-you page, also give the order's id and the key your server sent with it, and a "
+                   "place for the widget:\n  <div data-order-id=\"1042\" data-order-key=\"k7f3a9c2e1\"></div> "
+                   "<div data-bridge-widget></div>\nAt checkout, send the code the widget keeps in the cookie "
+                   f"bridge_{shop} (before the \"|\") as the order's referral_code (README: \"Hand-coded shops\").",
+                   err=True)

@@ -30,6 +30,7 @@ from peewee import SQL, Case, Value, fn
 
 from bridge.basics.money import Money
 from bridge.config.model import Config
+from bridge.rewards.payouts import OPEN, PAID
 from bridge.storage.db import is_postgresql
 from bridge.storage.fields import AmountField
 from bridge.storage.models import (
@@ -46,7 +47,6 @@ from bridge.storage.models import (
 ZERO = Decimal(0)
 STEPS = ("views", "shares", "clicks", "landings", "orders", "joins")
 KIND_STEP = {"view": "views", "share": "shares", "click": "clicks", "landing": "landings"}
-PENDING = ("pending", "approved", "processing", "failed")
 TOP = 20
 
 
@@ -323,7 +323,8 @@ def _money(ids, start, end, revenue: dict) -> dict:
         money[currency]["granted" if state == "granted" else "cancelled"] += summed(total)
     for currency, state, total in Payout.select(Payout.currency, Payout.state, exact_sum(Payout.amount)).join(Reward).where(
             in_period).group_by(Payout.currency, Payout.state).tuples():
-        money[currency]["paid" if state == "paid" else "pending" if state in PENDING else "payout_cancelled"] += summed(total)
+        # (every state before the money leaves is pending: awaiting an IBAN, in a SEPA file, asked of the shop...)
+        money[currency]["paid" if state == PAID else "pending" if state in OPEN else "payout_cancelled"] += summed(total)
     for currency, amount, recovered in Clawback.select(Clawback.currency, exact_sum(Clawback.amount),
                                                        exact_sum(Clawback.recovered)).join(Reward).where(
             in_period).group_by(Clawback.currency).tuples():
