@@ -7,13 +7,16 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from click.testing import CliRunner
 
+from bridge.cli import main as cli
 from bridge.connectors.custom import sign
 from bridge.delivery.events import deliver_events
 from bridge.delivery.payouts import deliver_payouts
 from bridge.ledger.grants import ledger_balances, settle_due_groups
+from bridge.ledger.health import shop_health
 from bridge.storage.db import db
-from bridge.storage.models import EmailMessage, Event, Payout
+from bridge.storage.models import CouponCode, EmailMessage, Event, Payout
 from bridge.web import create_app
 from tests.conftest import migrated_config
 from tests.event_receiver import Receiver
@@ -108,3 +111,54 @@ def test_wrong_answers_get_a_clear_4xx_and_change_nothing(world):
     message = answer(client, key, dict(status="done")).json["error"]["message"]
     assert message.startswith("reference: is required when status is done"), message
     assert (states(), Event.select().count()) == before
+
+
+@pytest.fixture
+def coupons(config_text, tmp_path):
+    with Receiver() as receiver:
+        text = with_endpoint(config_text, receiver.url).replace(CAMPAIGN, CAMPAIGN.replace("payout: sepa", "payout: coupon"))
+        config = migrated_config(text, tmp_path)
+        client = create_app(config).test_client()
+        db.connect(reuse_if_open=True)
+        a_group(client)
+        settle_due_groups(config, SETTLE)
+        yield config, client, receiver, tmp_path
+        db.close()
+
+
+def upload(tmp_path, text, shop="hand"):
+    (tmp_path / "codes.csv").write_text(text)
+    return CliRunner().invoke(cli, ["--config", str(tmp_path / "config.yaml"), "coupons", "upload", shop,
+                                    str(tmp_path / "codes.csv")])
+
+
+def test_codes_the_owner_uploaded_are_handed_out_once_each_with_a_warning_before_they_run_out(coupons):
+    config, client, receiver, tmp_path = coupons
+    wrong = upload(tmp_path, "code,amount\nHAND-0001,4.80\nHAND 2,4.80\nHAND-0003,4.805\nHAND-0001,4.80\nHAND-0004\n")
+    assert wrong.exit_code == 1 and "5 problem(s)" not in wrong.output
+    for words in ("line 3: 'HAND 2' is not a code", "line 4: amount '4.805'", "line 5: code HAND-0001 is already on line 2",
+                  "line 6: expected CODE,AMOUNT", "4 problem(s) in", "nothing uploaded"):
+        assert words in wrong.output, (words, wrong.output)
+    assert CouponCode.select().count() == 0
+    assert "is a woocommerce shop" in upload(tmp_path, "A-0001,4.80\n", shop="shop1").output
+
+    done = upload(tmp_path, "HAND-0001,4.80\n")
+    assert done.exit_code == 0 and "1 codes added" in done.output and "4.80 EUR: 1 left  (running low)" in done.output
+    assert "1 asked of the shop, 1 waiting for an uploaded code" in deliver_payouts(config, SETTLE)
+    waiting = Payout.get(Payout.state == "approved")
+    assert waiting.last_error == "no uploaded code of 4.80 EUR left: upload more with `bridge coupons upload hand FILE`"
+    [health] = [c for c in shop_health(config, "hand", SETTLE) if c.name == "coupon_codes"]
+    assert (health.state, health.count, health.detail) == ("problem", 0, "4.80 EUR: 0")
+
+    again = upload(tmp_path, "HAND-0001,4.80\n" + "".join(f"HAND-{n:04d},4.80\n" for n in range(2, 8)) + "BIG-0001,10.00\n")
+    assert "7 codes added, 1 already uploaded" in again.output
+    assert "1 asked of the shop, 0 waiting" in deliver_payouts(config, SETTLE + timedelta(minutes=1))
+    deliver_events(config, SETTLE + timedelta(minutes=2))
+    asks = [e["data"] for e in receiver.received if e["type"] == "payout.requested" and e["data"]["execute"]]
+    assert sorted(a["coupon_code"] for a in asks) == ["HAND-0001", "HAND-0002"]
+    taken = {c.code: c.payout_key for c in CouponCode.select().where(CouponCode.payout_key.is_null(False))}
+    assert sorted(taken) == ["HAND-0001", "HAND-0002"] and len(set(taken.values())) == 2
+    [health] = [c for c in shop_health(config, "hand", SETTLE) if c.name == "coupon_codes"]
+    assert (health.state, health.detail) == ("warning", "4.80 EUR: 5, 10.00 EUR: 1"), "10.00: fewer than 5 left"
+    low = [m for m in EmailMessage.select().where(EmailMessage.kind == "codes_low")]
+    assert [(m.to_email, json.loads(m.ref)["left"]) for m in low] == [("owner@shop.test", 0)]

@@ -377,4 +377,4 @@ def refusals_as_errors(hints: dict[str, str] | None = None) -> Iterator[None]:
 
 
 # The other command groups live in their own modules and register themselves on `main`.
-from bridge.cli import demo, events, payouts, shops, stats, tokens  # noqa: E402,F401
+from bridge.cli import coupons, demo, events, payouts, shops, stats, tokens  # noqa: E402,F401

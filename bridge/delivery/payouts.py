@@ -20,10 +20,12 @@ import logging
 from datetime import datetime, timedelta
 
 from bridge.basics.codes import spell
+from bridge.basics.money import format_amount
 from bridge.config.model import Config
 from bridge.connectors import connector_for, impatient_connector
 from bridge.connectors.base import CouponSpec
 from bridge.connectors.errors import ConnectorError, FatalError
+from bridge.delivery.coupon_codes import has_code_list, take_code
 from bridge.ledger import events
 from bridge.ledger.news import enqueue
 from bridge.rewards.payouts import APPROVED, AT_SHOP, AWAITING_IBAN, FAILED, PAID, READY, SENDING
@@ -56,7 +58,7 @@ def coupon_code(secret_key: str, payout_key: str) -> str:
 
 def deliver_payouts(config: Config, now: datetime) -> str:
     """Execute every approved payout that is due (and finish interrupted ones); return a summary."""
-    counts = {PAID: 0, FAILED: 0, "retry": 0, AWAITING_IBAN: 0, READY: 0, AT_SHOP: 0}
+    counts = {PAID: 0, FAILED: 0, "retry": 0, AWAITING_IBAN: 0, READY: 0, AT_SHOP: 0, "no_code": 0}
     rows = list(Payout.select(Payout, Reward).join(Reward).where(Payout.state.in_((APPROVED, SENDING)))
                 .order_by(Payout.id).limit(BATCH * 10))
     for payout in rows:
@@ -67,7 +69,7 @@ def deliver_payouts(config: Config, now: datetime) -> str:
     welcome = create_welcome_coupons(config, now)
     return (f"payouts: {counts['paid']} paid, {counts['retry']} to retry, {counts['failed']} failed, "
             f"{counts['awaiting_iban']} awaiting an IBAN, {counts['ready']} ready for a SEPA file, "
-            f"{counts[AT_SHOP]} asked of the shop; "
+            f"{counts[AT_SHOP]} asked of the shop, {counts['no_code']} waiting for an uploaded code; "
             f"{welcome} welcome coupons created")
 
 
@@ -125,12 +127,22 @@ def _failed(config: Config, payout: Payout, exc: Exception, now: datetime) -> st
 def _ask_the_shop(config, payout: Payout, reward: Reward, now: datetime) -> str:
     """A hand-coded shop's system makes the refund or coupon itself: ask it with a payout.requested event (once),
     then wait for its signed answer (`delivery.shop_payouts`)."""
-    with db.atomic():
-        asked = Payout.update(state=AT_SHOP, attempts=Payout.attempts + 1, updated_at=now).where(
+    shop = config.shop(reward.shop)
+    with db.atomic() as transaction:
+        code = None
+        if payout.method == "coupon":
+            code = (take_code(shop, payout, tuple(e.alert_email for e in shop.events if e.alert_email), now)
+                    if has_code_list(shop.id) else coupon_code(config.server.secret_key, payout.key))
+            if code is None:  # the owner's list has no code of this amount left: wait for an upload
+                Payout.update(last_error=f"no uploaded code of {format_amount(payout.amount, payout.currency)} left: "
+                              f"upload more with `bridge coupons upload {shop.id} FILE`", updated_at=now).where(
+                    Payout.id == payout.id).execute()
+                return "no_code"
+        asked = Payout.update(state=AT_SHOP, attempts=Payout.attempts + 1, last_error=None, updated_at=now).where(
             (Payout.id == payout.id) & Payout.state.in_((APPROVED, SENDING))).execute()
         if not asked:
+            transaction.rollback()  # (an admin cancelled it meanwhile: the code stays free)
             return "skipped"
-        code = coupon_code(config.server.secret_key, payout.key) if payout.method == "coupon" else None
         events.store(events.endpoints_of(config, reward.shop), [events.payout_event(
             "payout.requested", payout, reward, now, f":ask:{payout.attempts + 1}", execute=True, state=AT_SHOP,
             email=recipient(reward), coupon_code=code, reason=_reason(config, reward))])

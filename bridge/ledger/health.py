@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from peewee import fn
 
+from bridge.basics.money import format_amount
 from bridge.config.model import Config
 from bridge.storage.models import (
+    CouponCode,
     EmailMessage,
     EndpointState,
     EventAttempt,
@@ -21,10 +24,13 @@ from bridge.storage.models import (
     JobRun,
     JobState,
     LinkEvent,
+    Payout,
+    Reward,
     ShopSignal,
     SyncCursor,
 )
 
+LOW_CODES = 5  # uploaded coupon codes of one amount: fewer left than this is worth a warning
 RECENT = timedelta(days=7)  # the widget seen less recently than this on a kind of page: worth a look
 SYNC_LATE = 3  # poll intervals without a successful sync before it is a problem
 
@@ -50,6 +56,7 @@ def shop_health(config: Config, shop_id: str, now: datetime) -> list[Check]:
     checks.append(_jobs(shop_id, now))
     checks += _emails(shop_id, now)
     checks += [_endpoint(shop_id, e.name, now) for e in shop.events]
+    checks += _coupon_codes(shop)
     return checks
 
 
@@ -120,3 +127,26 @@ def _endpoint(shop_id: str, name: str, now: datetime) -> Check:
         EventAttempt.id.desc()).first()
     return Check("events", "problem" if state.state == "paused" else "warning", state.failing_since, waiting,
                  last.error if last else "", label=name)
+
+
+def codes_left(shop_id: str) -> dict[Decimal, int]:
+    """Uploaded coupon codes not taken yet, per amount (every amount ever uploaded, 0 when none is left)."""
+    left: dict[Decimal, int] = {}
+    for amount, taken in CouponCode.select(CouponCode.amount, CouponCode.payout_key).where(
+            CouponCode.shop == shop_id).tuples():
+        left[CouponCode.amount.python_value(amount)] = left.get(CouponCode.amount.python_value(amount), 0) + (taken is None)
+    return left
+
+
+def _coupon_codes(shop) -> list[Check]:
+    """A shop that uploaded coupon codes: how many are left of each amount; payouts waiting for one are a problem."""
+    left = codes_left(shop.id)
+    if not left:
+        return []
+    waiting = Payout.select().join(Reward).where(
+        (Reward.shop == shop.id) & (Payout.state == "approved") & (Payout.method == "coupon")
+        & Payout.last_error.startswith("no uploaded code")).count()
+    low = sorted(a for a, n in left.items() if n < LOW_CODES)
+    detail = ", ".join(f"{format_amount(a, shop.currency)}: {left[a]}" for a in sorted(left))
+    state = "problem" if waiting else "warning" if low else "ok"
+    return [Check("coupon_codes", state, count=sum(left.values()), detail=detail)]

@@ -185,7 +185,7 @@ def _v13_buyer_stats_and_custom_keys(database: peewee.Database) -> None:
 
 def _v14_events(database: peewee.Database) -> None:
     # Same rule as version 2: freeze these definitions here before the models change.
-    database.create_tables([m.Event, m.EventDelivery, m.EventAttempt, m.EndpointState, m.ApiToken])
+    database.create_tables([m.Event, m.EventDelivery, m.EventAttempt, m.EndpointState, m.ApiToken, m.CouponCode])
 
 
 MIGRATIONS: list[Migration] = [
@@ -208,7 +208,8 @@ MIGRATIONS: list[Migration] = [
               _v12_statistics),
     Migration(13, "dashboard: a row per social-buying decision, the orders to work it out again, daily counts; custom shops' order keys",
               _v13_buyer_stats_and_custom_keys),
-    Migration(14, "outbound events (outbox, deliveries per endpoint, delivery log, endpoints' health), API tokens",
+    Migration(14, "outbound events (outbox, deliveries per endpoint, delivery log, endpoints' health), API tokens, "
+              "uploaded coupon codes",
               _v14_events),
 ]
 

@@ -638,3 +638,19 @@ class ApiToken(BaseModel):
     class Meta:
         table_name = "api_token"
         indexes = ((("shop", "name"), True),)
+
+
+class CouponCode(BaseModel):
+    """A single-use coupon code a custom shop's owner created and uploaded, for one amount; taken once, by one payout."""
+
+    shop = peewee.CharField(max_length=64)
+    code = peewee.CharField(max_length=64)
+    currency = peewee.CharField(max_length=3)
+    amount = AmountField()
+    uploaded_at = UTCDateTimeField()
+    payout_key = peewee.CharField(max_length=200, null=True, unique=True)
+    used_at = UTCDateTimeField(null=True)
+
+    class Meta:
+        table_name = "coupon_code"
+        indexes = ((("shop", "code"), True), (("shop", "amount", "payout_key"), False))

@@ -142,5 +142,10 @@ def _endpoint(config, campaign, ref, now):
     return dict(endpoint=endpoint, error=ref.get("error") or "none")
 
 
-_CONTEXT = {"endpoint_paused": _endpoint, "referral_link": _referral_link, "share_link": _share, "friend_joined": _joined, "group_closed": _reward, "referral_reward": _reward,
+def _codes_low(config, campaign, ref, now):
+    """Uploaded coupon codes of one amount running low (the owner's alert e-mail)."""
+    return dict(amount=Decimal(ref["amount"]), left=ref["left"])
+
+
+_CONTEXT = {"endpoint_paused": _endpoint, "codes_low": _codes_low, "referral_link": _referral_link, "share_link": _share, "friend_joined": _joined, "group_closed": _reward, "referral_reward": _reward,
             "payout_sent": _payout, "claim_iban": _payout, "welcome_coupon": _welcome}
