@@ -8,6 +8,7 @@ import textwrap
 
 import pytest
 from hypothesis import settings
+from playwright.sync_api import sync_playwright
 
 from bridge.config import load_config_text
 from bridge.storage import bind, upgrade
@@ -114,3 +115,15 @@ def migrated_config(text: str, tmp_path):
     with db.connection_context():
         upgrade()
     return loaded
+
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's, installed by scripts/system-deps.sh
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium, one per test module."""
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield chromium
+        chromium.close()

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from bridge.storage.db import db
@@ -23,7 +23,7 @@ from bridge.storage.models import Clawback, MembershipRow, OrderFact, Payout
 from bridge.web import create_app
 from tests.conftest import migrated_config
 from tests.hand_shop import EVENTS_SECRET, SIGNING_SECRET, HandShop
-from tests.test_widget import CHROMIUM, DESKTOP, PHONE, shot, widget
+from tests.test_widget import DESKTOP, PHONE, shot, widget
 
 BRIDGE = os.path.join(os.path.dirname(sys.executable), "bridge")
 SHOP = """
@@ -67,14 +67,6 @@ def world(config_text, tmp_path):
         yield shop, config, tmp_path / "config.yaml"
         server.shutdown()
         server.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
 
 
 def buy(page, shop, email: str) -> str:

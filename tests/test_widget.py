@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from bridge.schedule.runtime import Runtime
@@ -26,7 +26,6 @@ from tests.conftest import migrated_config
 from tests.fake_woocommerce import FakeWooCommerce, config_for
 from tests.wc_fixtures import rest_json
 
-CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts" / "widget"
 TEMPLATE = rest_json("19-order-get-after-refund.response.json")
@@ -64,14 +63,6 @@ def site(config_text, tmp_path):
         yield shop, bridge, server.app
         server.shutdown()
         server.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
 
 
 MOBILE_UA = ("Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 "

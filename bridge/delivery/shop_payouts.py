@@ -13,10 +13,9 @@ from datetime import datetime, timezone
 from typing import Mapping
 
 from bridge.config.model import Config
-from bridge.connectors.custom import verify_signature
 from bridge.connectors.custom_orders import PushRefused, parse_payout_answer
 from bridge.delivery.payouts import recipient
-from bridge.facts.pushed import PushResult, custom_shop
+from bridge.facts.pushed import PushResult, refused, signed_by_shop
 from bridge.ledger import events
 from bridge.ledger.news import enqueue
 from bridge.rewards.payouts import AT_SHOP, FAILED, PAID
@@ -30,15 +29,13 @@ def answer_payout(config: Config, shop_id: str, key: str, headers: Mapping[str, 
                   now: datetime | None = None) -> PushResult:
     """Record a custom shop's answer about a payout it was asked to make (paid or failed), once."""
     now = now or datetime.now(timezone.utc)
-    shop, refused = custom_shop(config, shop_id)
-    if refused:
-        return refused
+    shop, result = signed_by_shop(config, shop_id, headers, body, now, "payout answer")
+    if result:
+        return result
     try:
-        verify_signature(shop.custom.signing_secret, headers, body, now)
         answer = parse_payout_answer(body)
     except PushRefused as exc:
-        log.warning("payout answer refused", extra={"shop": shop.id, "payout": key, "reason": str(exc)})
-        return PushResult(exc.status, error=(exc.code, str(exc)))
+        return refused(shop, "payout answer", exc)
     with db.atomic():
         payout = Payout.select(Payout, Reward).join(Reward).where((Payout.key == key) & (Reward.shop == shop.id)).first()
         if payout is None:

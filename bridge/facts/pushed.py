@@ -34,8 +34,9 @@ class PushResult:
     error: tuple[str, str] | None = None
 
 
-def custom_shop(config: Config, shop_id: str) -> tuple[Shop | None, PushResult | None]:
-    """The custom shop a request names, or the 404 to answer."""
+def signed_by_shop(config: Config, shop_id: str, headers: Mapping[str, str], body: bytes, now: datetime,
+                   what: str) -> tuple[Shop | None, PushResult | None]:
+    """The custom shop a request names if the request is signed by it, or the 404 or 401 to answer."""
     try:
         shop = config.shop(shop_id)
     except KeyError:
@@ -43,22 +44,30 @@ def custom_shop(config: Config, shop_id: str) -> tuple[Shop | None, PushResult |
     if shop.platform != "custom":
         return None, PushResult(404, error=("not_a_custom_shop", f"shop {shop_id!r} is a {shop.platform} shop: bridge "
                                                                  "reads its orders from its own API"))
+    try:
+        verify_signature(shop.custom.signing_secret, headers, body, now)
+    except PushRefused as exc:
+        return None, refused(shop, what, exc)
     return shop, None
+
+
+def refused(shop: Shop, what: str, exc: PushRefused) -> PushResult:
+    """Log a refused request from a shop's server (without its body) and say what to answer."""
+    log.warning(f"{what} refused", extra={"shop": shop.id, "reason": str(exc)})
+    return PushResult(exc.status, error=(exc.code, str(exc)))
 
 
 def receive_orders(config: Config, shop_id: str, headers: Mapping[str, str], body: bytes,
                    now: datetime | None = None) -> PushResult:
     """Check a request from a custom shop's server and store its orders (all of them, or none)."""
     now = now or datetime.now(timezone.utc)
-    shop, refused = custom_shop(config, shop_id)
-    if refused:
-        return refused
+    shop, answer = signed_by_shop(config, shop_id, headers, body, now, "orders")
+    if answer:
+        return answer
     try:
-        verify_signature(shop.custom.signing_secret, headers, body, now)
         pushed = parse_orders(shop, body)
     except PushRefused as exc:
-        log.warning("orders refused", extra={"shop": shop.id, "reason": str(exc)})
-        return PushResult(exc.status, error=(exc.code, str(exc)))
+        return refused(shop, "orders", exc)
     latest = {}
     for item in pushed:  # an order twice in one batch: its newest version, as ingestion keeps
         known = latest.get(item.order.id)
