@@ -232,7 +232,11 @@ def test_the_review_queue_lists_what_waits_and_its_actions_are_kept(manual):
     page = client.get("/admin/shops/shop1/review").get_data(as_text=True)
     for order_id in ("1", "2", "3"):
         assert payout_of(order_id).state == "pending" and payout_of(order_id).key in page
-    assert "same e-mail as the person who shared the link" in page  # order 4's refused join, with its reason
+    # order 4's refused join, with its reason, in the shop's language (and as the engine wrote it, in English)
+    assert "même e-mail que la personne qui a partagé le lien" in page
+    assert "same e-mail as the person who shared the link" in client.get("/admin/shops/shop1/review?lang=en").get_data(
+        as_text=True)
+    client.get("/admin/shops/shop1/review?lang=fr")
     assert "https://shop1.example/wp-admin/post.php?post=4&amp;action=edit" in page
     assert act(client, "approve", payout_of("1").key).status_code == 303
     assert payout_of("1").state == "approved"
@@ -307,7 +311,7 @@ def test_the_review_queue_in_chromium_on_a_desktop_and_a_phone(manual):
                 assert payout_of(order_id).state == "pending"
                 row.get_by_placeholder("pourquoi (gardé)").fill("commande de test")
                 row.get_by_role("button", name="Refuser").click()
-                expect(page.get_by_role("status")).to_contain_text(f"order {order_id}: refused (commande de test)")
+                expect(page.get_by_role("status")).to_contain_text(f"commande {order_id} : refusée (commande de test)")
             expect(page.locator("section", has_text="Ce qui a été fait")).to_contain_text("marie")
             assert page.evaluate("document.documentElement.scrollWidth") <= size["width"], name
             page.screenshot(path=str(ARTIFACTS / f"review-{name}.png"), full_page=True)
@@ -389,3 +393,40 @@ def test_a_sepa_batch_a_retry_and_a_cancel_from_the_review_queue(by_bank):
     assert results[2].startswith(f"lot {batch.id} créé avec 2 virement(s)") and "marqué(s) payé(s)" in results[3]
     assert results[4].startswith("Non fait: aucun virement n'est prêt")
     assert ledger_balances()[1] == []
+
+
+ENGINE_REASONS = [  # every failing check, flag, reward reason and action line the engine writes, with sample figures
+    "never paid", "paid at 2026-07-01T10:00:00+00:00", "no payment date from the shop: first seen paid at 2026-07-01T10:00:00+00:00",
+    "in USD, but the campaign pays in EUR", "order total 20.00 EUR is below the minimum of 30.00 EUR",
+    "outside the campaign's dates (2026-01-01 to …)", "has no eligible product", "came through group 1's link (widget)",
+    "the link's group (7) is not one of this campaign's: never opened in it, or opened after this order",
+    "paid after the group closed at 2026-07-03T10:00:00+00:00", "in USD, the group is in EUR",
+    "has none of the group's products", "has none of the campaign's products (10, 11)",
+    "the same person already belongs to this group (order 3)", "admin refused: commande test", "admin allowed: une amie",
+    "the e-mail is from a disposable-mail provider", "3 or more joins from one IP within an hour",
+    "5 or more joins through one link within an hour", "same e-mail as the person who shared the link",
+    "same customer account as the person who shared the link", "same billing address as the person who shared the link",
+    "same IP address and browser as the person who shared the link, within 24 hours", "same e-mail as the referrer",
+    "same customer account as the referrer", "same billing address as the referrer",
+    "same IP address and browser as the referrer, within 24 hours",
+    "the link was posted on dealabs.com, a coupon site: its buyers are strangers, not friends",
+    "this e-mail had already ordered from the shop", "the order was cancelled or refunded before the hold ended",
+    "3.00 EUR left of the campaign's budget, less than the reward of 5.00 EUR", "2 earlier reward(s), cap 2",
+    "4 reward(s) in the period before, cap 4", "waiting for the hold to end at 2026-07-20T10:00:00+00:00",
+    "10% of 48.00", "10% of 48.00, capped at 5.00 EUR", "fixed 5.00 EUR", "left the group: order cancelled",
+    "left the group: order fully refunded", "the group has 1 buyer(s), below the first tier (2)",
+    "order 2: refused (test)", "order 2: allowed (une amie); the next tick decides it again",
+    "payout payout:c:group:1:2 cancelled", "order refused: test", "cancelled by an admin: duplicate",
+    "the shop's system: card expired", "no uploaded code of 4.80 EUR left: upload more with `bridge coupons upload hand FILE`",
+]
+
+
+@pytest.mark.parametrize("text", ENGINE_REASONS)
+def test_the_engines_reasons_read_in_french_on_french_pages(text):
+    from bridge.web.reason_texts import reason_in
+
+    french = reason_in(text, "fr")
+    assert french != text and reason_in(text, "en") == text
+    english = {"the", "group", "order", "paid", "same", "link", "reward", "cancelled", "refused", "left", "below"}
+    words = " ".join(w for w in french.split("`")[0].split() if ":" not in w.rstrip(":"))  # (keys and codes aside)
+    assert not english & set(re.findall(r"[a-z]+", words)), french

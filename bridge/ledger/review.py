@@ -104,7 +104,8 @@ def _refused_joins(shop_id: str, campaigns: list[str], search: Search, page: int
         out.append(dict(campaign=row.campaign, order=row.order_id, email=row.email or "", paid_at=row.paid_at,
                         group=group, reasons=[text for _, passed, text in checks if not passed],
                         founded=row.role == "founder",
-                        override=f"{override.action}: {override.note}" if override else ""))
+                        # (the action as the queue's buttons name it: reject or allow)
+                        override=("reject" if override.action == "refuse" else "allow", override.note) if override else None))
     return out
 
 

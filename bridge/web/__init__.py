@@ -27,6 +27,7 @@ from bridge.web import (
     webhooks,
     widget,
 )
+from bridge.web.reason_texts import reason_in
 from bridge.web.sessions import CachedSessionInterface
 
 
@@ -54,6 +55,7 @@ def create_app(config: Config, runtime: Runtime | None = None) -> Flask:
         # Trust exactly that many proxies for the client's address (rate limits, click hashes) and scheme.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.server.proxies, x_proto=config.server.proxies)
     errors.init_app(app)
+    app.add_template_filter(reason_in, "reason")  # the engine's reasons in the page's language
     app.register_blueprint(health.bp)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(claim.bp)
