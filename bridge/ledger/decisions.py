@@ -267,7 +267,9 @@ def _write(campaign: SocialBuyingCampaign, facts: Facts, changed: dict[str, Deci
 def _events(campaign: SocialBuyingCampaign, facts: Facts, changed: dict[str, Decided],
             before: dict[str, Decided | None], now: datetime) -> list[dict]:
     """group.opened, member.joined and member.left for the orders whose place changed."""
-    moved = {i: (before.get(i), d) for i, d in changed.items() if not d.same_place(before.get(i))}
+    def place(d: Decided | None) -> tuple:  # (a new sponsor inside the same group is no event)
+        return (d.role, d.founder_id) if d is not None else (None, None)
+    moved = {i: (before.get(i), d) for i, d in changed.items() if place(d) != place(before.get(i))}
     founders = sorted({d.founder_id or i for i, (_, d) in moved.items() if d.role in ("founder", "member")}
                       | {o.founder_id for o, _ in moved.values() if o is not None and o.role == "member"})
     codes = {founder: code for code, founder in select_in(
