@@ -4,12 +4,7 @@ of its deliveries loses no event and writes none twice."""
 
 from __future__ import annotations
 
-import os
 import random
-import signal
-import subprocess
-import sys
-import threading
 import time
 from collections import Counter
 from datetime import datetime, timedelta, timezone
@@ -29,6 +24,7 @@ from bridge.storage.models import EmailMessage, EndpointState, Event, EventAttem
 from bridge.web import create_app
 from tests.conftest import migrated_config
 from tests.event_receiver import Receiver, endpoint_yaml
+from tests.killed_ticks import KilledTicks
 from tests.smtp_server import SmtpServer
 from tests.test_custom_shop import NOW, hand_text, order, send
 
@@ -37,7 +33,6 @@ def utcnow():
     return datetime.now(timezone.utc)
 
 
-BRIDGE = os.path.join(os.path.dirname(sys.executable), "bridge")
 SETTLE = NOW + timedelta(hours=49, days=14)
 LIFE = ["group.opened", "member.joined", "group.closed", "reward.granted", "payout.requested", "reward.granted",
         "payout.requested"]
@@ -263,15 +258,7 @@ def test_killing_the_worker_mid_delivery_loses_no_event_and_writes_none_twice(co
         db.close()
         assert len(written) == 7 * GROUPS
 
-        rnd, lock, victim, kills, runs = random.Random(20261203), threading.Lock(), {}, Counter(), 0
-
-        def kill(where):
-            with lock:
-                process = victim.pop("process", None)
-            if process is not None:
-                os.kill(process.pid, signal.SIGKILL)
-                kills[where] += 1
-                time.sleep(0.2)  # let it die before the answer is written
+        rnd, ticks = random.Random(20261203), KilledTicks(path, SETTLE)
 
         def arm():
             count, mode, nth = [0], rnd.choice(["before", "after"]), rnd.randint(1, 8)
@@ -282,29 +269,15 @@ def test_killing_the_worker_mid_delivery_loses_no_event_and_writes_none_twice(co
                     return 200
                 if mode == "after":
                     receiver.received.append(event)  # kept, but bridge dies before it hears so
-                kill("after keeping it" if mode == "after" else "on arrival")
+                ticks.kill("after keeping it" if mode == "after" else "on arrival")
+                time.sleep(0.2)  # let it die before the answer is written
                 return None
             receiver.answer = answer
 
-        while sum(kills.values()) < KILLS and runs < 60:
-            runs += 1
-            arm()
-            process = subprocess.Popen([BRIDGE, "--config", str(path), "tick", "--now",
-                                        (SETTLE + timedelta(minutes=10 * runs)).isoformat()],
-                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-            with lock:
-                victim["process"] = process
-            process.communicate(timeout=60)
-            with lock:
-                victim.pop("process", None)
-            time.sleep(1.1)  # the dead process's job lease (1 s) runs out
+        ticks.run(arm, KILLS, 60)
         receiver.answer = lambda event: 200
-        for extra in range(3):
-            done = subprocess.run([BRIDGE, "--config", str(path), "tick", "--now",
-                                   (SETTLE + timedelta(days=1, minutes=10 * extra)).isoformat()],
-                                  capture_output=True, text=True, timeout=60)
-            assert done.returncode == 0, done.stderr
-            time.sleep(1.1)
+        ticks.finish()
+        kills, runs = ticks.kills, ticks.runs
 
         assert kills["on arrival"] >= 4 and kills["after keeping it"] >= 4, (kills, runs)
         with db.connection_context():

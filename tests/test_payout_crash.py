@@ -7,13 +7,8 @@ it answers: the most dangerous instant, when the money has left but bridge has n
 
 from __future__ import annotations
 
-import os
 import random
-import signal
 import subprocess
-import sys
-import threading
-import time
 from collections import Counter
 from dataclasses import replace
 from datetime import timedelta
@@ -25,9 +20,9 @@ from bridge.storage.models import Payout
 from tests.conftest import migrated_config
 from tests.engine_data import T0, claim, order
 from tests.fake_woocommerce import FakeWooCommerce, config_for, make_order
+from tests.killed_ticks import BRIDGE, KilledTicks
 from tests.wc_fixtures import rest_json
 
-BRIDGE = os.path.join(os.path.dirname(sys.executable), "bridge")
 HOLD_END = T0 + timedelta(hours=49, days=14)
 GROUPS = 20  # 40 payouts
 KILLS = 22
@@ -55,15 +50,7 @@ def test_killing_the_worker_mid_payout_never_pays_twice_nor_loses_a_payout(confi
         assert len(keys) == 2 * GROUPS
 
         rnd = random.Random(20261123)
-        kills, runs, victim = Counter(), 0, {}
-        lock = threading.Lock()
-
-        def kill(where):
-            with lock:
-                process = victim.pop("process", None)
-            if process is not None:
-                os.kill(process.pid, signal.SIGKILL)
-                kills[where] += 1
+        ticks = KilledTicks(path, HOLD_END)
 
         def arm():
             """Choose where this run dies: at the n-th request, or just after the n-th refund is recorded."""
@@ -73,35 +60,19 @@ def test_killing_the_worker_mid_payout_never_pays_twice_nor_loses_a_payout(confi
             def on_request(request):
                 counts["requests"] += 1
                 if mode == "request" and counts["requests"] == nth:
-                    kill("on a request")
+                    ticks.kill("on a request")
 
             def after_refund(refund):
                 counts["refunds"] += 1
                 if mode == "after_refund" and counts["refunds"] == nth:
-                    kill("after a refund, before its answer")
+                    ticks.kill("after a refund, before its answer")
 
             shop.on_request, shop.after_refund = on_request, after_refund
 
-        while sum(kills.values()) < KILLS and runs < 80:
-            runs += 1
-            arm()
-            process = subprocess.Popen([BRIDGE, "--config", str(path), "tick", "--now",
-                                        (HOLD_END + timedelta(minutes=10 * runs)).isoformat()],
-                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-            with lock:
-                victim["process"] = process
-            process.communicate(timeout=60)  # read its logs as they come, so that it never blocks on a full pipe
-            with lock:
-                victim.pop("process", None)
-            time.sleep(1.1)  # the dead process's lease (1 s) runs out
+        ticks.run(arm, KILLS, 80)
         shop.on_request = shop.after_refund = None
-
-        for extra in range(3):  # then the worker runs undisturbed
-            done = subprocess.run([BRIDGE, "--config", str(path), "tick", "--now",
-                                   (HOLD_END + timedelta(days=1, minutes=10 * extra)).isoformat()],
-                                  capture_output=True, text=True, timeout=60)
-            assert done.returncode == 0, done.stderr
-            time.sleep(1.1)
+        ticks.finish()
+        kills, runs = ticks.kills, ticks.runs
 
         assert sum(kills.values()) >= 20 and kills["after a refund, before its answer"] >= 5, (kills, runs)
         per_key = Counter(m["value"] for r in shop.refunds.values() for m in r["meta_data"] if m["key"] == "_bridge_payout_key")

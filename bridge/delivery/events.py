@@ -55,22 +55,24 @@ def deliver_to(shop: Shop, endpoint: EventEndpoint, now: datetime, post: Post) -
     state = _state(shop.id, endpoint.name)
     if state.state == "paused" and state.failing_since and now >= state.failing_since + RETRY_FOR:
         return 0, 0, _pending(shop.id, endpoint.name).count()  # given up until `bridge events resume`
-    sent = 0
+    sent = failed = 0
     for _ in range(BATCH):
         head = _pending(shop.id, endpoint.name).order_by(EventDelivery.event).first()
-        if head is None:
-            return sent, 0, 0
-        if head.next_at > now or not _claim(head, now):
+        if head is None or head.next_at > now or not _claim(head, now):
             break
         event = Event.get_by_id(head.event)
         status, error, took = _attempt(post, endpoint, event)
-        if error is None:
-            _delivered(shop, endpoint, head, event, status, took, now)
-            sent += 1
-            continue
-        _failed(shop, endpoint, head, event, status, error, took, now)
-        return sent, 1, _pending(shop.id, endpoint.name).count()
-    return sent, 0, _pending(shop.id, endpoint.name).count()
+        if error is not None:
+            if sent:  # (what it took before failing again still counts as an answer)
+                _answering(shop, endpoint, state, now)
+            _failed(shop, endpoint, head, event, status, error, took, now)
+            failed = 1
+            break
+        _delivered(shop, endpoint, head, event, status, took, now)
+        sent += 1
+    if sent and not failed:
+        _answering(shop, endpoint, state, now)
+    return sent, failed, _pending(shop.id, endpoint.name).count()
 
 
 def _pending(shop_id: str, endpoint: str):
@@ -79,9 +81,13 @@ def _pending(shop_id: str, endpoint: str):
 
 
 def _state(shop_id: str, endpoint: str) -> EndpointState:
-    with db.atomic():
-        EndpointState.insert(shop=shop_id, endpoint=endpoint, state="active").on_conflict_ignore().execute()
-    return EndpointState.get((EndpointState.shop == shop_id) & (EndpointState.endpoint == endpoint))
+    where = (EndpointState.shop == shop_id) & (EndpointState.endpoint == endpoint)
+    found = EndpointState.get_or_none(where)
+    if found is None:  # (a write only the first time: the job runs every 15 seconds)
+        with db.atomic():
+            EndpointState.insert(shop=shop_id, endpoint=endpoint, state="active").on_conflict_ignore().execute()
+        found = EndpointState.get(where)
+    return found
 
 
 def _claim(head: EventDelivery, now: datetime) -> bool:
@@ -127,13 +133,13 @@ def _delivered(shop, endpoint, head, event, status, ms: int, now: datetime) -> N
         EventDelivery.update(state="delivered", delivered_at=now, last_status=status, last_error=None).where(
             EventDelivery.id == head.id).execute()
         EventAttempt.create(shop=shop.id, endpoint=endpoint.name, event=event.id, at=now, status=status, ms=ms)
-        resumed = EndpointState.update(state="active", failing_since=None, paused_at=None, delivered_at=now).where(
-            (EndpointState.shop == shop.id) & (EndpointState.endpoint == endpoint.name)
-            & (EndpointState.state == "paused")).execute()
-        if not resumed:
-            EndpointState.update(failing_since=None, delivered_at=now).where(
-                (EndpointState.shop == shop.id) & (EndpointState.endpoint == endpoint.name)).execute()
-    if resumed:
+
+
+def _answering(shop, endpoint, state: EndpointState, now: datetime) -> None:
+    """The endpoint took events this run: it is active, failing no more (one write per run, not per event)."""
+    EndpointState.update(state="active", failing_since=None, paused_at=None, delivered_at=now).where(
+        (EndpointState.shop == shop.id) & (EndpointState.endpoint == endpoint.name)).execute()
+    if state.state == "paused":
         log.info("event endpoint answers again", extra={"shop": shop.id, "endpoint": endpoint.name})
 
 

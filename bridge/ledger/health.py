@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from peewee import fn
+from peewee import Case, fn
 
 from bridge.basics.money import format_amount
 from bridge.config.model import Config
@@ -131,11 +131,10 @@ def _endpoint(shop_id: str, name: str, now: datetime) -> Check:
 
 def codes_left(shop_id: str) -> dict[Decimal, int]:
     """Uploaded coupon codes not taken yet, per amount (every amount ever uploaded, 0 when none is left)."""
-    left: dict[Decimal, int] = {}
-    for amount, taken in CouponCode.select(CouponCode.amount, CouponCode.payout_key).where(
-            CouponCode.shop == shop_id).tuples():
-        left[CouponCode.amount.python_value(amount)] = left.get(CouponCode.amount.python_value(amount), 0) + (taken is None)
-    return left
+    # (uploaded amounts are written in one form, so that they group as text on SQLite too)
+    free = fn.SUM(Case(None, [(CouponCode.payout_key.is_null(), 1)], 0))
+    return {CouponCode.amount.python_value(amount): int(count or 0) for amount, count in CouponCode.select(
+        CouponCode.amount, free).where(CouponCode.shop == shop_id).group_by(CouponCode.amount).tuples()}
 
 
 def _coupon_codes(shop) -> list[Check]:

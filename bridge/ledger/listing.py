@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bridge.ledger.events import amount
+from bridge.rewards.payouts import group_reward_prefix
 from bridge.storage.models import GroupRow, MembershipRow, OrderFact, Payout, Reward
 
 GROUP_STATES = ("open", "closed", "settled")
@@ -40,7 +41,8 @@ def group_detail(shop: str, code: str, now: datetime) -> dict | None:
             | ((MembershipRow.founder_id == group.founder_id) & (MembershipRow.role == "member"))))
         .order_by(MembershipRow.paid_at, MembershipRow.order_id))
     rewards = {r.order_id: r for r in Reward.select().where(
-        (Reward.shop == shop) & (Reward.campaign == group.campaign) & Reward.key.contains(f":group:{group.founder_id}:"))}
+        (Reward.shop == shop) & (Reward.campaign == group.campaign)
+        & Reward.key.startswith(group_reward_prefix(group.campaign, group.founder_id)))}
     buyers = [dict(order_id=m.order_id, role=m.role, email=m.order.email, paid_at=_instant(m.paid_at),
                    total=amount(m.order.total, m.order.currency), brought_by_order_id=m.sponsor_id or m.founder_id,
                    reward=_reward_brief(rewards.get(m.order_id)))
