@@ -6,12 +6,13 @@ from types import SimpleNamespace
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bridge.basics.codes import ALPHABET
 from bridge.facts.ingest import ingest
 from bridge.ledger.decisions import load_membership
 from bridge.rewards.facts import keep_latest
 from bridge.rewards.groups import assign_orders
 from bridge.storage.db import db
-from bridge.storage.models import ClaimFact, GroupRow, MembershipRow, MemberTag, OrderFact
+from bridge.storage.models import BuyerMark, ClaimFact, GroupRow, MembershipRow, MemberTag, OrderFact
 from tests.engine_data import T0, campaign, claim, order
 from tests.test_engine_properties import scenario
 
@@ -54,6 +55,21 @@ def test_founder_gets_a_group_code_and_members_get_tags(migrated):
     assert MemberTag.select().count() == 2
     member = load_membership(MembershipRow.get(MembershipRow.order_id == "2"))
     assert member.role == "member" and any(c.rule == "joins_group" for c in member.checks)
+
+
+def test_one_ingest_marks_each_order_once_and_its_codes_sit_together(migrated):
+    """Stored then decided, an order is marked for the statistics once; the tags (and codes) of one batch share
+    their first two characters, the rest of each is its own."""
+    config = SimpleNamespace(campaigns=[campaign()])
+    BuyerMark.delete().execute()
+    ingest(config, orders=[order(i, minutes=i) for i in range(1, 7)], claims=[claim(2, 1), claim(3, 1), claim(5, 4)],
+           now=NOW)
+    assert sorted(m.order_id for m in BuyerMark.select()) == ["1", "2", "3", "4", "5", "6"]
+    for codes in ([t.tag for t in MemberTag.select()], [g.code for g in GroupRow.select()]):
+        assert len(set(codes)) == len(codes) and len({c[:2] for c in codes}) == 1
+        assert all(len(c) == 14 and set(c) <= set(ALPHABET) for c in codes)
+        assert len({c[2:] for c in codes}) == len(codes)
+    assert (MemberTag.select().count(), GroupRow.select().count()) == (6, 3)  # groups of 1, 4 and 6
 
 
 def test_a_late_claim_moves_an_order_from_founder_to_member(migrated):

@@ -7,9 +7,10 @@ from decimal import Decimal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bridge.config.model import Cashback, Tier
 from bridge.rewards.amounts import round_half_up
 from bridge.rewards.facts import keep_latest
-from bridge.rewards.groups import assign_orders, group_members, group_outcome
+from bridge.rewards.groups import assign_orders, figures_as_joined, group_members, group_outcome
 from tests.engine_data import T0, campaign, claim, money, order
 
 NOW = T0 + timedelta(days=60)
@@ -91,3 +92,22 @@ def test_a_joining_member_never_lowers_the_rate(totals, newcomer_total):
     after = group_outcome(camp, members[0], members + [newcomer], NOW)
     assert (after.rate or 0) >= (before.rate or 0)
     assert after.size == before.size + 1
+
+
+FIXED_TIERS = (Tier(2, Cashback("fixed", Decimal("3.00"))), Tier(4, Cashback("fixed", Decimal("7.50"))))
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(scenario(), st.one_of(st.none(), amount_st), st.booleans())
+def test_the_figures_as_each_member_joined_are_those_of_the_group_up_to_that_member(data, cap, fixed):
+    """What a "friend joined" e-mail states (one pass over the group) equals group_outcome of the group up to the joiner."""
+    orders, versions, claims = data
+    camp = campaign(member_cap=money(cap) if cap is not None else None, **({"tiers": FIXED_TIERS} if fixed else {}))
+    latest = {k[1]: v for k, v in keep_latest(orders + versions).items()}
+    groups = group_members(assign_orders(camp, list(latest.values()), claims), latest)
+    for members in groups.values():
+        figures = figures_as_joined(camp, members, {m.id for m in members})
+        assert set(figures) == {m.id for m in members}
+        for k, member in enumerate(members):
+            then = group_outcome(camp, members[0], members[:k + 1], NOW)
+            assert figures[member.id] == (then.size, {m.order_id: m.amount for m in then.members if m.counted})

@@ -8,7 +8,7 @@ from typing import Iterable
 
 from bridge.config.model import Config
 from bridge.facts.order_keys import carried_claims
-from bridge.ledger.buyers import mark
+from bridge.ledger.buyers import mark, marks_once
 from bridge.ledger.decisions import refresh
 from bridge.ledger.grants import record_clawbacks
 from bridge.ledger.referrals import issue_advocates_for_orders, store_referral_claim
@@ -85,7 +85,7 @@ def ingest(config: Config, orders: Iterable[Order]=(), claims: Iterable[Claim]=(
     `referral_claims` are (shop, order_id, advocate code, source, at) tuples.
     """
     now = now or datetime.now(timezone.utc)
-    with db.atomic():
+    with db.atomic(), marks_once():
         stored = store_orders(orders, now)
         carried, carried_referrals = carried_claims(config, stored.values())
         changed = set(stored) | store_claims([*claims, *carried])

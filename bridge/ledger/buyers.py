@@ -12,8 +12,10 @@ from __future__ import annotations
 import itertools
 import json
 from collections import defaultdict
+from contextlib import contextmanager
+from contextvars import ContextVar
 from decimal import Decimal
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from peewee import fn
 
@@ -30,7 +32,31 @@ ZERO = Decimal(0)
 
 def mark(keys: Iterable[tuple[str, str]]) -> None:
     """Mark orders, as (shop, order id), for their statistics rows to be worked out again."""
+    collecting = _collected.get()
+    if collecting is not None:
+        collecting.update(keys)
+        return
     insert_rows(BuyerMark, [dict(shop=shop, order_id=order_id) for shop, order_id in sorted(set(keys))])
+
+
+# The marks of the writers inside `marks_once`, written at its end (None outside it).
+_collected: ContextVar[set | None] = ContextVar("buyer marks", default=None)
+
+
+@contextmanager
+def marks_once() -> Iterator[None]:
+    """Collect the marks made inside (in the caller's transaction) and write each order's mark once, at the end.
+
+    Ingestion marks an order when its snapshot is stored and again when its decision changes: one mark
+    is enough, since the roll-up reads both as they are then.
+    """
+    keys: set[tuple[str, str]] = set()
+    token = _collected.set(keys)
+    try:
+        yield
+    finally:
+        _collected.reset(token)
+    mark(keys)
 
 
 def refresh_buyers(config: Config, batches: int | None = None) -> int:

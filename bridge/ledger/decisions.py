@@ -14,7 +14,7 @@ import json
 from datetime import datetime, timezone
 from typing import Iterable
 
-from bridge.basics.codes import new_code
+from bridge.basics.codes import new_codes
 from bridge.config.model import Config, SocialBuyingCampaign
 from bridge.ledger import buyers, events, news
 from bridge.ledger.leaks import leaked_groups
@@ -152,7 +152,9 @@ class Facts:
 
 
 def checks_json(checks: Iterable[Check]) -> str:
-    return _UNICODE_JSON([[c.rule, c.passed, c.text] for c in checks])
+    """Checks as stored: a JSON list of [rule, passed, text] (most members' flags are none: no encoder for those)."""
+    listed = [[c.rule, c.passed, c.text] for c in checks]
+    return _UNICODE_JSON(listed) if listed else "[]"
 
 
 # json.dumps with any option builds a new encoder per call: one, kept, for the thousands of decisions of a batch
@@ -253,14 +255,14 @@ def _write(campaign: SocialBuyingCampaign, facts: Facts, changed: dict[str, Deci
                  paid_at=d.paid_at, checks=d.checks, flags=d.flags, decided_at=now) for i, d in sorted(changed.items())]
     upsert_many(MembershipRow, rows, [MembershipRow.campaign, MembershipRow.order_id])
     buyers.mark((campaign.shop, i) for i in changed)
-    groups = [dict(campaign=campaign.id, shop=campaign.shop, founder_id=i, code=new_code(), currency=campaign.currency,
-                   opened_at=d.paid_at, closes_at=d.paid_at + campaign.window,
-                   due_at=d.paid_at + campaign.window + campaign.hold)
-              for i, d in sorted(changed.items()) if d.role == "founder"]
-    insert_ignoring_many(GroupRow, groups)
-    tags = [dict(campaign=campaign.id, order_id=i, tag=new_code()) for i, d in sorted(changed.items())
-            if d.role in ("founder", "member")]
-    insert_ignoring_many(MemberTag, tags)
+    founders = [(i, d) for i, d in sorted(changed.items()) if d.role == "founder"]
+    insert_ignoring_many(GroupRow, [
+        dict(campaign=campaign.id, shop=campaign.shop, founder_id=i, code=code, currency=campaign.currency,
+             opened_at=d.paid_at, closes_at=d.paid_at + campaign.window, due_at=d.paid_at + campaign.window + campaign.hold)
+        for (i, d), code in zip(founders, new_codes(len(founders)))])
+    tagged = [i for i, d in sorted(changed.items()) if d.role in ("founder", "member")]
+    insert_ignoring_many(MemberTag, [dict(campaign=campaign.id, order_id=i, tag=tag)
+                                     for i, tag in zip(tagged, new_codes(len(tagged)))])
     news.store(news.group_news(campaign, facts, changed, now))
 
 

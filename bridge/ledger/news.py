@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from bridge.config.model import Campaign
-from bridge.rewards.groups import group_outcome
+from bridge.rewards.groups import figures_as_joined
 from bridge.storage.bulk import insert_ignoring_many
 from bridge.storage.models import EmailMessage
 
@@ -17,7 +17,7 @@ def group_news(campaign: Campaign, facts: Any, changed: dict, now: datetime) -> 
 
     Nothing is sent about a group that is already closed: a backfill of old orders e-mails nobody.
     """
-    rows = []
+    rows, joins = [], {}
     for order_id, decided in sorted(changed.items()):
         if decided.role not in ("founder", "member"):
             continue
@@ -25,31 +25,31 @@ def group_news(campaign: Campaign, facts: Any, changed: dict, now: datetime) -> 
         opened = facts.decided.get(founder).paid_at if facts.decided.get(founder) else None
         if opened is None or opened + campaign.window <= now:
             continue
-        order = facts.orders.get(order_id)
-        rows.append(_row(f"share:{campaign.id}:{order_id}", "share_link", campaign, order, now, order=order_id))
+        rows.append(_row(f"share:{campaign.id}:{order_id}", "share_link", campaign, facts.orders.get(order_id), now,
+                         order=order_id))
         if decided.role == "member":
+            joins.setdefault(founder, []).append((order_id, decided))
+    for founder, joined in sorted(joins.items()):
+        # Each e-mail states the group as it was when that member joined, not as it is at send time.
+        view = facts.view(founder)
+        seen = figures_as_joined(campaign, view.members, {i for i, _ in joined}) if view is not None else {}
+        members = facts.members.get(founder, {})
+        for order_id, decided in joined:
             # Those who were there before: a later member is not told about an earlier one.
-            members = facts.members.get(founder, {})
             here = members.get(order_id, (decided.paid_at, order_id))
             others = [founder] + sorted(i for i, place in members.items() if place < here)
-            seen = _snapshot(campaign, facts, founder, (here[0], order_id + "\0"), now)
             rows += [_row(f"joined:{campaign.id}:{order_id}:{other}", "friend_joined", campaign, facts.orders.get(other),
-                          now, order=other, joined=order_id, **_for(seen, other)) for other in others]
+                          now, order=other, joined=order_id, **_for(seen.get(order_id), other)) for other in others]
     return [r for r in rows if r]
 
 
-def _snapshot(campaign, facts, founder: str, before: tuple, now: datetime):
-    """The group as it was when a member joined (e-mails say what was true then, not at send time)."""
-    view = facts.view(founder, before)
-    return group_outcome(campaign, view.founder, view.members, now) if view is not None else None
-
-
-def _for(outcome, order_id: str) -> dict:
+def _for(figures: tuple | None, order_id: str) -> dict:
     """What one member's "a friend joined" e-mail states: the group's size and their amount at that moment."""
-    if outcome is None:
+    if figures is None:
         return {}
-    amount = next((m.amount for m in outcome.members if m.order_id == order_id), None)
-    return dict(size=outcome.size, amount=str(amount) if amount else None)
+    size, amounts = figures
+    amount = amounts.get(order_id)
+    return dict(size=size, amount=str(amount) if amount else None)
 
 
 def reward_news(campaign: Campaign, kind: str, fresh: list[tuple], now: datetime) -> list[dict]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from bridge.basics.codes import new_code
+from bridge.basics.codes import new_code, new_codes
 from bridge.config.model import Campaign, Config, ReferralCampaign
 from bridge.ledger import news
 from bridge.ledger.decisions import checks_json
@@ -70,9 +70,9 @@ def issue_advocates_for_orders(config: Config, changed: set[tuple[str, str]], no
             (OrderFact.shop == shop) & OrderFact.order_id.in_(ids) & OrderFact.paid & OrderFact.email_norm.is_null(False)))
         for campaign in campaigns:
             if rows:
-                insert_ignoring_many(Advocate, [dict(campaign=campaign.id, code=new_code(), email_norm=r.email_norm,
+                insert_ignoring_many(Advocate, [dict(campaign=campaign.id, code=code, email_norm=r.email_norm,
                                                      email=r.email.strip(), order_id=r.order_id, created_at=now,
-                                                     first_name=r.first_name) for r in rows])
+                                                     first_name=r.first_name) for r, code in zip(rows, new_codes(len(rows)))])
                 _mail_links(campaign, [r for r in rows if r.paid_at and now - r.paid_at <= LINK_MAIL_WITHIN], now)
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from bridge.config.model import SocialBuyingCampaign
+from bridge.config.model import SocialBuyingCampaign, Tier
 from bridge.rewards import amounts as am
 from bridge.rewards import conditions
 from bridge.rewards.identity import is_disposable, self_referral_checks
@@ -174,19 +174,15 @@ def group_outcome(campaign: SocialBuyingCampaign, founder: Order, members: list[
     raw, reasons, bases = [], [], []
     for member in members:
         bases.append(am.eligible_amount(member, products, campaign.eligible_base) if member.counts else am.ZERO)
+        raw.append(member_amount(campaign, tier, bases[-1], cap) if member.counts else am.ZERO)
         if not member.counts:
-            raw.append(am.ZERO)
             reasons.append("left the group: order " + ("cancelled" if member.cancelled else
                                                        "fully refunded" if member.fully_refunded else "no longer paid"))
         elif tier is None:
-            raw.append(am.ZERO)
             reasons.append(f"the group has {len(counted)} buyer(s), below the first tier ({campaign.tiers[0].buyers})")
         elif tier.cashback.kind == "percent":
-            base = bases[-1]
-            raw.append(am.capped(am.round_half_up(base * tier.cashback.value, campaign.currency), cap))
-            reasons.append(f"{tier.cashback.describe(campaign.currency)} of {am.round_half_up(base, campaign.currency)}")
+            reasons.append(f"{tier.cashback.describe(campaign.currency)} of {am.round_half_up(bases[-1], campaign.currency)}")
         else:
-            raw.append(am.capped(tier.cashback.value, cap))
             reasons.append(f"fixed {tier.cashback.describe(campaign.currency)}")
     fitted, factor = am.fit_budget(raw, budget_left, campaign.currency)
     notes = () if factor == 1 else (f"scaled by {factor:.4f} to fit the campaign budget",)
@@ -200,6 +196,37 @@ def group_outcome(campaign: SocialBuyingCampaign, founder: Order, members: list[
         fixed=(tier.cashback.value if tier is not None and not percent else None),
         tier_buyers=tier.buyers if tier else None, next_tier_buyers=upcoming.buyers if upcoming else None,
         members=rows, notes=notes)
+
+
+def member_amount(campaign: SocialBuyingCampaign, tier: Tier | None, base: Decimal, cap: Decimal | None) -> Decimal:
+    """A counted member's amount at a tier, before any budget: the rate of its base rounded half up, or the fixed sum; capped."""
+    if tier is None:
+        return am.ZERO
+    if tier.cashback.kind == "percent":
+        return am.capped(am.round_half_up(base * tier.cashback.value, campaign.currency), cap)
+    return am.capped(tier.cashback.value, cap)
+
+
+def figures_as_joined(campaign: SocialBuyingCampaign, members: list[Order],
+                      joiners: set[str]) -> dict[str, tuple[int, dict[str, Decimal]]]:
+    """For each joiner, the group's size and each counted member's amount the moment it joined.
+
+    `members` are the group's orders, founder first then in joining order. The figures are those
+    group_outcome states for the members up to the joiner with no budget limit, without its reasons:
+    the "a friend joined" e-mails of a batch need one such snapshot per join, and this walks the
+    group once, working out each member's base once.
+    """
+    products = am.eligible_products(campaign, members[0])
+    cap = campaign.member_cap.amount if campaign.member_cap else None
+    bases: list[tuple[str, Decimal]] = []
+    out = {}
+    for member in members:
+        if member.counts:
+            bases.append((member.id, am.eligible_amount(member, products, campaign.eligible_base)))
+        if member.id in joiners:
+            tier = am.tier_for(campaign.tiers, len(bases))
+            out[member.id] = (len(bases), {i: member_amount(campaign, tier, base, cap) for i, base in bases})
+    return out
 
 
 def group_phase(campaign: SocialBuyingCampaign, opened_at: datetime, now: datetime) -> tuple[datetime, datetime, str]:

@@ -66,7 +66,9 @@ def insert_rows(model: type[peewee.Model], rows: list[dict], ignore_conflicts: b
     """Insert rows with one statement per shape of row; a conflict raises unless `ignore_conflicts`."""
     shapes: dict[tuple, list[dict]] = {}
     for row in rows:
-        row = {**_defaults(model, row), **row}  # as peewee would fill them in, so that every row has the same columns
+        missing = _missing(model, tuple(row))
+        if missing:  # filled in as peewee would, so that every row has the same columns
+            row = {**{name: default() if call else default for name, default, call in missing}, **row}
         shapes.setdefault(tuple(row), []).append(row)
     for same in shapes.values():
         sql, order = _template(model, same[0], ignore_conflicts, lambda query, fields: (
@@ -109,10 +111,20 @@ def _values(rows: list[dict], order: list[peewee.Field]) -> list[tuple]:
     return out
 
 
-def _defaults(model: type[peewee.Model], row: dict) -> dict:
-    """The model's defaults for the columns a row leaves out (an auto-incremented key stays out)."""
-    return {f.name: (f.default() if callable(f.default) else f.default) for f in model._meta.sorted_fields
-            if f.name not in row and f.default is not None and not isinstance(f, peewee.AutoField)}
+_missing_defaults: dict[tuple, tuple] = {}
+
+
+def _missing(model: type[peewee.Model], columns: tuple[str, ...]) -> tuple[tuple[str, object, bool], ...]:
+    """The model's defaults for the columns a row leaves out, as (name, default, callable); an auto key stays out.
+
+    Worked out once per model and shape of row: a batch of e-mails or marks has thousands of rows alike.
+    """
+    key = (model, columns)
+    if key not in _missing_defaults:
+        _missing_defaults[key] = tuple((f.name, f.default, callable(f.default)) for f in model._meta.sorted_fields
+                                       if f.name not in columns and f.default is not None
+                                       and not isinstance(f, peewee.AutoField))
+    return _missing_defaults[key]
 
 
 def _param_order(fields: list[peewee.Field], row: dict, params: list) -> list[peewee.Field]:
