@@ -1,5 +1,6 @@
 """Stored decisions: facts arriving one by one, in any order and twice, end where a full recompute does."""
 
+import time
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -11,7 +12,8 @@ from bridge.facts.ingest import ingest
 from bridge.ledger.decisions import load_membership
 from bridge.rewards.facts import keep_latest
 from bridge.rewards.groups import assign_orders
-from bridge.storage.db import db
+from bridge.storage import statistics
+from bridge.storage.db import db, is_postgresql
 from bridge.storage.models import BuyerMark, ClaimFact, GroupRow, MembershipRow, MemberTag, OrderFact
 from tests.engine_data import T0, campaign, claim, order
 from tests.test_engine_properties import scenario
@@ -89,3 +91,27 @@ def test_an_older_snapshot_never_overwrites_a_newer_one(migrated):
     assert ingest(config, orders=[newer], now=NOW) == {("s", "1")}
     assert ingest(config, orders=[older], now=NOW) == set()
     assert OrderFact.get().cancelled is True
+
+
+def test_a_database_growing_fast_gets_fresh_planner_statistics(migrated, monkeypatch):
+    """On PostgreSQL, ingestion analyzes its tables each time they changed by half (autovacuum looks once a minute)."""
+    monkeypatch.setattr(statistics, "CHECK_EVERY", 100)
+    monkeypatch.setattr(statistics, "AT_LEAST", 150)
+    monkeypatch.setattr(statistics, "_stored", 0)
+    config = SimpleNamespace(campaigns=[campaign()])
+    if is_postgresql():  # only this test's own ANALYZEs
+        for table in statistics.TABLES:
+            db.execute_sql(f'ALTER TABLE "{table}" SET (autovacuum_enabled = false)')
+    analyzed = []
+    for page in range(4):
+        if is_postgresql():
+            time.sleep(1.1)  # a backend publishes its counts of changed rows at a commit at most once a second
+        ingest(config, orders=[order(i, minutes=i) for i in range(page * 100, page * 100 + 100)], now=NOW)
+        if is_postgresql():
+            analyzed.append(db.execute_sql(
+                "SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'membership'").fetchone()[0])
+    if not is_postgresql():
+        assert statistics._stored == 0 and MembershipRow.select().count() == 400  # nothing to do, nothing counted
+        return
+    # 200 rows changed: analyzed; 100 more on 200: not yet; 200 on 200: analyzed again
+    assert analyzed == [0, 1, 1, 2]

@@ -18,6 +18,7 @@ from bridge.storage.bulk import chunks, insert_ignoring_many, upsert_many
 from bridge.storage.db import db
 from bridge.storage.models import ClaimFact, OrderFact
 from bridge.storage.rows import order_to_row, read_orders
+from bridge.storage.statistics import keep_statistics
 
 
 def with_paid_at(order: Order, stored: Order | None, now: datetime) -> Order:
@@ -94,4 +95,5 @@ def ingest(config: Config, orders: Iterable[Order]=(), claims: Iterable[Claim]=(
         refresh(config, changed, now, stored)
         record_clawbacks(config, changed, now)
         issue_advocates_for_orders(config, changed, now)
+    keep_statistics(len(stored))
     return changed
