@@ -16,14 +16,15 @@ from bridge.config.model import Config, Shop
 from bridge.connectors import connector_for
 from bridge.connectors.base import Connector
 from bridge.facts.ingest import ingest
-from bridge.storage.db import db, is_postgresql
+from bridge.storage.db import db
 from bridge.storage.models import SyncCursor
+from bridge.storage.statistics import analyze
 
 _EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
 # After a sync this large, PostgreSQL's statistics are refreshed at once: with the empty-table ones,
 # the planner scanned every order of the shop for each group's members until autovacuum caught up.
+# (During the sync, ingestion refreshes them as the tables grow: bridge/storage/statistics.py.)
 ANALYZE_AFTER = 1000
-ANALYZED = ("order_fact", "membership", "claim_fact", '"group"')
 log = logging.getLogger("bridge.facts.sync")
 
 
@@ -66,6 +67,6 @@ def sync_shop(config: Config, shop_id: str, now: datetime, progress: Callable[[i
         orders, pages = orders + len(page), pages + 1
         if progress:
             progress(len(page))
-    if orders >= ANALYZE_AFTER and is_postgresql():
-        db.execute_sql(f"ANALYZE {', '.join(ANALYZED)}")
+    if orders >= ANALYZE_AFTER:
+        analyze()
     return SyncResult(shop.id, since, orders, pages, position)

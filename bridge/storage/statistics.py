@@ -32,9 +32,13 @@ def keep_statistics(orders: int) -> None:
         if _stored < CHECK_EVERY:
             return
         _stored = 0
-    stale = [f'"{name}"' for name, changed, rows in db.execute_sql(
+    analyze([name for name, changed, rows in db.execute_sql(
         "SELECT s.relname, s.n_mod_since_analyze, c.reltuples FROM pg_stat_user_tables s"
         " JOIN pg_class c ON c.oid = s.relid WHERE s.schemaname = current_schema() AND s.relname IN %s",
-        (TABLES,)).fetchall() if changed >= max(AT_LEAST, rows / 2)]
-    if stale:  # (SKIP_LOCKED: a table another process is analyzing is left to it)
-        db.execute_sql(f"ANALYZE (SKIP_LOCKED) {', '.join(stale)}")
+        (TABLES,)).fetchall() if changed >= max(AT_LEAST, rows / 2)], wait=False)
+
+
+def analyze(tables: list[str] | tuple[str, ...] = TABLES, wait: bool = True) -> None:
+    """ANALYZE these tables now, on PostgreSQL; without `wait`, one another process is analyzing is left to it."""
+    if tables and is_postgresql():
+        db.execute_sql(("ANALYZE " if wait else "ANALYZE (SKIP_LOCKED) ") + ", ".join(f'"{name}"' for name in tables))
