@@ -128,3 +128,13 @@ def test_two_bridge_worker_commands_run_a_due_job_once(migrated, config_file):
 def test_is_due_without_state(migrated):
     job, _ = counting_job()
     assert is_due(job, T0)
+
+
+def test_a_run_recorded_a_moment_after_our_now_is_another_workers_run_of_the_present(migrated):
+    """Two workers read the clock, then queue for the lease: the second must not run the job again."""
+    job, calls = counting_job(every=timedelta(hours=1))
+    assert run_job(job, T0 + timedelta(seconds=2), "first", LEASE) == "call 1"
+    assert run_job(job, T0, "second", LEASE) is None  # its `now` was read 2 s before the first's
+    assert not is_due(job, T0 + timedelta(minutes=59))
+    assert run_job(job, T0 - timedelta(days=1), "tick", LEASE) == "call 2"  # far behind: a clock that went back
+    assert len(calls) == 2

@@ -63,16 +63,25 @@ def release_lease(name: str, owner: str) -> None:
             (JobState.name == name) & (JobState.owner == owner)).execute()
 
 
+# Two workers each take the wall clock as their `now`, then queue for the lease: the one that gets it
+# second may find a run recorded for an instant a little after its own `now`. That is a run of the
+# present, not one in the future (seen: an hourly job run twice by two workers started together).
+CONCURRENT = timedelta(minutes=1)
+
+
 def is_due(job: Job, now: datetime) -> bool:
     """Tell whether the job should run for logical instant `now`.
 
     A run recorded for an instant after `now` (a `bridge tick --now` into the future, a clock that went
     back) must not stop the present: it counts as not run yet, and the next run records `now` again.
+    Only a run recorded within CONCURRENT after `now` counts as done: another worker's run of the present.
     """
     state = JobState.get_or_none(JobState.name == job.name)
     last = state.last_run_for if state else None
     if last is None:
         return True
+    if now < last <= now + CONCURRENT:
+        return False  # another worker ran it for its own `now`, read a moment after ours
     if last > now:
         log.warning("a run is recorded in the future: running as if it had not happened",
                     extra={"job": job.name, "recorded_for": last.isoformat(), "now": now.isoformat()})
